@@ -1,0 +1,189 @@
+//! The data plane (DESIGN.md §3): rows with a few nullable value columns, and
+//! incremental changes that erase a row or upsert only its changed columns.
+//!
+//! The same `apply_change` is used by DataShards when they commit a batch and
+//! by the oracle, so "what a change means" is written exactly once.
+
+use std::collections::BTreeMap;
+
+use crate::ids::Key;
+
+/// Value columns per row. Small and fixed so rows are `Copy`.
+pub const COLUMNS: usize = 3;
+
+/// A column value: `None` is SQL NULL.
+pub type Value = Option<u64>;
+
+/// One row's value columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Row {
+    pub cols: [Value; COLUMNS],
+}
+
+/// What an upsert does to one column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Cell {
+    /// The column was not written by this change (partial update).
+    #[default]
+    Keep,
+    /// The column was written, possibly with NULL.
+    Set(Value),
+}
+
+/// One key's change in one incremental backup. The last change in the
+/// backup's interval wins, so there is at most one per key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    Erase,
+    Upsert { cells: [Cell; COLUMNS] },
+}
+
+impl Change {
+    /// The row after applying this change to `before` (None = absent).
+    /// Upserting a missing row creates it with unwritten columns NULL.
+    pub fn apply(&self, before: Option<Row>) -> Option<Row> {
+        match self {
+            Change::Erase => None,
+            Change::Upsert { cells } => {
+                let mut row = before.unwrap_or_default();
+                for (col, cell) in row.cols.iter_mut().zip(cells) {
+                    if let Cell::Set(value) = cell {
+                        *col = *value;
+                    }
+                }
+                Some(row)
+            }
+        }
+    }
+}
+
+/// Applies one change to a sorted table.
+pub fn apply_change(rows: &mut BTreeMap<Key, Row>, key: Key, change: &Change) {
+    match change.apply(rows.get(&key).copied()) {
+        Some(row) => {
+            rows.insert(key, row);
+        }
+        None => {
+            rows.remove(&key);
+        }
+    }
+}
+
+/// One incremental backup of one table: changes sorted by key, unique keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Incremental {
+    changes: Vec<(Key, Change)>,
+}
+
+impl Incremental {
+    /// Builds an incremental from changes in any order; for a repeated key the
+    /// last one wins, as in a backup interval.
+    pub fn from_changes(changes: impl IntoIterator<Item = (Key, Change)>) -> Self {
+        let map: BTreeMap<Key, Change> = changes.into_iter().collect();
+        Incremental {
+            changes: map.into_iter().collect(),
+        }
+    }
+
+    pub fn changes(&self) -> &[(Key, Change)] {
+        &self.changes
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn get(&self, key: Key) -> Option<&Change> {
+        self.changes
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.changes[i].1)
+    }
+
+    /// The changes with `after < key < end` (exclusive `after`, `None` = from
+    /// the start of the range), at most `limit` of them.
+    pub fn range_after(&self, start: Key, end: Key, after: Option<Key>, limit: usize) -> &[(Key, Change)] {
+        let lo = match after {
+            Some(k) => k.saturating_add(1).max(start),
+            None => start,
+        };
+        let from = self.changes.partition_point(|(k, _)| *k < lo);
+        let to = self.changes.partition_point(|(k, _)| *k < end);
+        let to = to.max(from);
+        &self.changes[from..to.min(from.saturating_add(limit))]
+    }
+
+    /// Number of changes with `start <= key < end`.
+    pub fn count_in(&self, start: Key, end: Key) -> u64 {
+        let from = self.changes.partition_point(|(k, _)| *k < start);
+        let to = self.changes.partition_point(|(k, _)| *k < end);
+        to.saturating_sub(from) as u64
+    }
+}
+
+/// A table's backup chain: the full backup and incrementals 1..=K.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupChain {
+    pub full: BTreeMap<Key, Row>,
+    pub incrementals: Vec<Incremental>,
+}
+
+impl BackupChain {
+    /// Incremental `i` (1-based), as the protocol numbers them.
+    pub fn incremental(&self, i: crate::ids::IncrIdx) -> Option<&Incremental> {
+        (i.0 as usize).checked_sub(1).and_then(|j| self.incrementals.get(j))
+    }
+
+    pub fn len(&self) -> u32 {
+        self.incrementals.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.incrementals.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upsert(c0: Cell, c1: Cell, c2: Cell) -> Change {
+        Change::Upsert { cells: [c0, c1, c2] }
+    }
+
+    #[test]
+    fn partial_upsert_keeps_unwritten_columns() {
+        let before = Row { cols: [Some(1), Some(2), Some(3)] };
+        let after = upsert(Cell::Keep, Cell::Set(None), Cell::Set(Some(9))).apply(Some(before));
+        assert_eq!(after, Some(Row { cols: [Some(1), None, Some(9)] }));
+    }
+
+    #[test]
+    fn upsert_of_a_new_key_leaves_unwritten_columns_null() {
+        let after = upsert(Cell::Set(Some(5)), Cell::Keep, Cell::Keep).apply(None);
+        assert_eq!(after, Some(Row { cols: [Some(5), None, None] }));
+    }
+
+    #[test]
+    fn reapplying_the_same_change_is_idempotent() {
+        let change = upsert(Cell::Set(Some(7)), Cell::Keep, Cell::Set(None));
+        let once = change.apply(Some(Row::default()));
+        assert_eq!(change.apply(once), once);
+        assert_eq!(Change::Erase.apply(Change::Erase.apply(once)), None);
+    }
+
+    #[test]
+    fn range_after_is_exclusive_and_bounded() {
+        let inc = Incremental::from_changes((0..10).map(|k| (k * 10, Change::Erase)));
+        let keys = |s: &[(Key, Change)]| s.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(keys(inc.range_after(20, 70, None, 100)), vec![20, 30, 40, 50, 60]);
+        assert_eq!(keys(inc.range_after(20, 70, Some(30), 2)), vec![40, 50]);
+        assert_eq!(keys(inc.range_after(20, 70, Some(60), 2)), Vec::<Key>::new());
+        assert_eq!(keys(inc.range_after(20, 70, Some(5), 1)), vec![20]);
+        assert_eq!(inc.count_in(20, 70), 5);
+    }
+}

@@ -1,0 +1,60 @@
+//! DataShard's local database: its rows, and per `(OperationId, IncrIdx)` the
+//! restore progress, committed atomically with each batch of rows.
+
+use std::collections::BTreeMap;
+
+use crate::data::{Change, Row, apply_change};
+use crate::ids::{IncrIdx, Key, OperationId, Stamp};
+use crate::msg::TEvIncrementalRestoreResponse;
+
+/// Durable progress of one incremental on one shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct IncrementalProgress {
+    pub done: bool,
+    /// Last key durably applied; `None` = nothing yet.
+    pub last_key: Option<Key>,
+    pub rows_applied: u64,
+    /// Changes of this incremental in the shard's range (0 until first read).
+    pub rows_total: u64,
+    /// Newest request stamp accepted. Older stamps are stale.
+    pub accepted: Stamp,
+    /// Batches committed, for triggers and plots.
+    pub batches: u32,
+}
+
+/// Durable: the DataShard's local database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataShardDb {
+    pub rows: BTreeMap<Key, Row>,
+    pub restores: BTreeMap<(OperationId, IncrIdx), IncrementalProgress>,
+}
+
+impl DataShardDb {
+    pub fn progress(&self, op: OperationId, incr: IncrIdx) -> Option<&IncrementalProgress> {
+        self.restores.get(&(op, incr))
+    }
+}
+
+/// One atomic commit: a batch of changes and the progress record written
+/// with it. The record is the whole row, written from the shard's volatile
+/// mirror, so commits applied in order always leave the newest value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DataShardCommit {
+    pub op: OperationId,
+    pub incr: IncrIdx,
+    pub changes: Vec<(Key, Change)>,
+    pub progress: IncrementalProgress,
+    /// The answer to send once this is durable.
+    pub reply: Option<TEvIncrementalRestoreResponse>,
+    /// After this commit, read the next batch.
+    pub continue_scan: bool,
+}
+
+impl DataShardCommit {
+    pub fn apply(&self, db: &mut DataShardDb) {
+        for (key, change) in &self.changes {
+            apply_change(&mut db.rows, *key, change);
+        }
+        db.restores.insert((self.op, self.incr), self.progress);
+    }
+}

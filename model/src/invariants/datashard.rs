@@ -1,0 +1,179 @@
+//! Checks run after every DataShard commit: order and stage barrier (2),
+//! exactly-once effect (3), LastKey monotonic (4), and the per-shard data
+//! check at the shard's Done (1). Plus the staleness test of invariant 5.
+
+use super::{Check, Checker, Invariant, OpShape, Violation};
+use crate::datashard::{DataShardCommit, DataShardDb, IncrementalProgress};
+use crate::ids::{IncrIdx, Stamp};
+use crate::msg::TEvIncrementalRestoreRequest;
+use crate::oracle;
+use crate::topology::ShardSpec;
+
+impl Checker {
+    fn shape_for(&self, op: crate::ids::OperationId, spec: &ShardSpec) -> OpShape {
+        self.ops.get(&op).copied().unwrap_or_else(|| {
+            let table = self.workload.topology.table(spec.table).expect("shard's table exists");
+            OpShape {
+                table: spec.table,
+                shards: table.shards.len() as u32,
+                incrementals: self.workload.chain(spec.table).len(),
+            }
+        })
+    }
+
+    /// After `commit` was applied to a DataShard; `before` is the progress
+    /// record it replaced.
+    pub fn on_datashard_commit(
+        &mut self,
+        spec: &ShardSpec,
+        before: Option<IncrementalProgress>,
+        commit: &DataShardCommit,
+        db: &DataShardDb,
+    ) -> Check {
+        let (op, incr) = (commit.op, commit.incr);
+        let after = commit.progress;
+        let shard = spec.idx.0;
+        if let Some(before) = before {
+            if after.last_key < before.last_key || (before.done && !after.done) {
+                return Err(Violation::new(
+                    Invariant::ProgressMonotonic,
+                    format!(
+                        "DataShard {shard}'s durable progress of incremental {} (op {}) went back from \
+                         LastKey {:?} (done: {}) to {:?} (done: {}). A restarted or re-asked shard must \
+                         resume from the furthest key it made durable, never behind it.",
+                        incr.0, op.0, before.last_key, before.done, after.last_key, after.done
+                    ),
+                ));
+            }
+        }
+        let shape = self.shape_for(op, spec);
+        if !commit.changes.is_empty() {
+            self.check_order(spec, shape, commit, db)?;
+            self.check_exactly_once(spec, shape, commit, db)?;
+        }
+        if after.done && !before.is_some_and(|b| b.done) {
+            *self.ds_done.entry((op, incr)).or_default() += 1;
+            let chain = self.workload.chain(spec.table);
+            let expected = oracle::fold_range(chain, spec.start, spec.end, incr);
+            let actual = db.rows.range(spec.start..spec.end);
+            if !actual.clone().map(|(k, r)| (*k, *r)).eq(expected.iter().map(|(k, r)| (*k, *r))) {
+                let diff = first_difference(actual.map(|(k, r)| (*k, *r)), expected.into_iter());
+                return Err(Violation::new(
+                    Invariant::FinalData,
+                    format!(
+                        "DataShard {shard} reported incremental {} of op {} Done, but its rows differ \
+                         from the oracle (full backup + incrementals 1..={}): {diff}.",
+                        incr.0, op.0, incr.0
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_order(&self, spec: &ShardSpec, shape: OpShape, commit: &DataShardCommit, db: &DataShardDb) -> Check {
+        let (op, incr, shard) = (commit.op, commit.incr, spec.idx.0);
+        for j in 1..incr.0 {
+            if !db.progress(op, IncrIdx(j)).is_some_and(|p| p.done) {
+                return Err(Violation::new(
+                    Invariant::Order,
+                    format!(
+                        "DataShard {shard} applied rows of incremental {} (op {}) before it finished \
+                         incremental {j}. Incrementals do not commute: each must land in full, in order.",
+                        incr.0, op.0
+                    ),
+                ));
+            }
+        }
+        for j in incr.0 + 1..=shape.incrementals {
+            if db.progress(op, IncrIdx(j)).is_some_and(|p| p.last_key.is_some() || p.done) {
+                return Err(Violation::new(
+                    Invariant::Order,
+                    format!(
+                        "DataShard {shard} applied rows of incremental {} (op {}) after it had already \
+                         applied rows of the later incremental {j}: an old change overwrote a newer one.",
+                        incr.0, op.0
+                    ),
+                ));
+            }
+        }
+        if incr.0 > 1 && self.shards_done(op, IncrIdx(incr.0 - 1)) < shape.shards {
+            return Err(Violation::new(
+                Invariant::Order,
+                format!(
+                    "Stage barrier broken: DataShard {shard} applied incremental {} of op {} while only \
+                     {} of {} shards had finished incremental {}.",
+                    incr.0,
+                    op.0,
+                    self.shards_done(op, IncrIdx(incr.0 - 1)),
+                    shape.shards,
+                    incr.0 - 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_exactly_once(&self, spec: &ShardSpec, shape: OpShape, commit: &DataShardCommit, db: &DataShardDb) -> Check {
+        let op = commit.op;
+        // The furthest incremental this shard has touched defines its prefix state.
+        let Some((m, progress)) = (1..=shape.incrementals)
+            .rev()
+            .filter_map(|j| db.progress(op, IncrIdx(j)).map(|p| (IncrIdx(j), *p)))
+            .find(|(_, p)| p.last_key.is_some() || p.done)
+        else {
+            return Ok(());
+        };
+        let chain = self.workload.chain(spec.table);
+        for (key, _) in &commit.changes {
+            let expected = oracle::row_in_prefix(chain, *key, m, progress.last_key);
+            let actual = db.rows.get(key).copied();
+            if actual != expected {
+                return Err(Violation::new(
+                    Invariant::ExactlyOnce,
+                    format!(
+                        "After a commit of incremental {} (op {}), DataShard {} holds {actual:?} at key {key}, \
+                         but a shard that finished incrementals 1..{} and applied incremental {} up to \
+                         LastKey {:?} must hold {expected:?}. A batch was applied twice over a later \
+                         change, or out of order.",
+                        commit.incr.0, op.0, spec.idx.0, m.0, m.0, progress.last_key
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Invariant 5's test on the DataShard side: a request is stale when its
+/// stamp is older than the one the shard durably accepted.
+pub fn is_stale_request(db: &DataShardDb, req: &TEvIncrementalRestoreRequest) -> Option<Stamp> {
+    let accepted = db.progress(req.op, req.incr)?.accepted;
+    (req.stamp < accepted).then_some(accepted)
+}
+
+fn first_difference(
+    actual: impl Iterator<Item = (u64, crate::data::Row)>,
+    expected: impl Iterator<Item = (u64, crate::data::Row)>,
+) -> String {
+    let mut a = actual.peekable();
+    let mut e = expected.peekable();
+    loop {
+        match (a.peek().copied(), e.peek().copied()) {
+            (None, None) => return "no difference".into(),
+            (Some((k, r)), None) => return format!("key {k} holds {r:?} but must be absent"),
+            (None, Some((k, r))) => return format!("key {k} is missing, expected {r:?}"),
+            (Some((ka, ra)), Some((ke, re))) => {
+                if ka < ke {
+                    return format!("key {ka} holds {ra:?} but must be absent");
+                } else if ke < ka {
+                    return format!("key {ke} is missing, expected {re:?}");
+                } else if ra != re {
+                    return format!("key {ka} holds {ra:?}, expected {re:?}");
+                }
+                a.next();
+                e.next();
+            }
+        }
+    }
+}

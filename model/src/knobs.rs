@@ -1,0 +1,180 @@
+//! Protocol knobs (DESIGN.md §4.6) and planted bugs (§4.8). Each knob's default
+//! is the design document's choice; a scenario may switch it to compare.
+
+use crate::ids::Micros;
+
+/// Which requests a failure re-sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetryScope {
+    /// Re-send to the one shard that failed.
+    Shard,
+    /// Go back to Allocating for the whole stage (a new TxId), then re-send to
+    /// every shard not yet Done.
+    Stage,
+}
+
+/// When SchemeShard persists a shard's progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProgressPersist {
+    /// Every Progress response is persisted (LastKey survives a coordinator restart).
+    EveryBatch,
+    /// Only a shard's Done is persisted (fewer commits; a restart resumes from 0).
+    OnShardDone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Backoff {
+    pub initial: Micros,
+    pub max: Micros,
+}
+
+impl Backoff {
+    /// Delay before retry number `attempt` (1-based): `initial * 2^(attempt-1)`,
+    /// capped at `max`.
+    pub fn delay(&self, attempt: u32) -> Micros {
+        let shift = attempt.saturating_sub(1).min(32);
+        self.initial.saturating_mul(1u64 << shift).min(self.max)
+    }
+}
+
+/// A planted defect: off by default, each documented with the invariant that
+/// must catch it. The harness is only as good as its record on these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bug {
+    /// DataShard answers Progress/Done before the batch commit is durable; a
+    /// crash then loses rows the coordinator counts as applied.
+    /// Caught by: invariant 2 (order) or 1/7 (final data).
+    AckBeforePersist,
+    /// DataShard accepts requests of any generation/round, so a stale request
+    /// rewinds its accepted stamp. Caught by: invariant 5 (stale messages).
+    NoGenerationCheck,
+    /// SchemeShard starts incremental i+1 as soon as the first shard finished
+    /// i. Caught by: invariant 2 (stage barrier).
+    NoStageBarrier,
+    /// SchemeShard ignores pipe resets from DataShards; without a shard timeout
+    /// the restore waits forever. Caught by: liveness.
+    NoRetryOnPipeReset,
+    /// DataShard re-applies an incremental it already finished when asked
+    /// again, over a later one. Caught by: invariant 3 (exactly-once) or 2.
+    SkipDoneCheck,
+    /// DataShard resumes from the coordinator's `fromKey` even when its own
+    /// durable LastKey is further. Caught by: invariant 4 (LastKey regress).
+    LastKeyRegress,
+    /// SchemeShard completes a stage when all shards but the ones it never
+    /// heard from are Done. Caught by: invariant 4 / 7 (no false success).
+    CountMissingAsDone,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 7] = [
+        Bug::AckBeforePersist,
+        Bug::NoGenerationCheck,
+        Bug::NoStageBarrier,
+        Bug::NoRetryOnPipeReset,
+        Bug::SkipDoneCheck,
+        Bug::LastKeyRegress,
+        Bug::CountMissingAsDone,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::AckBeforePersist => "AckBeforePersist",
+            Bug::NoGenerationCheck => "NoGenerationCheck",
+            Bug::NoStageBarrier => "NoStageBarrier",
+            Bug::NoRetryOnPipeReset => "NoRetryOnPipeReset",
+            Bug::SkipDoneCheck => "SkipDoneCheck",
+            Bug::LastKeyRegress => "LastKeyRegress",
+            Bug::CountMissingAsDone => "CountMissingAsDone",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// A set of planted bugs (a bit set: cheap to test on hot paths).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bugs(u32);
+
+impl Bugs {
+    pub fn with(mut self, bug: Bug) -> Bugs {
+        self.0 |= 1 << bug as u32;
+        self
+    }
+
+    pub fn has(self, bug: Bug) -> bool {
+        self.0 & (1 << bug as u32) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+    }
+}
+
+/// Every protocol knob, with the design document's defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProtocolKnobs {
+    /// A restarted shard resumes after its durable LastKey (false: rescan).
+    pub resume_from_last_key: bool,
+    /// Requests carry a per-shard round beside the generation (false:
+    /// generation only, as YDB's later code does).
+    pub request_rounds: bool,
+    /// Re-send to a shard that said nothing for this long; `None`: only pipe
+    /// resets detect trouble.
+    pub shard_timeout: Option<Micros>,
+    pub retry_scope: RetryScope,
+    /// At most this many shards with an outstanding request per operation.
+    pub max_shards_in_flight: Option<u32>,
+    pub backoff: Backoff,
+    pub deadline_overall: Option<Micros>,
+    pub deadline_stage: Option<Micros>,
+    pub progress_persist: ProgressPersist,
+    /// Rows per DataShard batch (one commit each).
+    pub batch_rows: u32,
+    /// How long SchemeShard waits for the TxAllocator before asking again.
+    pub allocate_timeout: Micros,
+    /// How often a DataShard retries a transiently failed backup read before
+    /// it reports a retriable error to the coordinator.
+    pub read_retries: u32,
+    pub bugs: Bugs,
+}
+
+impl Default for ProtocolKnobs {
+    fn default() -> Self {
+        ProtocolKnobs {
+            resume_from_last_key: true,
+            request_rounds: true,
+            shard_timeout: Some(500_000),
+            retry_scope: RetryScope::Shard,
+            max_shards_in_flight: None,
+            backoff: Backoff { initial: 10_000, max: 1_000_000 },
+            deadline_overall: None,
+            deadline_stage: None,
+            progress_persist: ProgressPersist::EveryBatch,
+            batch_rows: 100,
+            allocate_timeout: 200_000,
+            read_retries: 3,
+            bugs: Bugs::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_max() {
+        let b = Backoff { initial: 10, max: 50 };
+        assert_eq!([b.delay(1), b.delay(2), b.delay(3), b.delay(4), b.delay(100)], [10, 20, 40, 50, 50]);
+    }
+
+    #[test]
+    fn bug_names_round_trip() {
+        for bug in Bug::ALL {
+            assert_eq!(Bug::from_name(bug.name()), Some(bug));
+            assert!(Bugs::default().with(bug).has(bug));
+        }
+    }
+}

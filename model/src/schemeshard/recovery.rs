@@ -1,0 +1,120 @@
+//! TTxInit: SchemeShard's boot. Rebuilds every operation's in-memory context
+//! from the three durable tables and resumes the non-terminal ones from
+//! their persisted state and incremental (DESIGN.md §4.5):
+//! - Allocating: re-ask the TxAllocator, or re-arm the backoff timer from
+//!   `NextRetryAt`;
+//! - Proposing, Waiting, Applying: re-send the stage's request, under the new
+//!   generation, to every shard not Done, from the LastKey persisted for it;
+//! - a stage whose shards are all Done moves on (the crash came between the
+//!   last shard's Done and the state change).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use super::long_op::{Ctx, LongIncrementalRestoreOp, ShardProgress};
+use super::schema::{PersistedShardStatus, SchemeShardDb};
+use super::SchemeShard;
+use crate::ids::{Generation, Micros, Round};
+use crate::knobs::ProtocolKnobs;
+use crate::msg::Actor;
+use crate::note::Note;
+use crate::outbox::{Outbox, Timer};
+use crate::progress::{OpState, ShardStatus};
+use crate::workload::Workload;
+
+impl SchemeShard {
+    pub fn boot(
+        workload: Arc<Workload>,
+        knobs: Arc<ProtocolKnobs>,
+        db: &SchemeShardDb,
+        generation: Generation,
+        now: Micros,
+        out: &mut Outbox,
+    ) -> SchemeShard {
+        let mut ss = SchemeShard {
+            generation,
+            workload,
+            knobs,
+            next_op: db.next_operation_id,
+            next_cookie: 0,
+            ops: BTreeMap::new(),
+            running: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+        };
+        for (id, operation) in &db.operations {
+            let Some(state) = db.states.get(id) else { continue };
+            let spec = ss.workload.topology.table(operation.table).expect("persisted table exists");
+            let mut shards = vec![ShardProgress::pending(Round(0)); spec.shards.len()];
+            let mut done = 0;
+            for ((_, shard), row) in db.shard_rows(*id) {
+                let pos = (shard.0 - spec.shards[0].0) as usize;
+                let s = &mut shards[pos];
+                s.round = row.round;
+                if row.incr != state.incr {
+                    continue;
+                }
+                s.last_key = row.last_key;
+                s.rows_applied = row.rows_applied;
+                s.rows_total = row.rows_total;
+                if row.status == PersistedShardStatus::Done {
+                    s.status = ShardStatus::Done;
+                    done += 1;
+                }
+            }
+            let op = LongIncrementalRestoreOp {
+                id: *id,
+                table: operation.table,
+                first_shard: spec.shards[0],
+                incrementals: operation.backups.len() as u32,
+                state: state.state,
+                incr: state.incr,
+                tx_id: state.tx,
+                retry_count: state.retry_count,
+                next_retry_at: state.next_retry_at,
+                started_at: state.started_at,
+                stage_started_at: state.stage_started_at,
+                final_status: state.final_status,
+                final_issues: state.final_issues.clone(),
+                shards,
+                done,
+                accepted: done,
+                in_flight: 0,
+                queue: VecDeque::new(),
+                alloc_cookie: None,
+            };
+            ss.by_key.insert(operation.key, *id);
+            if !op.state.is_terminal() {
+                ss.running.insert(op.table, *id);
+            }
+            ss.ops.insert(*id, op);
+        }
+        out.note(Note::Booted { actor: Actor::SchemeShard });
+        let resume: Vec<_> = ss.running.values().copied().collect();
+        for id in resume {
+            ss.with_op(now, out, id, |op, ctx| op.resume(ctx));
+        }
+        ss
+    }
+}
+
+impl LongIncrementalRestoreOp {
+    fn resume(&mut self, ctx: &mut Ctx) {
+        let overall = ctx.knobs.deadline_overall.map(|d| self.started_at + d);
+        let stage = ctx.knobs.deadline_stage.map(|d| self.stage_started_at + d);
+        if let Some(at) = overall {
+            ctx.out.set_timer(at.saturating_sub(ctx.now), Timer::Deadline { op: self.id, stage: None });
+        }
+        if let Some(at) = stage {
+            ctx.out.set_timer(at.saturating_sub(ctx.now), Timer::Deadline { op: self.id, stage: Some(self.incr) });
+        }
+        match (self.state, self.tx_id) {
+            (OpState::Allocating, _) | (_, None) => match self.next_retry_at {
+                Some(at) if at > ctx.now => {
+                    ctx.out.set_timer(at - ctx.now, Timer::StageRetry { op: self.id });
+                }
+                _ => self.ask_allocator(ctx),
+            },
+            _ => self.propose(ctx),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Rendering of restoresim results from plain data: plots (PNG + SVG), and
+//! later JSON, JUnit XML and an HTML index. This crate knows neither the engine
+//! nor the model: callers hand it the numbers, it draws them.
+
+mod error;
+mod font;
+pub mod run_plot;
+
+pub use error::ReportError;
+pub use run_plot::{
+    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries,
+    StateBand, write_run_plot,
+};

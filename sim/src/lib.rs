@@ -1,0 +1,7 @@
+//! restoresim: a deterministic simulation harness for YDB's incremental
+//! restore. `engine` is the generic discrete-event core; `restore` plugs the
+//! protocol model into it; `scenario` reads RON files; `run` executes one
+//! seed and checks it; `output` writes the artifacts.
+
+pub mod engine;
+pub mod restore;

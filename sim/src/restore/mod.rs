@@ -1,0 +1,369 @@
+//! The adapter that plugs the restore model into the generic engine: node
+//! ids ↔ actors, the model's outbox ↔ engine effects, backup storage as the
+//! engine's I/O, and the invariant checks after every commit and delivery.
+//!
+//! Node layout: 0 Client, 1 SchemeShard, 2 TxAllocator, 3.. DataShards.
+
+mod tracker;
+
+use std::sync::Arc;
+
+use restoresim_model::client::{Client, ClientConfig};
+use restoresim_model::datashard::{DataShard, DataShardDb};
+use restoresim_model::ids::{Generation, IncrIdx, Key, ShardIdx};
+use restoresim_model::invariants::{self, Checker, Invariant, Violation};
+use restoresim_model::knobs::ProtocolKnobs;
+use restoresim_model::msg::{Actor, Msg};
+use restoresim_model::note::Note;
+use restoresim_model::outbox::{BackupBatch, BatchRows, ReadBackup, ReadError};
+use restoresim_model::schemeshard::{SchemeShard, SchemeShardDb, SchemeShardWrite};
+use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
+use restoresim_model::workload::Workload;
+use restoresim_model::{Command, Commit, Outbox, Timer};
+
+use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, System};
+pub use tracker::{DurableTracker, ShardPoint};
+
+pub const CLIENT: NodeId = 0;
+pub const SCHEMESHARD: NodeId = 1;
+pub const TX_ALLOCATOR: NodeId = 2;
+const FIRST_DATASHARD: NodeId = 3;
+
+pub fn node_of(actor: Actor) -> NodeId {
+    match actor {
+        Actor::Client => CLIENT,
+        Actor::SchemeShard => SCHEMESHARD,
+        Actor::TxAllocator => TX_ALLOCATOR,
+        Actor::DataShard(s) => FIRST_DATASHARD + s.0,
+    }
+}
+
+pub fn actor_of(node: NodeId) -> Actor {
+    match node {
+        CLIENT => Actor::Client,
+        SCHEMESHARD => Actor::SchemeShard,
+        TX_ALLOCATOR => Actor::TxAllocator,
+        n => Actor::DataShard(ShardIdx(n - FIRST_DATASHARD)),
+    }
+}
+
+/// A tablet: its durable database, and its volatile actor while it is up.
+/// A crash sets `live` to `None`; nothing else survives.
+#[derive(Debug)]
+pub struct Tablet<D, V> {
+    pub db: D,
+    pub live: Option<V>,
+}
+
+impl<D: Default, V> Default for Tablet<D, V> {
+    fn default() -> Self {
+        Tablet { db: D::default(), live: None }
+    }
+}
+
+/// Every actor of one restore world.
+pub struct RestoreSystem {
+    pub workload: Arc<Workload>,
+    knobs: Arc<ProtocolKnobs>,
+    client_config: ClientConfig,
+    pub client: Option<Client>,
+    pub schemeshard: Tablet<SchemeShardDb, SchemeShard>,
+    pub allocator: Tablet<TxAllocatorDb, TxAllocator>,
+    pub datashards: Vec<Tablet<DataShardDb, DataShard>>,
+    pub checker: Checker,
+    /// The first broken invariant; the harness stops the run on it.
+    pub violation: Option<Violation>,
+    /// Notes of the events since the harness last drained them.
+    pub notes: Vec<Note>,
+    pub tracker: DurableTracker,
+    outbox: Outbox,
+}
+
+impl RestoreSystem {
+    pub fn new(workload: Arc<Workload>, knobs: ProtocolKnobs, client_config: ClientConfig) -> RestoreSystem {
+        let datashards = workload
+            .topology
+            .shards
+            .iter()
+            .map(|spec| {
+                let chain = workload.chain(spec.table);
+                let rows = chain.full.range(spec.start..spec.end).map(|(k, r)| (*k, *r)).collect();
+                Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
+            })
+            .collect();
+        RestoreSystem {
+            checker: Checker::new(Arc::clone(&workload)),
+            tracker: DurableTracker::new(&workload),
+            workload,
+            knobs: Arc::new(knobs),
+            client_config,
+            client: None,
+            schemeshard: Tablet::default(),
+            allocator: Tablet::default(),
+            datashards,
+            violation: None,
+            notes: Vec::new(),
+            outbox: Outbox::default(),
+        }
+    }
+
+    /// Node kinds in id order, for `Engine::new`.
+    pub fn node_kinds(&self) -> Vec<NodeKind> {
+        let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
+        kinds.extend(std::iter::repeat_n(NodeKind::Tablet, self.datashards.len()));
+        kinds
+    }
+
+    fn violate(&mut self, violation: Violation) {
+        if self.violation.is_none() {
+            self.violation = Some(violation);
+        }
+    }
+
+    /// Moves the model's outbox into engine effects.
+    fn drain(&mut self, fx: &mut Effects<Self>) {
+        for command in self.outbox.commands.drain(..) {
+            match command {
+                Command::Send { to, msg } => fx.send(node_of(to), msg),
+                Command::SetTimer { after, timer } => fx.timer(after, timer),
+                Command::Commit(commit) => fx.commit(commit),
+                Command::Read(read) => fx.io(read),
+            }
+        }
+        self.notes.append(&mut self.outbox.notes);
+    }
+
+    fn datashard_index(node: NodeId) -> usize {
+        (node - FIRST_DATASHARD) as usize
+    }
+
+    fn read_backup(&self, read: &ReadBackup) -> Result<BatchRows, ReadError> {
+        let chain = self.workload.chain(read.table);
+        let Some(inc) = chain.incremental(read.incr) else {
+            return Err(ReadError::Fatal);
+        };
+        let changes = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
+        let last = changes.last().map(|(k, _)| *k).or(read.after);
+        let more = !inc.range_after(read.start, read.end, last, 1).is_empty();
+        let through_end: Key = last.map_or(read.start, |k| k.saturating_add(1));
+        Ok(BatchRows {
+            rows_through: inc.count_in(read.start, through_end),
+            rows_total: inc.count_in(read.start, read.end),
+            changes,
+            more,
+        })
+    }
+
+    /// Invariant 5: a message older than what its receiver durably knows must
+    /// not produce a commit. Returns the stale stamp's description if stale.
+    fn staleness(&self, node: NodeId, msg: &Msg) -> Option<String> {
+        match (node, msg) {
+            (SCHEMESHARD, Msg::IncrementalRestoreResponse(resp)) => {
+                let current = self.schemeshard.live.as_ref()?.generation;
+                (resp.stamp.generation < current).then(|| {
+                    format!("a response of DataShard {} stamped generation {} reached SchemeShard generation {}", resp.shard.0, resp.stamp.generation.0, current.0)
+                })
+            }
+            (n, Msg::IncrementalRestoreRequest(req)) if n >= FIRST_DATASHARD => {
+                let db = &self.datashards[Self::datashard_index(n)].db;
+                invariants::is_stale_request(db, req).map(|accepted| {
+                    format!(
+                        "a request stamped {} reached DataShard {} which had durably accepted {} for incremental {}",
+                        req.stamp, req.shard.0, accepted, req.incr.0
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl System for RestoreSystem {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Commit = Commit;
+    type Io = ReadBackup;
+    type IoReply = BackupBatch;
+
+    fn boot(&mut self, node: NodeId, generation: u32, now: Micros, fx: &mut Effects<Self>) {
+        let generation = Generation(generation);
+        let out = &mut self.outbox;
+        match actor_of(node) {
+            Actor::Client => {
+                self.client = Some(Client::boot(self.client_config.clone(), now, out));
+            }
+            Actor::SchemeShard => {
+                let ss = SchemeShard::boot(
+                    Arc::clone(&self.workload),
+                    Arc::clone(&self.knobs),
+                    &self.schemeshard.db,
+                    generation,
+                    now,
+                    out,
+                );
+                self.schemeshard.live = Some(ss);
+            }
+            Actor::TxAllocator => {
+                self.allocator.live = Some(TxAllocator::boot(&self.allocator.db, generation));
+                out.note(Note::Booted { actor: Actor::TxAllocator });
+            }
+            Actor::DataShard(shard) => {
+                let spec = self.workload.topology.shard(shard).clone();
+                let tablet = &mut self.datashards[shard.0 as usize];
+                tablet.live = Some(DataShard::boot(spec, Arc::clone(&self.knobs), generation));
+                out.note(Note::Booted { actor: Actor::DataShard(shard) });
+            }
+        }
+        self.drain(fx);
+    }
+
+    fn crash(&mut self, node: NodeId) {
+        match actor_of(node) {
+            Actor::Client => unreachable!("the client never crashes"),
+            Actor::SchemeShard => self.schemeshard.live = None,
+            Actor::TxAllocator => self.allocator.live = None,
+            Actor::DataShard(s) => self.datashards[s.0 as usize].live = None,
+        }
+    }
+
+    fn on_message(&mut self, node: NodeId, now: Micros, from: NodeId, msg: Msg, fx: &mut Effects<Self>) {
+        let stale = self.staleness(node, &msg);
+        let out = &mut self.outbox;
+        match actor_of(node) {
+            Actor::Client => {
+                if let Msg::Progress { report: Some(report), .. } = &msg {
+                    let truth = self.tracker.op_percent_bp(report.op);
+                    if truth.is_some_and(|t| u64::from(report.percent_bp) > t) {
+                        let message = format!(
+                            "GetProgress reported {:.2}% for op {} while the DataShards had durably applied \
+                             only {:.2}%. Reported progress must never claim more than is durable.",
+                            f64::from(report.percent_bp) / 100.0,
+                            report.op.0,
+                            truth.unwrap_or(0) as f64 / 100.0
+                        );
+                        self.violation.get_or_insert(Violation::new(Invariant::ReportedNotAhead, message));
+                    }
+                }
+                self.client.as_mut().expect("client is up").on_message(now, msg, out)
+            }
+            Actor::SchemeShard => {
+                let ss = self.schemeshard.live.as_mut().expect("engine delivers only to live tablets");
+                ss.on_message(&self.schemeshard.db, now, actor_of(from), msg, out);
+            }
+            Actor::TxAllocator => {
+                let alloc = self.allocator.live.as_mut().expect("engine delivers only to live tablets");
+                alloc.on_message(now, actor_of(from), msg, out);
+            }
+            Actor::DataShard(s) => {
+                let tablet = &mut self.datashards[s.0 as usize];
+                let ds = tablet.live.as_mut().expect("engine delivers only to live tablets");
+                ds.on_message(&tablet.db, now, msg, out);
+            }
+        }
+        if let Some(what) = stale
+            && self.outbox.has_commit()
+        {
+            self.violate(Violation::new(
+                Invariant::StaleHasNoEffect,
+                format!(
+                    "{what}; it should have been dropped, but the receiver committed a change. A stale \
+                     message (older generation or round) must never change durable state."
+                ),
+            ));
+        }
+        self.drain(fx);
+    }
+
+    fn on_timer(&mut self, node: NodeId, now: Micros, timer: Timer, fx: &mut Effects<Self>) {
+        let out = &mut self.outbox;
+        match actor_of(node) {
+            Actor::Client => self.client.as_mut().expect("client is up").on_timer(now, timer, out),
+            Actor::SchemeShard => self.schemeshard.live.as_mut().expect("live").on_timer(now, timer, out),
+            Actor::TxAllocator => {}
+            Actor::DataShard(s) => {
+                self.datashards[s.0 as usize].live.as_mut().expect("live").on_timer(now, timer, out);
+            }
+        }
+        self.drain(fx);
+    }
+
+    fn on_pipe_reset(&mut self, node: NodeId, now: Micros, peer: NodeId, fx: &mut Effects<Self>) {
+        if node == SCHEMESHARD {
+            let ss = self.schemeshard.live.as_mut().expect("live");
+            ss.on_pipe_reset(now, actor_of(peer), &mut self.outbox);
+        }
+        self.drain(fx);
+    }
+
+    fn apply_commit(&mut self, node: NodeId, now: Micros, commit: &Commit) {
+        let result = match commit {
+            Commit::SchemeShard(c) => {
+                c.apply(&mut self.schemeshard.db);
+                for write in &c.writes {
+                    if let SchemeShardWrite::Operation(op, row) = write {
+                        self.tracker.on_operation(*op, row);
+                    }
+                }
+                let datashards = &self.datashards;
+                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db)
+            }
+            Commit::TxAllocator(c) => {
+                c.apply(&mut self.allocator.db);
+                Ok(())
+            }
+            Commit::DataShard(c) => {
+                let index = Self::datashard_index(node);
+                let tablet = &mut self.datashards[index];
+                let before = tablet.db.progress(c.op, c.incr).copied();
+                c.apply(&mut tablet.db);
+                let spec = self.workload.topology.shard(ShardIdx(index as u32));
+                self.tracker.on_datashard_commit(now, spec, &tablet.db, c.op);
+                self.checker.on_datashard_commit(spec, before, c, &tablet.db)
+            }
+        };
+        if let Err(v) = result {
+            self.violate(v);
+        }
+    }
+
+    fn on_committed(&mut self, node: NodeId, now: Micros, commit: Commit, fx: &mut Effects<Self>) {
+        let out = &mut self.outbox;
+        match commit {
+            Commit::SchemeShard(c) => self.schemeshard.live.as_mut().expect("live").on_committed(now, c, out),
+            Commit::TxAllocator(c) => self.allocator.live.as_mut().expect("live").on_committed(c, out),
+            Commit::DataShard(c) => {
+                let index = Self::datashard_index(node);
+                self.datashards[index].live.as_mut().expect("live").on_committed(c, out);
+            }
+        }
+        self.drain(fx);
+    }
+
+    fn serve_io(&mut self, _node: NodeId, io: ReadBackup, fault: Option<IoFault>) -> BackupBatch {
+        let result = match fault {
+            Some(IoFault::Transient) => Err(ReadError::Transient),
+            Some(IoFault::Fatal) => Err(ReadError::Fatal),
+            None => self.read_backup(&io),
+        };
+        BackupBatch { op: io.op, incr: io.incr, result }
+    }
+
+    fn on_io(&mut self, node: NodeId, now: Micros, reply: BackupBatch, fx: &mut Effects<Self>) {
+        let index = Self::datashard_index(node);
+        self.datashards[index].live.as_mut().expect("live").on_read(now, reply, &mut self.outbox);
+        self.drain(fx);
+    }
+}
+
+/// The incremental a shard durably reached, for logs: (finished count, LastKey of the next).
+pub fn shard_position(db: &DataShardDb, op: restoresim_model::ids::OperationId, k: u32) -> (u32, Option<Key>) {
+    let mut done = 0;
+    for j in 1..=k {
+        match db.progress(op, IncrIdx(j)) {
+            Some(p) if p.done => done += 1,
+            Some(p) => return (done, p.last_key),
+            None => return (done, None),
+        }
+    }
+    (done, None)
+}
