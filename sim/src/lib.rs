@@ -5,3 +5,7 @@
 
 pub mod engine;
 pub mod restore;
+pub mod output;
+pub mod run;
+pub mod scenario;
+pub mod workload;

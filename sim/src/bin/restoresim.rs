@@ -1,1 +1,176 @@
-fn main() {}
+//! The `restoresim` command line (DESIGN.md §8). Errors are printed as text
+//! and mapped to the documented exit codes; `main` never returns an error
+//! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use restoresim::output::{self, Summary};
+use restoresim::run::{self, Outcome, RunOptions};
+use restoresim::scenario;
+use restoresim_model::knobs::Bug;
+
+/// Exit codes of DESIGN.md §8.
+mod exit {
+    pub const USAGE: u8 = 2;
+    pub const BAD_INPUT: u8 = 65;
+    pub const INTERNAL: u8 = 70;
+}
+
+#[derive(Parser)]
+#[command(name = "restoresim", version, about = "Deterministic simulation of YDB's incremental restore")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario with one seed, check every invariant, draw the plots.
+    Run {
+        scenario: PathBuf,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write every processed event to trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+        /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+    },
+    /// Check scenario files; exit 65 with file:line:column for each bad one.
+    Check { scenarios: Vec<PathBuf> },
+}
+
+/// A failure that maps to an exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Run { scenario, seed, out, trace, bugs } => run_one(&scenario, seed, out, trace, &bugs),
+        Command::Check { scenarios } => check(&scenarios),
+    });
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(f)) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+        Err(_) => {
+            eprintln!("error: internal error (a panic, reported above); this is a bug in restoresim");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
+
+fn internal(e: anyhow::Error) -> Failure {
+    Failure { code: exit::INTERNAL, message: format!("{e:#}") }
+}
+
+fn run_one(path: &Path, seed: Option<u64>, out: Option<PathBuf>, trace: bool, bug_names: &[String]) -> Result<u8, Failure> {
+    let scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    let mut bugs = Vec::new();
+    for name in bug_names {
+        let bug = Bug::from_name(name).ok_or_else(|| {
+            let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+            Failure { code: exit::USAGE, message: format!("unknown bug '{name}'; expected one of {}", known.join(", ")) }
+        })?;
+        bugs.push(bug);
+    }
+    let seed = seed.unwrap_or(scenario.seed);
+    let dir = out.unwrap_or_else(|| output::fresh_dir(&Path::new("out").join(format!("{}-seed{seed}", scenario.name))));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display())).map_err(internal)?;
+    let mut trace_file = if trace {
+        let p = dir.join("trace.jsonl");
+        let f = File::create(&p).with_context(|| format!("cannot create {}", p.display())).map_err(internal)?;
+        Some(BufWriter::new(f))
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let options = RunOptions { bugs: bugs.clone(), trace: trace_file.as_mut().map(|w| w as &mut dyn Write) };
+    let report = run::run(&scenario, seed, options);
+    let wall_ms = started.elapsed().as_millis() as u64;
+    if let Some(mut w) = trace_file {
+        w.flush().context("cannot write trace.jsonl").map_err(internal)?;
+    }
+    let mut reproduce = format!("restoresim run {} --seed {seed}", path.display());
+    for b in &bugs {
+        reproduce.push_str(&format!(" --bug {}", b.name()));
+    }
+    let bug_list = bugs.iter().map(|b| b.name().to_string()).chain(scenario.bugs.iter().cloned()).collect();
+    let summary = Summary::new(&report, path, bug_list, wall_ms, reproduce.clone());
+    output::write_run(&dir, &report, &summary).context("cannot write the artifacts").map_err(internal)?;
+    print_summary(&report, &summary, &dir);
+    if report.outcome != Outcome::Pass {
+        println!("\nreproduce: {reproduce}");
+    }
+    Ok(report.outcome.exit_code() as u8)
+}
+
+fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
+    let outcome = match report.outcome {
+        Outcome::Pass => "pass",
+        Outcome::SafetyViolation => "SAFETY VIOLATION",
+        Outcome::LivenessViolation => "LIVENESS VIOLATION",
+    };
+    println!("{} seed {}: {outcome}", report.scenario, report.seed);
+    println!("  virtual time  {}", run::record::fmt_time(report.virtual_time_us));
+    println!(
+        "  events        {} in {} ms ({:.2} M events/s)",
+        report.events,
+        summary.wall_ms,
+        summary.events_per_sec as f64 / 1e6
+    );
+    let f = &summary.faults;
+    println!(
+        "  faults        {} drops, {} duplicates, {} crashes, {} read errors",
+        f.drops, f.duplicates, f.crashes, f.read_errors
+    );
+    for r in &report.restores {
+        let op = r.operation.map_or(String::new(), |o| format!("op{o} "));
+        println!("  restore       {op}{}: {} ({})", r.table, r.state, r.detail);
+    }
+    println!("  trace hash    {}", summary.trace_hash);
+    if let Some(v) = &report.violation {
+        println!("\n  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
+        println!("  {}", v.message);
+    }
+    println!("  artifacts     {}", dir.display());
+}
+
+fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
+    if paths.is_empty() {
+        return Err(Failure { code: exit::USAGE, message: "name at least one scenario file".into() });
+    }
+    let mut bad = 0;
+    for p in paths {
+        match scenario::load(p) {
+            Ok(s) => println!("ok    {} ({})", p.display(), s.name),
+            Err(e) => {
+                bad += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(if bad > 0 { exit::BAD_INPUT } else { 0 })
+}

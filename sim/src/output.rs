@@ -1,0 +1,109 @@
+//! Artifacts of a run (DESIGN.md §8): `summary.json`, `progress.png`,
+//! `progress.svg`, `log.txt` (the short log); `trace.jsonl` is streamed by
+//! the run itself.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::run::{Outcome, RestoreSummary, RunReport, ViolationReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Plot(#[from] restoresim_reports::ReportError),
+}
+
+#[derive(Debug, Serialize)]
+pub struct FaultCounts {
+    pub drops: u64,
+    pub duplicates: u64,
+    pub crashes: u64,
+    pub kill_on_commit: u64,
+    pub read_errors: u64,
+}
+
+/// `summary.json` of one run.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub scenario: &'a str,
+    pub scenario_file: String,
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub violation: &'a Option<ViolationReport>,
+    /// Hex, so JSON readers never round it.
+    pub trace_hash: String,
+    pub events: u64,
+    pub virtual_time_us: u64,
+    pub wall_ms: u64,
+    pub events_per_sec: u64,
+    pub bugs: Vec<String>,
+    pub restores: &'a [RestoreSummary],
+    pub messages: u64,
+    pub commits: u64,
+    pub faults: FaultCounts,
+    pub reproduce: String,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(report: &'a RunReport, scenario_file: &Path, bugs: Vec<String>, wall_ms: u64, reproduce: String) -> Self {
+        let s = report.stats;
+        Summary {
+            scenario: &report.scenario,
+            scenario_file: scenario_file.display().to_string(),
+            seed: report.seed,
+            outcome: report.outcome,
+            violation: &report.violation,
+            trace_hash: format!("{:016x}", report.trace_hash),
+            events: report.events,
+            virtual_time_us: report.virtual_time_us,
+            wall_ms,
+            events_per_sec: report.events * 1000 / wall_ms.max(1),
+            bugs,
+            restores: &report.restores,
+            messages: s.messages_sent,
+            commits: s.commits,
+            faults: FaultCounts {
+                drops: s.drops,
+                duplicates: s.duplicates,
+                crashes: s.crashes,
+                kill_on_commit: s.kill_on_commit,
+                read_errors: s.read_errors,
+            },
+            reproduce,
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes everything but the trace into `dir` (created if missing).
+pub fn write_run(dir: &Path, report: &RunReport, summary: &Summary) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join("summary.json");
+    let json = serde_json::to_string_pretty(summary).map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
+    std::fs::write(&path, json + "\n").map_err(io(&path))?;
+    let path = dir.join("log.txt");
+    std::fs::write(&path, report.log.join("\n") + "\n").map_err(io(&path))?;
+    restoresim_reports::write_run_plot(&report.plot, &dir.join("progress.png"), &dir.join("progress.svg"))?;
+    Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`, ... : the first that does not exist yet.
+pub fn fresh_dir(base: &Path) -> PathBuf {
+    if !base.exists() {
+        return base.to_path_buf();
+    }
+    (2..)
+        .map(|i| PathBuf::from(format!("{}-{i}", base.display())))
+        .find(|p| !p.exists())
+        .expect("some suffix is free")
+}

@@ -1,0 +1,73 @@
+//! From a scenario to the configurations of the model and the engine.
+
+use restoresim_model::client::ClientConfig;
+use restoresim_model::knobs::{Backoff, Bug, Bugs, ProgressPersist, ProtocolKnobs, RetryScope};
+use restoresim_model::workload::Workload;
+
+use crate::engine::{EngineConfig, FaultWindow, Latency, NetworkConfig};
+use crate::scenario::{self, LatencySpec, Scenario};
+
+pub fn knobs(s: &Scenario, extra_bugs: &[Bug]) -> ProtocolKnobs {
+    let p = &s.protocol;
+    let mut bugs = Bugs::default();
+    for bug in s.bugs.iter().filter_map(|b| Bug::from_name(b)).chain(extra_bugs.iter().copied()) {
+        bugs = bugs.with(bug);
+    }
+    ProtocolKnobs {
+        resume_from_last_key: p.resume_from_last_key,
+        request_rounds: p.request_rounds,
+        shard_timeout: p.shard_timeout.map(|d| d.us()),
+        retry_scope: match p.retry_scope {
+            scenario::RetryScope::Shard => RetryScope::Shard,
+            scenario::RetryScope::Stage => RetryScope::Stage,
+        },
+        max_shards_in_flight: p.max_shards_in_flight,
+        backoff: Backoff { initial: p.backoff.initial.us(), max: p.backoff.max.us() },
+        deadline_overall: p.deadline_overall.map(|d| d.us()),
+        deadline_stage: p.deadline_stage.map(|d| d.us()),
+        progress_persist: match p.progress_persist {
+            scenario::ProgressPersist::EveryBatch => ProgressPersist::EveryBatch,
+            scenario::ProgressPersist::OnShardDone => ProgressPersist::OnShardDone,
+        },
+        batch_rows: p.batch_rows,
+        allocate_timeout: p.allocate_timeout.us(),
+        read_retries: p.read_retries,
+        bugs,
+    }
+}
+
+pub fn client(s: &Scenario, workload: &Workload) -> ClientConfig {
+    ClientConfig {
+        restores: workload.restores.clone(),
+        poll_interval: s.client.poll_interval.us(),
+        request_timeout: s.client.request_timeout.us(),
+    }
+}
+
+pub fn latency(spec: LatencySpec) -> Latency {
+    match spec {
+        LatencySpec::Constant(d) => Latency::Constant(d.us()),
+        LatencySpec::Uniform { min, max } => Latency::Uniform { min: min.us(), max: max.us() },
+        LatencySpec::Exponential { min, mean } => Latency::Exponential { min: min.us(), mean: mean.us() },
+        LatencySpec::Tail { min, max, tail, tail_max } => {
+            Latency::Tail { min: min.us(), max: max.us(), tail: tail.0, tail_max: tail_max.us() }
+        }
+    }
+}
+
+pub fn engine(s: &Scenario) -> EngineConfig {
+    EngineConfig {
+        network: NetworkConfig {
+            latency: latency(s.network.latency),
+            loss: s.network.loss.0,
+            loss_detected: s.network.loss_detected,
+            duplicate: s.network.duplicate.0,
+            reset_notify: s.network.reset_notify.us(),
+        },
+        commit_latency: latency(s.tablets.commit_latency),
+        io_latency: latency(s.tablets.read_latency),
+        window: FaultWindow { from: s.faults.window.from.us(), until: s.faults.window.until.us() },
+        io_transient: s.tablets.read_transient.0,
+        io_fatal: s.tablets.read_fatal.0,
+    }
+}

@@ -1,0 +1,176 @@
+//! Reading a scenario file: RON syntax and types first (errors carry
+//! file:line:column and the field path), then the checks a type cannot
+//! express (a planted bug that does not exist, a shard out of range),
+//! located at the offending text.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ron::extensions::Extensions;
+
+use super::{Scenario, TabletRef, Trigger};
+
+/// A scenario file that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the file could not be read at all.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+        }
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read the scenario: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Parses scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
+    let at = |line: usize, column: usize, message: String| ScenarioError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let mut de = ron::Deserializer::from_str_with_options(text, &options)
+        .map_err(|e| at(e.span.start.line, e.span.start.col, e.code.to_string()))?;
+    let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {
+        Ok(s) => s,
+        Err(e) => {
+            let path = e.path().to_string();
+            let spanned = de.span_error(e.into_inner());
+            let field = if path == "." || path.is_empty() { String::new() } else { format!(" (at `{path}`)") };
+            return Err(at(spanned.span.start.line, spanned.span.start.col, format!("{}{field}", spanned.code)));
+        }
+    };
+    if let Err(e) = de.end() {
+        let spanned = de.span_error(e);
+        return Err(at(spanned.span.start.line, spanned.span.start.col, spanned.code.to_string()));
+    }
+    check(&scenario).map_err(|(needle, message)| {
+        let (line, column) = locate(text, &needle);
+        at(line, column, message)
+    })?;
+    Ok(scenario)
+}
+
+/// 1-based line and column of the first occurrence of `needle` (1:1 if absent).
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    let Some(offset) = text.find(needle) else { return (1, 1) };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Semantic checks. On failure: text to locate, and what was expected.
+fn check(s: &Scenario) -> Result<(), (String, String)> {
+    let w = &s.workload;
+    if w.tables.is_empty() {
+        return Err(("tables".into(), "expected at least one table in `workload.tables`".into()));
+    }
+    for t in &w.tables {
+        if t.shards == 0 {
+            return Err((format!("\"{}\"", t.name), format!("table \"{}\" needs at least one shard", t.name)));
+        }
+    }
+    if w.changes.min > w.changes.max {
+        return Err(("changes".into(), "expected `changes.min <= changes.max`".into()));
+    }
+    if w.key_space == 0 || w.rows > w.key_space {
+        return Err(("key_space".into(), "expected `key_space > 0` and `rows <= key_space`".into()));
+    }
+    for bug in &s.bugs {
+        if restoresim_model::knobs::Bug::from_name(bug).is_none() {
+            let known: Vec<_> = restoresim_model::knobs::Bug::ALL.iter().map(|b| b.name()).collect();
+            return Err((format!("\"{bug}\""), format!("unknown bug \"{bug}\"; expected one of {}", known.join(", "))));
+        }
+    }
+    if s.protocol.batch_rows == 0 {
+        return Err(("batch_rows".into(), "expected `batch_rows >= 1`".into()));
+    }
+    if s.protocol.max_shards_in_flight == Some(0) {
+        return Err(("max_shards_in_flight".into(), "expected `max_shards_in_flight >= 1` (or None)".into()));
+    }
+    let total_shards: u32 = w.tables.iter().map(|t| t.shards).sum();
+    for r in &s.faults.restarts {
+        let shard = match (r.tablet, r.when) {
+            (TabletRef::DataShard(n), _) | (_, Trigger::AfterBatches { shard: n, .. }) => Some(n),
+            _ => None,
+        };
+        if let Some(n) = shard.filter(|n| *n >= total_shards) {
+            return Err((
+                format!("DataShard({n})"),
+                format!("DataShard {n} does not exist: the workload has {total_shards} shards (0..{total_shards})"),
+            ));
+        }
+        if let Trigger::OpEnters { incr, .. } = r.when
+            && (incr == 0 || incr > w.incrementals)
+        {
+            return Err(("OpEnters".into(), format!("incremental {incr} does not exist (1..={})", w.incrementals)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ScenarioError {
+        parse(text, Path::new("t.ron")).expect_err("must not parse")
+    }
+
+    #[test]
+    fn minimal_scenario_parses_with_defaults() {
+        let s = parse("(name: \"x\")", Path::new("t.ron")).expect("parses");
+        assert_eq!(s.name, "x");
+        assert_eq!(s.protocol.batch_rows, 100);
+    }
+
+    #[test]
+    fn unknown_field_names_line_and_column() {
+        let e = err("(\n  name: \"x\",\n  shards: 3,\n)");
+        assert_eq!((e.line, e.column), (3, 3), "{e}");
+        assert!(e.message.contains("shards"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_names_its_field() {
+        let e = err("(name: \"x\", client: (poll_interval: \"10 parsecs\"))");
+        assert!(e.message.contains("duration") && e.message.contains("client.poll_interval"), "{e}");
+        assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn unknown_bug_is_located() {
+        let e = err("(\nname: \"x\",\nbugs: [\"Nope\"],\n)");
+        assert_eq!((e.line, e.column), (3, 8), "{e}");
+        assert!(e.message.contains("AckBeforePersist"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let e = err("(name: \"x\",, )");
+        assert_eq!(e.line, 1);
+        assert!(e.to_string().starts_with("t.ron:1:"), "{e}");
+    }
+}

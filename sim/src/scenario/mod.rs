@@ -1,0 +1,328 @@
+//! Scenario files (DESIGN.md §7): one RON file = one workload, one fault
+//! plan, protocol knobs, checks and budgets. Every field but `name` has a
+//! default; unknown fields are errors; durations are written `"150ms"` and
+//! probabilities `"1%"`.
+
+mod load;
+pub mod units;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ScenarioError, load, parse};
+pub use units::{Chance, Duration};
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The seed `run` uses when none is given.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub workload: WorkloadSpec,
+    /// Restores the Client asks for; default: one of the first table, at 0.
+    #[serde(default)]
+    pub restores: Vec<RestoreSpec>,
+    #[serde(default)]
+    pub client: ClientSpec,
+    #[serde(default)]
+    pub protocol: ProtocolSpec,
+    /// Planted bugs by name (see `restoresim_model::knobs::Bug`).
+    #[serde(default)]
+    pub bugs: Vec<String>,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub tablets: TabletSpec,
+    #[serde(default)]
+    pub faults: FaultSpec,
+    #[serde(default)]
+    pub budgets: Budgets,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadSpec {
+    pub tables: Vec<TableSpec>,
+    /// Keys are drawn from `0..key_space`.
+    pub key_space: u64,
+    /// Rows of the full backup, per table.
+    pub rows: u64,
+    pub incrementals: u32,
+    /// Changes per incremental, drawn from `min..=max`.
+    pub changes: MinMax,
+    pub erase: Chance,
+    /// An upsert writes only some columns.
+    pub partial: Chance,
+    /// A change targets a key not in the table (rather than an existing row).
+    pub new_keys: Chance,
+    /// An incremental is empty.
+    pub empty_incremental: Chance,
+    pub keys: KeyDistribution,
+}
+
+impl Default for WorkloadSpec {
+    fn default() -> Self {
+        WorkloadSpec {
+            tables: vec![TableSpec { name: "table".into(), shards: 4 }],
+            key_space: 100_000,
+            rows: 1_000,
+            incrementals: 3,
+            changes: MinMax { min: 100, max: 300 },
+            erase: Chance(crate::engine::Ratio::new(1, 10)),
+            partial: Chance(crate::engine::Ratio::new(1, 2)),
+            new_keys: Chance(crate::engine::Ratio::new(1, 5)),
+            empty_incremental: Chance::default(),
+            keys: KeyDistribution::Uniform,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub name: String,
+    pub shards: u32,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MinMax {
+    pub min: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum KeyDistribution {
+    Uniform,
+    /// With probability `hot`, a key from the first `span` of the key space.
+    Skewed { hot: Chance, span: Chance },
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreSpec {
+    pub table: String,
+    #[serde(default)]
+    pub at: Duration,
+    /// Incrementals to apply; default: all of the table's, `[1, 2, ..., K]`.
+    #[serde(default)]
+    pub backups: Option<Vec<u32>>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSpec {
+    pub poll_interval: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        ClientSpec { poll_interval: Duration(20_000), request_timeout: Duration(500_000) }
+    }
+}
+
+/// The protocol knobs of DESIGN.md §4.6; defaults are the design document's.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProtocolSpec {
+    pub resume_from_last_key: bool,
+    pub request_rounds: bool,
+    pub shard_timeout: Option<Duration>,
+    pub retry_scope: RetryScope,
+    pub max_shards_in_flight: Option<u32>,
+    pub backoff: BackoffSpec,
+    pub deadline_overall: Option<Duration>,
+    pub deadline_stage: Option<Duration>,
+    pub progress_persist: ProgressPersist,
+    pub batch_rows: u32,
+    pub allocate_timeout: Duration,
+    pub read_retries: u32,
+}
+
+impl Default for ProtocolSpec {
+    fn default() -> Self {
+        let k = restoresim_model::knobs::ProtocolKnobs::default();
+        ProtocolSpec {
+            resume_from_last_key: k.resume_from_last_key,
+            request_rounds: k.request_rounds,
+            shard_timeout: k.shard_timeout.map(Duration),
+            retry_scope: RetryScope::Shard,
+            max_shards_in_flight: k.max_shards_in_flight,
+            backoff: BackoffSpec { initial: Duration(k.backoff.initial), max: Duration(k.backoff.max) },
+            deadline_overall: None,
+            deadline_stage: None,
+            progress_persist: ProgressPersist::EveryBatch,
+            batch_rows: k.batch_rows,
+            allocate_timeout: Duration(k.allocate_timeout),
+            read_retries: k.read_retries,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RetryScope {
+    Shard,
+    Stage,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum ProgressPersist {
+    EveryBatch,
+    OnShardDone,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffSpec {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum LatencySpec {
+    Constant(Duration),
+    Uniform { min: Duration, max: Duration },
+    Exponential { min: Duration, mean: Duration },
+    Tail { min: Duration, max: Duration, tail: Chance, tail_max: Duration },
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    pub latency: LatencySpec,
+    pub loss: Chance,
+    /// Lost messages break the pipe (true) or vanish silently (false).
+    pub loss_detected: bool,
+    pub duplicate: Chance,
+    pub reset_notify: Duration,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            latency: LatencySpec::Uniform { min: Duration(200), max: Duration(1_000) },
+            loss: Chance::default(),
+            loss_detected: true,
+            duplicate: Chance::default(),
+            reset_notify: Duration(1_000),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TabletSpec {
+    pub commit_latency: LatencySpec,
+    pub read_latency: LatencySpec,
+    /// Backup reads that fail transiently / fatally (inside the fault window).
+    pub read_transient: Chance,
+    pub read_fatal: Chance,
+}
+
+impl Default for TabletSpec {
+    fn default() -> Self {
+        TabletSpec {
+            commit_latency: LatencySpec::Uniform { min: Duration(300), max: Duration(1_500) },
+            read_latency: LatencySpec::Uniform { min: Duration(100), max: Duration(800) },
+            read_transient: Chance::default(),
+            read_fatal: Chance::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSpec {
+    /// Random faults happen in `[from, until)`; then the liveness phase.
+    pub window: WindowSpec,
+    pub restarts: Vec<RestartSpec>,
+}
+
+impl Default for FaultSpec {
+    fn default() -> Self {
+        FaultSpec { window: WindowSpec::default(), restarts: Vec::new() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowSpec {
+    pub from: Duration,
+    pub until: Duration,
+}
+
+impl Default for WindowSpec {
+    fn default() -> Self {
+        WindowSpec { from: Duration(0), until: Duration(10_000_000) }
+    }
+}
+
+/// "Restart DataShard 3 when the op enters Applying of incremental 2".
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestartSpec {
+    pub tablet: TabletRef,
+    pub when: Trigger,
+    /// How long the tablet stays down before it boots again.
+    #[serde(default)]
+    pub down: Duration,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TabletRef {
+    SchemeShard,
+    TxAllocator,
+    /// By global shard index (shards are numbered across tables).
+    DataShard(u32),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Trigger {
+    /// At a virtual time.
+    At(Duration),
+    /// When an operation (any) enters `state` of incremental `incr`.
+    OpEnters { state: OpStateName, incr: u32 },
+    /// When DataShard `shard` has durably applied `batches` batches of an incremental.
+    AfterBatches { shard: u32, batches: u32 },
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum OpStateName {
+    Allocating,
+    Proposing,
+    Waiting,
+    Applying,
+    Done,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budgets {
+    pub max_events: u64,
+    pub max_virtual_time: Duration,
+    /// Every accepted restore must end this long after the fault window closes.
+    pub liveness_bound: Duration,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets { max_events: 50_000_000, max_virtual_time: Duration(3_600_000_000), liveness_bound: Duration(60_000_000) }
+    }
+}
+
+/// What a passing run must also show.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// Every restore ends Done or Failed (a Failed with an error is legal).
+    #[default]
+    Terminal,
+    /// Every restore ends Done.
+    AllDone,
+}
