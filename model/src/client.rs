@@ -28,9 +28,15 @@ pub struct Observation {
 pub enum RestoreOutcome {
     /// No answer yet.
     Pending,
-    Rejected { status: RejectStatus, issues: String },
+    Rejected {
+        status: RejectStatus,
+        issues: String,
+    },
     /// Accepted; `terminal` once a poll saw Done or Failed.
-    Accepted { op: OperationId, terminal: Option<OpState> },
+    Accepted {
+        op: OperationId,
+        terminal: Option<OpState>,
+    },
 }
 
 #[derive(Debug)]
@@ -60,15 +66,17 @@ impl Client {
 
     pub fn on_timer(&mut self, _now: Micros, timer: Timer, out: &mut Outbox) {
         match timer {
-            Timer::ClientStart { index } | Timer::ClientRetry { index } => {
-                if self.outcomes[index as usize] == RestoreOutcome::Pending {
-                    let spec = &self.config.restores[index as usize];
-                    out.send(
-                        Actor::SchemeShard,
-                        Msg::MultiIncrementalRestore { key: spec.key, table: spec.table.clone(), backups: spec.backups.clone() },
-                    );
-                    out.set_timer(self.config.request_timeout, Timer::ClientRetry { index });
-                }
+            Timer::ClientStart { index } | Timer::ClientRetry { index }
+                if self.outcomes[index as usize] == RestoreOutcome::Pending =>
+            {
+                let spec = &self.config.restores[index as usize];
+                let msg = Msg::MultiIncrementalRestore {
+                    key: spec.key,
+                    table: spec.table.clone(),
+                    backups: spec.backups.clone(),
+                };
+                out.send(Actor::SchemeShard, msg);
+                out.set_timer(self.config.request_timeout, Timer::ClientRetry { index });
             }
             Timer::ClientPoll { index } => {
                 if let RestoreOutcome::Accepted { op, terminal: None } = self.outcomes[index as usize] {

@@ -80,9 +80,7 @@ impl Incremental {
     /// last one wins, as in a backup interval.
     pub fn from_changes(changes: impl IntoIterator<Item = (Key, Change)>) -> Self {
         let map: BTreeMap<Key, Change> = changes.into_iter().collect();
-        Incremental {
-            changes: map.into_iter().collect(),
-        }
+        Incremental { changes: map.into_iter().collect() }
     }
 
     pub fn changes(&self) -> &[(Key, Change)] {
@@ -98,10 +96,7 @@ impl Incremental {
     }
 
     pub fn get(&self, key: Key) -> Option<&Change> {
-        self.changes
-            .binary_search_by_key(&key, |(k, _)| *k)
-            .ok()
-            .map(|i| &self.changes[i].1)
+        self.changes.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| &self.changes[i].1)
     }
 
     /// The changes with `after < key < end` (exclusive `after`, `None` = from

@@ -100,12 +100,9 @@ pub const FULL_BP: u64 = 10_000;
 /// One shard's share of its current incremental, in basis points.
 pub fn shard_bp(done: bool, rows_applied: u64, rows_total: u64) -> u64 {
     if done {
-        FULL_BP
-    } else if rows_total == 0 {
-        0
-    } else {
-        (rows_applied.min(rows_total) * FULL_BP) / rows_total
+        return FULL_BP;
     }
+    (rows_applied.min(rows_total) * FULL_BP).checked_div(rows_total).unwrap_or(0)
 }
 
 /// The operation's percent in basis points.

@@ -19,18 +19,13 @@ pub(crate) const FAMILY: &str = "sans-serif";
 /// rejects the embedded bytes (which would mean a broken `dejavu` crate).
 pub(crate) fn register() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok()
-    })
+    *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok())
 }
 
 /// A text style of the embedded font at `size_px`, black.
 pub(crate) fn text(size_px: u32) -> TextStyle<'static> {
-    TextStyle::from(FontDesc::new(
-        FontFamily::SansSerif,
-        f64::from(size_px),
-        FontStyle::Normal,
-    ))
+    TextStyle::from(FontDesc::new(FontFamily::SansSerif, f64::from(size_px), FontStyle::Normal))
 }
 
 #[cfg(test)]

@@ -8,6 +8,6 @@ pub mod run_plot;
 
 pub use error::ReportError;
 pub use run_plot::{
-    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries,
-    StateBand, write_run_plot,
+    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
+    write_run_plot,
 };

@@ -129,10 +129,7 @@ pub const MAX_SHARD_LINES: usize = 16;
 /// `end_us` is cut off.
 pub fn write_run_plot(plot: &RunPlot, png: &Path, svg: &Path) -> Result<(), ReportError> {
     if !font::register() {
-        return Err(draw_error(
-            png,
-            "the embedded DejaVu Sans font was rejected",
-        ));
+        return Err(draw_error(png, "the embedded DejaVu Sans font was rejected"));
     }
     let frame = Frame::new(plot);
     write_png(plot, &frame, png)?;
@@ -140,19 +137,14 @@ pub fn write_run_plot(plot: &RunPlot, png: &Path, svg: &Path) -> Result<(), Repo
 }
 
 fn write_png(plot: &RunPlot, frame: &Frame, path: &Path) -> Result<(), ReportError> {
-    let is_png = path
-        .extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("png"));
+    let is_png = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("png"));
     if !is_png {
         return Err(draw_error(path, "the PNG path must end in .png"));
     }
     // The encoder reports I/O failures as opaque image errors; creating the
     // file first reports the common ones (no directory, no permission) as
     // the io::Error they are.
-    File::create(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    File::create(path).map_err(|source| ReportError::Io { path: path.to_path_buf(), source })?;
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     render(&root, plot, frame).map_err(|e| draw_error(path, e))?;
     root.present().map_err(|e| draw_error(path, e))
@@ -167,27 +159,17 @@ fn write_svg(plot: &RunPlot, frame: &Frame, path: &Path) -> Result<(), ReportErr
         render(&root, plot, frame).map_err(|e| draw_error(path, e))?;
         root.present().map_err(|e| draw_error(path, e))?;
     }
-    fs::write(path, text).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    fs::write(path, text).map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
 }
 
 fn draw_error(path: &Path, message: impl ToString) -> ReportError {
-    ReportError::Draw {
-        path: path.to_path_buf(),
-        message: message.to_string(),
-    }
+    ReportError::Draw { path: path.to_path_buf(), message: message.to_string() }
 }
 
 /// Lays out the panels top to bottom: title, percent, per-shard, the fault
 /// tick strip when faults are many, state bands with the time axis. Each
 /// panel has its legend column on the right.
-fn render<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    plot: &RunPlot,
-    frame: &Frame,
-) -> DrawResult<(), DB> {
+fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let body = if plot.title.is_empty() {
         root.margin(8, 0, 0, 0)
@@ -196,11 +178,7 @@ fn render<DB: DrawingBackend>(
     };
     let (_, height) = body.dim_in_pixel();
     let strip_kinds = panels::FaultSplit::of(plot).strip.len() as u32;
-    let strip_h = if strip_kinds > 0 {
-        strip_kinds * 16 + MARGIN_TOP + 4
-    } else {
-        0
-    };
+    let strip_h = if strip_kinds > 0 { strip_kinds * 16 + MARGIN_TOP + 4 } else { 0 };
     let row_count = bands::rows(&plot.bands).len().max(1) as u32;
     let bands_h = (row_count * 26).min(260) + X_AXIS_H + MARGIN_TOP;
     let rest = height.saturating_sub(strip_h + bands_h);
@@ -236,10 +214,7 @@ mod tests {
     /// `extra_drops` adds evenly spaced message drops.
     fn sample(shard_count: usize, extra_drops: usize) -> RunPlot {
         let end_us: u64 = 12_000_000;
-        let ops = [
-            ("op 1 (table orders)", 0, 7_000_000),
-            ("op 2 (table items)", 2_000_000, 11_000_000),
-        ];
+        let ops = [("op 1 (table orders)", 0, 7_000_000), ("op 2 (table items)", 2_000_000, 11_000_000)];
         let ramp = |t: u64, from: u64, to: u64| -> f64 {
             (t.saturating_sub(from) as f64 / (to - from) as f64 * 100.0).min(100.0)
         };
@@ -297,38 +272,19 @@ mod tests {
                 let t = i * 100_000;
                 (t, ramp(t, 500_000, finish))
             });
-            plot.shards.push(ShardSeries {
-                label: format!("DataShard {}", s + 1),
-                points: points.collect(),
-            });
+            plot.shards.push(ShardSeries { label: format!("DataShard {}", s + 1), points: points.collect() });
         }
         for (at_us, shard) in [(3_100_000, 2), (6_400_000, 5), (8_800_000, 1)] {
             let label = format!("DataShard {shard}");
-            plot.faults.push(FaultMarker {
-                at_us,
-                kind: FaultKind::Crash,
-                label: label.clone(),
-            });
+            plot.faults.push(FaultMarker { at_us, kind: FaultKind::Crash, label: label.clone() });
             let at_us = at_us + 400_000;
-            plot.faults.push(FaultMarker {
-                at_us,
-                kind: FaultKind::Restart,
-                label,
-            });
+            plot.faults.push(FaultMarker { at_us, kind: FaultKind::Restart, label });
         }
         for i in 0..extra_drops as u64 {
             let at_us = end_us * i / extra_drops as u64;
-            plot.faults.push(FaultMarker {
-                at_us,
-                kind: FaultKind::Drop,
-                label: String::new(),
-            });
+            plot.faults.push(FaultMarker { at_us, kind: FaultKind::Drop, label: String::new() });
         }
-        plot.windows.push(FaultWindow {
-            from_us: 4_000_000,
-            to_us: 5_000_000,
-            label: "partition".to_string(),
-        });
+        plot.windows.push(FaultWindow { from_us: 4_000_000, to_us: 5_000_000, label: "partition".to_string() });
         plot
     }
 
@@ -339,10 +295,7 @@ mod tests {
 
     /// Renders `plot` and returns the PNG and SVG bytes; removes the files.
     fn render_bytes(plot: &RunPlot, name: &str) -> (Vec<u8>, String) {
-        let (png, svg) = (
-            temp_path(&format!("{name}.png")),
-            temp_path(&format!("{name}.svg")),
-        );
+        let (png, svg) = (temp_path(&format!("{name}.png")), temp_path(&format!("{name}.svg")));
         write_run_plot(plot, &png, &svg).unwrap();
         let bytes = (fs::read(&png).unwrap(), fs::read_to_string(&svg).unwrap());
         fs::remove_file(&png).unwrap();
@@ -388,22 +341,13 @@ mod tests {
         let many_faults = sample(8, 1_000);
         let table = [
             ("empty", RunPlot::default()),
-            (
-                "single",
-                RunPlot {
-                    percent: vec![point(vec![(5, 50.0)])],
-                    ..RunPlot::default()
-                },
-            ),
+            ("single", RunPlot { percent: vec![point(vec![(5, 50.0)])], ..RunPlot::default() }),
             (
                 "unclamped",
                 RunPlot {
                     end_us: 1_000,
                     percent: vec![point(vec![(0, -20.0), (500, 250.0), (2_000, 50.0)])],
-                    shards: vec![ShardSeries {
-                        label: "s".into(),
-                        points: vec![(10, 1e9)],
-                    }],
+                    shards: vec![ShardSeries { label: "s".into(), points: vec![(10, 1e9)] }],
                     bands: vec![StateBand {
                         row: "op".into(),
                         from_us: 900,
@@ -418,10 +362,7 @@ mod tests {
         ];
         for (name, plot) in table {
             let (png, svg) = render_bytes(&plot, &format!("edge-{name}"));
-            assert!(
-                png.starts_with(b"\x89PNG") && svg.contains("<svg"),
-                "{name}"
-            );
+            assert!(png.starts_with(b"\x89PNG") && svg.contains("<svg"), "{name}");
         }
     }
 
@@ -432,16 +373,10 @@ mod tests {
         let missing = temp_path("no-such-dir").join("plot.png");
         let svg = temp_path("errors.svg");
         let err = write_run_plot(&plot, &missing, &svg).unwrap_err();
-        assert!(
-            matches!(&err, ReportError::Io { path, .. } if *path == missing),
-            "{err}"
-        );
+        assert!(matches!(&err, ReportError::Io { path, .. } if *path == missing), "{err}");
         let wrong = temp_path("plot.bmp");
         let err = write_run_plot(&plot, &wrong, &svg).unwrap_err();
-        assert!(
-            matches!(&err, ReportError::Draw { path, .. } if *path == wrong),
-            "{err}"
-        );
+        assert!(matches!(&err, ReportError::Draw { path, .. } if *path == wrong), "{err}");
     }
 
     /// Writes the example plot for eyeballing:
@@ -450,15 +385,9 @@ mod tests {
     #[ignore = "writes /tmp/example_run_plot.png for a human to look at"]
     fn write_example() {
         let dir = std::env::temp_dir();
-        let (png, svg) = (
-            dir.join("example_run_plot.png"),
-            dir.join("example_run_plot.svg"),
-        );
+        let (png, svg) = (dir.join("example_run_plot.png"), dir.join("example_run_plot.svg"));
         write_run_plot(&sample(8, 0), &png, &svg).unwrap();
-        let (png, svg) = (
-            dir.join("example_heatmap.png"),
-            dir.join("example_heatmap.svg"),
-        );
+        let (png, svg) = (dir.join("example_heatmap.png"), dir.join("example_heatmap.svg"));
         write_run_plot(&sample(100, 500), &png, &svg).unwrap();
     }
 }

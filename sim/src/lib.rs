@@ -4,8 +4,8 @@
 //! seed and checks it; `output` writes the artifacts.
 
 pub mod engine;
-pub mod restore;
 pub mod output;
+pub mod restore;
 pub mod run;
 pub mod scenario;
 pub mod workload;

@@ -52,7 +52,13 @@ pub struct Summary<'a> {
 }
 
 impl<'a> Summary<'a> {
-    pub fn new(report: &'a RunReport, scenario_file: &Path, bugs: Vec<String>, wall_ms: u64, reproduce: String) -> Self {
+    pub fn new(
+        report: &'a RunReport,
+        scenario_file: &Path,
+        bugs: Vec<String>,
+        wall_ms: u64,
+        reproduce: String,
+    ) -> Self {
         let s = report.stats;
         Summary {
             scenario: &report.scenario,
@@ -89,7 +95,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
 pub fn write_run(dir: &Path, report: &RunReport, summary: &Summary) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(summary).map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
+    let json =
+        serde_json::to_string_pretty(summary).map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
     std::fs::write(&path, json + "\n").map_err(io(&path))?;
     let path = dir.join("log.txt");
     std::fs::write(&path, report.log.join("\n") + "\n").map_err(io(&path))?;
@@ -102,8 +109,5 @@ pub fn fresh_dir(base: &Path) -> PathBuf {
     if !base.exists() {
         return base.to_path_buf();
     }
-    (2..)
-        .map(|i| PathBuf::from(format!("{}-{i}", base.display())))
-        .find(|p| !p.exists())
-        .expect("some suffix is free")
+    (2..).map(|i| PathBuf::from(format!("{}-{i}", base.display()))).find(|p| !p.exists()).expect("some suffix is free")
 }

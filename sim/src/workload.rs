@@ -34,7 +34,13 @@ pub fn generate(scenario: &Scenario, seed: u64) -> Workload {
             .map(|(i, r)| RestoreRequestSpec {
                 key: RequestKey(i as u64 + 1),
                 table: r.table.clone(),
-                backups: r.backups.clone().unwrap_or_else(|| (1..=spec.incrementals).collect()).into_iter().map(IncrIdx).collect(),
+                backups: r
+                    .backups
+                    .clone()
+                    .unwrap_or_else(|| (1..=spec.incrementals).collect())
+                    .into_iter()
+                    .map(IncrIdx)
+                    .collect(),
                 at: r.at.us(),
             })
             .collect()

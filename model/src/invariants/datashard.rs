@@ -33,8 +33,10 @@ impl Checker {
         let (op, incr) = (commit.op, commit.incr);
         let after = commit.progress;
         let shard = spec.idx.0;
-        if let Some(before) = before {
-            if after.last_key < before.last_key || (before.done && !after.done) {
+        if let Some(before) = before
+            && (after.last_key < before.last_key || (before.done && !after.done))
+        {
+            {
                 return Err(Violation::new(
                     Invariant::ProgressMonotonic,
                     format!(
@@ -114,7 +116,13 @@ impl Checker {
         Ok(())
     }
 
-    fn check_exactly_once(&self, spec: &ShardSpec, shape: OpShape, commit: &DataShardCommit, db: &DataShardDb) -> Check {
+    fn check_exactly_once(
+        &self,
+        spec: &ShardSpec,
+        shape: OpShape,
+        commit: &DataShardCommit,
+        db: &DataShardDb,
+    ) -> Check {
         let op = commit.op;
         // The furthest incremental this shard has touched defines its prefix state.
         let Some((m, progress)) = (1..=shape.incrementals)

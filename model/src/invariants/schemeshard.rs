@@ -71,7 +71,10 @@ impl Checker {
         if fresh && (row.state, row.incr) != (OpState::Allocating, IncrIdx(1)) {
             return Err(Violation::new(
                 Invariant::LegalTransitions,
-                format!("op {} was first persisted as {:?} of incremental {}, not Allocating of 1", op.0, row.state, row.incr.0),
+                format!(
+                    "op {} was first persisted as {:?} of incremental {}, not Allocating of 1",
+                    op.0, row.state, row.incr.0
+                ),
             ));
         }
         if !fresh && !legal_transition(from, row.state) {

@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 pub use long_op::{LongIncrementalRestoreOp, ShardProgress};
 pub use schema::{
-    OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite,
-    ShardProgressRow, StateRow,
+    OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite, ShardProgressRow, StateRow,
 };
 
 use crate::ids::{Generation, IncrIdx, Micros, OperationId, RequestKey, TableId};
@@ -56,7 +55,8 @@ impl SchemeShard {
         let mut tx = SchemeShardCommit::default();
         let knobs = Arc::clone(&self.knobs);
         let mut next_cookie = self.next_cookie;
-        let mut ctx = Ctx { now, generation: self.generation, knobs: &knobs, out, tx: &mut tx, next_cookie: &mut next_cookie };
+        let mut ctx =
+            Ctx { now, generation: self.generation, knobs: &knobs, out, tx: &mut tx, next_cookie: &mut next_cookie };
         f(self, &mut ctx);
         self.next_cookie = next_cookie;
         if tx.is_empty() {
@@ -110,14 +110,7 @@ impl SchemeShard {
 
     /// MultiIncrementalRestore: validate, persist, answer with the
     /// OperationId once durable, then start the LongIncrementalRestoreOp.
-    fn on_restore(
-        &mut self,
-        ctx: &mut Ctx,
-        from: Actor,
-        key: RequestKey,
-        table: &str,
-        backups: Vec<IncrIdx>,
-    ) {
+    fn on_restore(&mut self, ctx: &mut Ctx, from: Actor, key: RequestKey, table: &str, backups: Vec<IncrIdx>) {
         if let Some(&op) = self.by_key.get(&key) {
             // An empty commit still waits for the earlier ones, so the
             // duplicate is answered only once the operation is durable.

@@ -39,11 +39,8 @@ impl LongIncrementalRestoreOp {
 
     pub fn persist_shard(&self, ctx: &mut Ctx, pos: usize) {
         let s = &self.shards[pos];
-        let status = if s.status == ShardStatus::Done {
-            PersistedShardStatus::Done
-        } else {
-            PersistedShardStatus::InProgress
-        };
+        let status =
+            if s.status == ShardStatus::Done { PersistedShardStatus::Done } else { PersistedShardStatus::InProgress };
         let row = ShardProgressRow {
             incr: self.incr,
             status,

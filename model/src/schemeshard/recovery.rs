@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::SchemeShard;
 use super::long_op::{Ctx, LongIncrementalRestoreOp, ShardProgress};
 use super::schema::{PersistedShardStatus, SchemeShardDb};
-use super::SchemeShard;
 use crate::ids::{Generation, Micros, Round};
 use crate::knobs::ProtocolKnobs;
 use crate::msg::Actor;

@@ -133,10 +133,7 @@ impl SchemeShardDb {
     }
 
     /// The shard progress rows of one operation, in shard order.
-    pub fn shard_rows(
-        &self,
-        op: OperationId,
-    ) -> impl Iterator<Item = (&(OperationId, ShardIdx), &ShardProgressRow)> {
+    pub fn shard_rows(&self, op: OperationId) -> impl Iterator<Item = (&(OperationId, ShardIdx), &ShardProgressRow)> {
         self.shard_progress.range((op, ShardIdx(0))..=(op, ShardIdx(u32::MAX)))
     }
 }

@@ -58,10 +58,8 @@ pub(super) fn state_bands<DB: DrawingBackend>(
     }
     row_names(&mut chart, &rows, row_px, &style)?;
     panels::fault_lines(&mut chart, plot, frame)?;
-    let kinds: Vec<BandKind> = look::BAND_KINDS
-        .into_iter()
-        .filter(|kind| plot.bands.iter().any(|b| b.kind == *kind))
-        .collect();
+    let kinds: Vec<BandKind> =
+        look::BAND_KINDS.into_iter().filter(|kind| plot.bands.iter().any(|b| b.kind == *kind)).collect();
     let entries: Vec<Entry> = kinds
         .into_iter()
         .map(|kind| {
@@ -85,10 +83,7 @@ fn band_text<DB: DrawingBackend>(
     let width_px = chart.backend_coord(&(x1, y)).0 - chart.backend_coord(&(x0, y)).0;
     let (name, abbrev) = (look::band_name(band.kind), look::band_abbrev(band.kind));
     let candidates = if band.incremental > 0 {
-        [
-            format!("{name} #{}", band.incremental),
-            format!("{abbrev}{}", band.incremental),
-        ]
+        [format!("{name} #{}", band.incremental), format!("{abbrev}{}", band.incremental)]
     } else {
         [name.to_string(), abbrev.to_string()]
     };

@@ -35,10 +35,7 @@ pub(super) fn heatmap<DB: DrawingBackend>(
         let y = index as f64;
         let rects = series::runs(&cells).into_iter().map(|(from, to, level)| {
             let color = look::heat_color(f64::from(level) / f64::from(HEAT_LEVELS));
-            Rectangle::new(
-                [(column_x(from), y), (column_x(to), y + 1.0)],
-                color.filled(),
-            )
+            Rectangle::new([(column_x(from), y), (column_x(to), y + 1.0)], color.filled())
         });
         chart.draw_series(rects)?;
     }
@@ -67,13 +64,7 @@ fn colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> DrawResult<(
         area.draw(&Text::new(value.to_string(), (x1 + 6, y), left.clone()))?;
     }
     let blank_y = top + bar_h + 20;
-    area.draw(&Rectangle::new(
-        [(x0, blank_y - 6), (x1, blank_y + 6)],
-        WHITE.filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(x0, blank_y - 6), (x1, blank_y + 6)],
-        AXIS,
-    ))?;
+    area.draw(&Rectangle::new([(x0, blank_y - 6), (x1, blank_y + 6)], WHITE.filled()))?;
+    area.draw(&Rectangle::new([(x0, blank_y - 6), (x1, blank_y + 6)], AXIS))?;
     area.draw(&Text::new("no data yet", (x1 + 6, blank_y), left))
 }

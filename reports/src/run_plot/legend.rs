@@ -33,10 +33,7 @@ pub(super) struct Entry {
 
 impl Entry {
     pub(super) fn new(swatch: Swatch, label: impl Into<String>) -> Entry {
-        Entry {
-            swatch,
-            label: label.into(),
-        }
+        Entry { swatch, label: label.into() }
     }
 }
 
@@ -51,11 +48,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     let columns = columns.max(1);
     let rows_fit = ((height as i32 - MARGIN_TOP as i32 - PAD) / ROW_H).max(1) as usize;
     let capacity = rows_fit * columns;
-    let shown = if entries.len() > capacity {
-        capacity - 1
-    } else {
-        entries.len()
-    };
+    let shown = if entries.len() > capacity { capacity - 1 } else { entries.len() };
     let column_w = (width as i32 - PAD) / columns as i32;
     let style = font::text(13).color(&TEXT);
     for (index, entry) in entries.iter().take(shown).enumerate() {
@@ -64,22 +57,14 @@ pub(super) fn draw<DB: DrawingBackend>(
         draw_swatch(area, &entry.swatch, x, y)?;
         let label_w = column_w - SWATCH_W - 10;
         let label = fit_text(area, &entry.label, &style, label_w)?;
-        area.draw(&Text::new(
-            label,
-            (x + SWATCH_W + 6, y),
-            style.pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
+        area.draw(&Text::new(label, (x + SWATCH_W + 6, y), style.pos(Pos::new(HPos::Left, VPos::Center))))?;
     }
     if shown < entries.len() {
         let index = shown;
         let x = PAD + (index / rows_fit) as i32 * column_w;
         let y = MARGIN_TOP as i32 + PAD + (index % rows_fit) as i32 * ROW_H;
         let more = format!("+{} more", entries.len() - shown);
-        area.draw(&Text::new(
-            more,
-            (x + SWATCH_W + 6, y),
-            style.pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
+        area.draw(&Text::new(more, (x + SWATCH_W + 6, y), style.pos(Pos::new(HPos::Left, VPos::Center))))?;
     }
     Ok(())
 }
@@ -92,22 +77,14 @@ fn draw_swatch<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     let right = x + SWATCH_W;
     match *swatch {
-        Swatch::Line(color, width) => area.draw(&PathElement::new(
-            vec![(x, y), (right, y)],
-            color.stroke_width(width),
-        )),
+        Swatch::Line(color, width) => area.draw(&PathElement::new(vec![(x, y), (right, y)], color.stroke_width(width))),
         Swatch::Step(color, width) => area.draw(&PathElement::new(
             vec![(x, y + 4), (x + 12, y + 4), (x + 12, y - 4), (right, y - 4)],
             color.stroke_width(width),
         )),
-        Swatch::Fill(color) => area.draw(&Rectangle::new(
-            [(x, y - 6), (right, y + 6)],
-            color.filled(),
-        )),
-        Swatch::Tick(color) => area.draw(&PathElement::new(
-            vec![(x + SWATCH_W / 2, y - 7), (x + SWATCH_W / 2, y + 7)],
-            color.stroke_width(2),
-        )),
+        Swatch::Fill(color) => area.draw(&Rectangle::new([(x, y - 6), (right, y + 6)], color.filled())),
+        Swatch::Tick(color) => area
+            .draw(&PathElement::new(vec![(x + SWATCH_W / 2, y - 7), (x + SWATCH_W / 2, y + 7)], color.stroke_width(2))),
     }
 }
 
@@ -118,9 +95,7 @@ pub(super) fn fit_text<DB: DrawingBackend>(
     style: &TextStyle,
     max_px: i32,
 ) -> DrawResult<String, DB> {
-    let fits = |s: &str| -> DrawResult<bool, DB> {
-        Ok(area.estimate_text_size(s, style)?.0 as i32 <= max_px)
-    };
+    let fits = |s: &str| -> DrawResult<bool, DB> { Ok(area.estimate_text_size(s, style)?.0 as i32 <= max_px) };
     if fits(text)? {
         return Ok(text.to_string());
     }

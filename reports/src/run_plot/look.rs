@@ -154,13 +154,8 @@ pub(super) fn band_abbrev(kind: BandKind) -> &'static str {
 }
 
 /// Viridis, sampled at five stops: perceptually ordered and readable in grey.
-const VIRIDIS: [(f64, f64, f64); 5] = [
-    (68.0, 1.0, 84.0),
-    (59.0, 82.0, 139.0),
-    (33.0, 145.0, 140.0),
-    (94.0, 201.0, 98.0),
-    (253.0, 231.0, 37.0),
-];
+const VIRIDIS: [(f64, f64, f64); 5] =
+    [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
 
 /// The heatmap colour of `fraction` in 0..=1.
 pub(super) fn heat_color(fraction: f64) -> RGBColor {

@@ -87,10 +87,8 @@ pub(super) fn mesh<DB: DrawingBackend>(
     // Drawn by hand next to the tick labels: plotters puts the name at the
     // far edge of the (wide, shared) label area.
     let y = chart.y_range();
-    let style = font::text(14)
-        .color(&TEXT)
-        .transform(FontTransform::Rotate270)
-        .pos(Pos::new(HPos::Center, VPos::Center));
+    let style =
+        font::text(14).color(&TEXT).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Center));
     let at = (0.0, (y.start + y.end) / 2.0);
     let name = EmptyElement::at(at) + Text::new(y_desc.to_string(), (-48, 0), style);
     chart.plotting_area().draw(&name)
@@ -130,25 +128,18 @@ pub(super) fn fault_lines<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     let y = chart.y_range();
     let split = FaultSplit::of(plot);
-    let lines = plot
-        .faults
-        .iter()
-        .filter(|f| f.at_us <= frame.end_us && split.lines.contains(&f.kind))
-        .map(|f| {
-            let x = frame.x(f.at_us);
-            let color = look::fault_color(f.kind).mix(0.6);
-            PathElement::new(vec![(x, y.start), (x, y.end)], color.stroke_width(1))
-        });
+    let lines = plot.faults.iter().filter(|f| f.at_us <= frame.end_us && split.lines.contains(&f.kind)).map(|f| {
+        let x = frame.x(f.at_us);
+        let color = look::fault_color(f.kind).mix(0.6);
+        PathElement::new(vec![(x, y.start), (x, y.end)], color.stroke_width(1))
+    });
     chart.draw_series(lines)?;
     Ok(())
 }
 
 /// The fault kinds present in `plot`, in the fixed legend order.
 pub(super) fn fault_kinds(plot: &RunPlot) -> Vec<FaultKind> {
-    look::FAULT_KINDS
-        .into_iter()
-        .filter(|kind| plot.faults.iter().any(|f| f.kind == *kind))
-        .collect()
+    look::FAULT_KINDS.into_iter().filter(|kind| plot.faults.iter().any(|f| f.kind == *kind)).collect()
 }
 
 /// Top panel: reported (step) and durable (line) percent, fault windows
@@ -164,10 +155,7 @@ pub(super) fn percent<DB: DrawingBackend>(
     let windows = plot.windows.iter().filter(|w| w.from_us <= frame.end_us);
     chart.draw_series(windows.map(|w| {
         let (x0, x1) = (frame.x(w.from_us), frame.x(w.to_us.max(w.from_us)));
-        Rectangle::new(
-            [(x0, PERCENT_Y.start), (x1, PERCENT_Y.end)],
-            WINDOW_FILL.filled(),
-        )
+        Rectangle::new([(x0, PERCENT_Y.start), (x1, PERCENT_Y.end)], WINDOW_FILL.filled())
     }))?;
     window_labels(&mut chart, plot, frame)?;
     fault_lines(&mut chart, plot, frame)?;
@@ -175,19 +163,11 @@ pub(super) fn percent<DB: DrawingBackend>(
     // The n-th series of each kind; durable first, so steps are on top.
     let nth = |index: usize| {
         let kind = plot.percent[index].kind;
-        plot.percent[..index]
-            .iter()
-            .filter(|s| s.kind == kind)
-            .count()
+        plot.percent[..index].iter().filter(|s| s.kind == kind).count()
     };
     let mut entries = Vec::new();
     for kind in [SeriesKind::Durable, SeriesKind::Reported] {
-        for (index, s) in plot
-            .percent
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == kind)
-        {
+        for (index, s) in plot.percent.iter().enumerate().filter(|(_, s)| s.kind == kind) {
             let color = look::series_color(nth(index), kind);
             let points = match kind {
                 SeriesKind::Reported => series::step_points(&s.points, frame),
@@ -217,29 +197,18 @@ pub(super) fn percent<DB: DrawingBackend>(
 }
 
 /// Each fault window's label, inside it at the bottom, where it fits.
-fn window_labels<DB: DrawingBackend>(
-    chart: &mut Chart<'_, DB>,
-    plot: &RunPlot,
-    frame: &Frame,
-) -> DrawResult<(), DB> {
+fn window_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
     let style = font::text(11).color(&look::WINDOW_TEXT);
     let area = chart.plotting_area().strip_coord_spec();
     for window in plot.windows.iter().filter(|w| w.from_us <= frame.end_us) {
-        let (x0, x1) = (
-            frame.x(window.from_us),
-            frame.x(window.to_us.max(window.from_us)),
-        );
+        let (x0, x1) = (frame.x(window.from_us), frame.x(window.to_us.max(window.from_us)));
         let width_px = chart.backend_coord(&(x1, 0.0)).0 - chart.backend_coord(&(x0, 0.0)).0;
         let label = legend::fit_text(&area, &window.label, &style, width_px - 6)?;
         if label.is_empty() {
             continue;
         }
         let at = EmptyElement::at((x0, PERCENT_Y.start));
-        let text = Text::new(
-            label,
-            (3, -4),
-            style.pos(Pos::new(HPos::Left, VPos::Bottom)),
-        );
+        let text = Text::new(label, (3, -4), style.pos(Pos::new(HPos::Left, VPos::Bottom)));
         chart.plotting_area().draw(&(at + text))?;
     }
     Ok(())
@@ -247,17 +216,10 @@ fn window_labels<DB: DrawingBackend>(
 
 /// Short labels along the top of the percent panel, skipped where they
 /// would overlap the previous one.
-fn fault_labels<DB: DrawingBackend>(
-    chart: &mut Chart<'_, DB>,
-    plot: &RunPlot,
-    frame: &Frame,
-) -> DrawResult<(), DB> {
+fn fault_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
     let split = FaultSplit::of(plot);
-    let mut faults: Vec<_> = plot
-        .faults
-        .iter()
-        .filter(|f| f.at_us <= frame.end_us && split.lines.contains(&f.kind))
-        .collect();
+    let mut faults: Vec<_> =
+        plot.faults.iter().filter(|f| f.at_us <= frame.end_us && split.lines.contains(&f.kind)).collect();
     if faults.len() > MAX_FAULT_LABELS {
         return Ok(());
     }
@@ -272,14 +234,10 @@ fn fault_labels<DB: DrawingBackend>(
         }
         last_px = Some(px);
         let color = look::fault_color(fault.kind);
-        let style = font::text(11)
-            .color(&color)
-            .transform(FontTransform::Rotate270)
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        let style =
+            font::text(11).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
         let label: String = fault.label.chars().take(24).collect();
-        chart
-            .plotting_area()
-            .draw(&Text::new(label, (x, PERCENT_Y.end), style))?;
+        chart.plotting_area().draw(&Text::new(label, (x, PERCENT_Y.end), style))?;
     }
     Ok(())
 }
@@ -295,13 +253,9 @@ pub(super) fn shard_lines<DB: DrawingBackend>(
     mesh(&mut chart, frame, "shard percent", 6, false)?;
     fault_lines(&mut chart, plot, frame)?;
     if plot.shards.is_empty() {
-        let style = font::text(14)
-            .color(&AXIS)
-            .pos(Pos::new(HPos::Center, VPos::Center));
+        let style = font::text(14).color(&AXIS).pos(Pos::new(HPos::Center, VPos::Center));
         let center = (frame.x_end / 2.0, 50.0);
-        chart
-            .plotting_area()
-            .draw(&Text::new("no per-shard data", center, style))?;
+        chart.plotting_area().draw(&Text::new("no per-shard data", center, style))?;
     }
     let mut entries = Vec::new();
     for (index, shard) in plot.shards.iter().enumerate() {
@@ -319,11 +273,7 @@ mod tests {
     use crate::FaultMarker;
 
     /// (faults per kind, kinds drawn as lines, kinds on the strip)
-    type Case = (
-        &'static [(FaultKind, usize)],
-        &'static [FaultKind],
-        &'static [FaultKind],
-    );
+    type Case = (&'static [(FaultKind, usize)], &'static [FaultKind], &'static [FaultKind]);
 
     /// Few kinds keep their lines; the kind that would overflow the budget,
     /// and every kind after it, goes to the strip.
@@ -332,28 +282,17 @@ mod tests {
         use FaultKind::{Crash, Drop, Restart};
         let table: [Case; 3] = [
             (&[(Crash, 3), (Restart, 3)], &[Crash, Restart], &[]),
-            (
-                &[(Crash, 3), (Drop, 500), (Restart, 3)],
-                &[Crash, Restart],
-                &[Drop],
-            ),
+            (&[(Crash, 3), (Drop, 500), (Restart, 3)], &[Crash, Restart], &[Drop]),
             (&[(Crash, 250), (Restart, 3)], &[], &[Crash, Restart]),
         ];
         for (counts, lines, strip) in table {
             let mut plot = RunPlot::default();
             for &(kind, count) in counts {
-                let marker = FaultMarker {
-                    at_us: 1,
-                    kind,
-                    label: String::new(),
-                };
+                let marker = FaultMarker { at_us: 1, kind, label: String::new() };
                 plot.faults.extend(std::iter::repeat_n(marker, count));
             }
             let split = FaultSplit::of(&plot);
-            assert_eq!(
-                (split.lines.as_slice(), split.strip.as_slice()),
-                (lines, strip)
-            );
+            assert_eq!((split.lines.as_slice(), split.strip.as_slice()), (lines, strip));
         }
     }
 }

@@ -28,11 +28,7 @@ impl Frame {
     /// 0, or 1 µs when there is no data at all (a zero-width axis would make
     /// every coordinate NaN).
     pub(super) fn new(plot: &RunPlot) -> Frame {
-        let end_us = if plot.end_us > 0 {
-            plot.end_us
-        } else {
-            last_time_us(plot).max(1)
-        };
+        let end_us = if plot.end_us > 0 { plot.end_us } else { last_time_us(plot).max(1) };
         let (scale_us, unit) = match end_us {
             0..2_000 => (1.0, "µs"),
             2_000..2_000_000 => (1_000.0, "ms"),
@@ -47,13 +43,7 @@ impl Frame {
         } else {
             2
         };
-        Frame {
-            end_us,
-            scale_us,
-            unit,
-            x_end,
-            decimals,
-        }
+        Frame { end_us, scale_us, unit, x_end, decimals }
     }
 
     pub(super) fn x(&self, t_us: u64) -> f64 {
@@ -75,30 +65,18 @@ fn last_time_us(plot: &RunPlot) -> u64 {
     let bands = plot.bands.iter().map(|b| b.to_us.max(b.from_us));
     let faults = plot.faults.iter().map(|f| f.at_us);
     let windows = plot.windows.iter().map(|w| w.to_us.max(w.from_us));
-    points
-        .chain(bands)
-        .chain(faults)
-        .chain(windows)
-        .max()
-        .unwrap_or(0)
+    points.chain(bands).chain(faults).chain(windows).max().unwrap_or(0)
 }
 
 /// Percent into 0..=100; NaN (which callers should not send) becomes 0.
 pub(super) fn clamp_percent(value: f64) -> f64 {
-    if value.is_nan() {
-        0.0
-    } else {
-        value.clamp(0.0, 100.0)
-    }
+    if value.is_nan() { 0.0 } else { value.clamp(0.0, 100.0) }
 }
 
 /// A plain line: points up to the axis end, clamped and decimated.
 pub(super) fn line_points(points: &[(u64, f64)], frame: &Frame) -> Vec<(f64, f64)> {
-    let kept: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|p| p.0 <= frame.end_us)
-        .map(|&(t, v)| (frame.x(t), clamp_percent(v)))
-        .collect();
+    let kept: Vec<(f64, f64)> =
+        points.iter().filter(|p| p.0 <= frame.end_us).map(|&(t, v)| (frame.x(t), clamp_percent(v))).collect();
     decimate(&kept, frame.x_end, PIXEL_COLUMNS)
 }
 
@@ -202,22 +180,14 @@ mod tests {
     use super::*;
 
     fn frame(end_us: u64) -> Frame {
-        Frame::new(&RunPlot {
-            end_us,
-            ..RunPlot::default()
-        })
+        Frame::new(&RunPlot { end_us, ..RunPlot::default() })
     }
 
     /// The unit follows the length of the run, and an empty run still has a
     /// non-empty axis.
     #[test]
     fn frame_picks_readable_units() {
-        let table = [
-            (0, "µs", 1.0),
-            (1_500, "µs", 1_500.0),
-            (250_000, "ms", 250.0),
-            (90_000_000, "s", 90.0),
-        ];
+        let table = [(0, "µs", 1.0), (1_500, "µs", 1_500.0), (250_000, "ms", 250.0), (90_000_000, "s", 90.0)];
         for (end_us, unit, x_end) in table {
             let frame = frame(end_us);
             assert_eq!((frame.unit, frame.x_end), (unit, x_end), "end_us {end_us}");
@@ -245,9 +215,8 @@ mod tests {
     /// Decimation keeps the extremes of every column and bounds the output.
     #[test]
     fn decimation_keeps_extremes() {
-        let points: Vec<(f64, f64)> = (0..100_000)
-            .map(|i| (f64::from(i) / 100.0, if i == 54_321 { 100.0 } else { 1.0 }))
-            .collect();
+        let points: Vec<(f64, f64)> =
+            (0..100_000).map(|i| (f64::from(i) / 100.0, if i == 54_321 { 100.0 } else { 1.0 })).collect();
         let out = decimate(&points, 1_000.0, 100);
         assert!(out.len() <= 400, "{}", out.len());
         assert!(out.contains(&(543.21, 100.0)));
@@ -260,11 +229,7 @@ mod tests {
     fn heat_row_takes_last_value() {
         let row = heat_row(&[(30, 10.0), (40, 50.0), (90, 100.0)], 100, 4);
         assert_eq!(row, [None, Some(25), Some(25), Some(50)]);
-        assert_eq!(
-            runs(&row),
-            [(1, 3, 25), (3, 4, 50)],
-            "equal neighbours merge"
-        );
+        assert_eq!(runs(&row), [(1, 3, 25), (3, 4, 50)], "equal neighbours merge");
         assert_eq!(heat_row(&[], 100, 3), [None, None, None]);
     }
 }

@@ -86,13 +86,22 @@ fn internal(e: anyhow::Error) -> Failure {
     Failure { code: exit::INTERNAL, message: format!("{e:#}") }
 }
 
-fn run_one(path: &Path, seed: Option<u64>, out: Option<PathBuf>, trace: bool, bug_names: &[String]) -> Result<u8, Failure> {
+fn run_one(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    trace: bool,
+    bug_names: &[String],
+) -> Result<u8, Failure> {
     let scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut bugs = Vec::new();
     for name in bug_names {
         let bug = Bug::from_name(name).ok_or_else(|| {
             let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
-            Failure { code: exit::USAGE, message: format!("unknown bug '{name}'; expected one of {}", known.join(", ")) }
+            Failure {
+                code: exit::USAGE,
+                message: format!("unknown bug '{name}'; expected one of {}", known.join(", ")),
+            }
         })?;
         bugs.push(bug);
     }

@@ -12,6 +12,7 @@
 //!   durable; events addressed to an older generation are discarded.
 
 pub mod network;
+pub mod pingpong;
 pub mod prng;
 pub mod trace;
 

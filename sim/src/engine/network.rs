@@ -2,19 +2,30 @@
 //! latency, loss (detected or silent), duplication. Reordering comes from
 //! latency: two messages on one link may overtake each other.
 
-use super::prng::{Ratio, Stream};
 use super::Micros;
+use super::prng::{Ratio, Stream};
 
 /// A latency distribution, integer-only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Latency {
     Constant(Micros),
-    Uniform { min: Micros, max: Micros },
+    Uniform {
+        min: Micros,
+        max: Micros,
+    },
     /// `min` plus an exponential with the given mean.
-    Exponential { min: Micros, mean: Micros },
+    Exponential {
+        min: Micros,
+        mean: Micros,
+    },
     /// Uniform `min..=max`, but with probability `tail` uniform up to `tail_max`
     /// (a long-tail stand-in for lognormal delays).
-    Tail { min: Micros, max: Micros, tail: Ratio, tail_max: Micros },
+    Tail {
+        min: Micros,
+        max: Micros,
+        tail: Ratio,
+        tail_max: Micros,
+    },
 }
 
 impl Latency {

@@ -109,14 +109,12 @@ impl Stream {
         let e = 63 - x.leading_zeros() as u64; // floor(log2 x)
         let frac = ((x << (63 - e)) >> 59) & 0xF; // top 4 bits after the leading 1
         // log2(1 + i/16) * 2^16 for i in 0..16.
-        const LOG2_FRAC: [u64; 16] = [
-            0, 5732, 11136, 16248, 21098, 25711, 30109, 34312, 38336, 42196, 45904, 49472, 52911, 56229,
-            59434, 62534,
-        ];
+        const LOG2_FRAC: [u64; 16] =
+            [0, 5732, 11136, 16248, 21098, 25711, 30109, 34312, 38336, 42196, 45904, 49472, 52911, 56229, 59434, 62534];
         let log2_x = (e << 16) + LOG2_FRAC[frac as usize];
         let neg_log2_u = (32u64 << 16).saturating_sub(log2_x);
         // ln 2 * 2^16 = 45426.
-        let neg_ln_u = neg_log2_u * 45_426 >> 16;
+        let neg_ln_u = (neg_log2_u * 45_426) >> 16;
         mean.saturating_mul(neg_ln_u) >> 16
     }
 }
@@ -137,8 +135,8 @@ mod tests {
         assert_eq!(draws, GOLDEN_BELOW);
     }
 
-    const GOLDEN: (u64, u64) = (0, 0);
-    const GOLDEN_BELOW: [u64; 5] = [0; 5];
+    const GOLDEN: (u64, u64) = (14557467404244061995, 14010674179479374588);
+    const GOLDEN_BELOW: [u64; 5] = [227, 542, 553, 583, 396];
 
     #[test]
     fn streams_are_independent() {

@@ -161,7 +161,10 @@ impl RestoreSystem {
             (SCHEMESHARD, Msg::IncrementalRestoreResponse(resp)) => {
                 let current = self.schemeshard.live.as_ref()?.generation;
                 (resp.stamp.generation < current).then(|| {
-                    format!("a response of DataShard {} stamped generation {} reached SchemeShard generation {}", resp.shard.0, resp.stamp.generation.0, current.0)
+                    format!(
+                        "a response of DataShard {} stamped generation {} reached SchemeShard generation {}",
+                        resp.shard.0, resp.stamp.generation.0, current.0
+                    )
                 })
             }
             (n, Msg::IncrementalRestoreRequest(req)) if n >= FIRST_DATASHARD => {

@@ -29,7 +29,7 @@ struct OpTrack {
 impl OpTrack {
     fn percent_bp(&self) -> u64 {
         let total = u64::from(self.incrementals) * self.shard_raw.len() as u64;
-        if total == 0 { FULL_BP } else { self.sum_raw / total }
+        self.sum_raw.checked_div(total).unwrap_or(FULL_BP)
     }
 }
 

@@ -32,7 +32,8 @@ pub fn diagnose(system: &RestoreSystem, now: Micros) -> String {
             match (op.alloc_cookie, op.next_retry_at) {
                 (Some(_), _) => {
                     let up = system.allocator.live.is_some();
-                    let _ = write!(out, ", waiting for a TxId from the TxAllocator ({}). ", if up { "up" } else { "down" });
+                    let _ =
+                        write!(out, ", waiting for a TxId from the TxAllocator ({}). ", if up { "up" } else { "down" });
                 }
                 (None, Some(at)) => {
                     let _ = write!(out, ", backing off until {} (retry {}). ", fmt_time(at), op.retry_count);

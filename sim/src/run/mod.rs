@@ -106,7 +106,9 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         let node = match r.tablet {
             TabletRef::SchemeShard => SCHEMESHARD,
             TabletRef::TxAllocator => TX_ALLOCATOR,
-            TabletRef::DataShard(n) => restore::node_of(restoresim_model::msg::Actor::DataShard(restoresim_model::ids::ShardIdx(n))),
+            TabletRef::DataShard(n) => {
+                restore::node_of(restoresim_model::msg::Actor::DataShard(restoresim_model::ids::ShardIdx(n)))
+            }
         };
         match r.when {
             Trigger::At(t) => engine.restart_at(node, t.us(), r.down.us()),
@@ -119,11 +121,14 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
     let mut last = Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0 };
     while verdict.is_none() {
         if engine.system.client.as_ref().is_some_and(|c| c.finished()) {
-            verdict = expectation(scenario, &engine.system, &last);
+            verdict = final_data(&engine.system, &last).or_else(|| expectation(scenario, &engine.system, &last));
             break;
         }
         let Some(step) = engine.step() else {
-            let why = format!("Nothing is left to happen, yet not every restore ended. {}", diagnose(&engine.system, engine.now()));
+            let why = format!(
+                "Nothing is left to happen, yet not every restore ended. {}",
+                diagnose(&engine.system, engine.now())
+            );
             verdict = Some((Outcome::LivenessViolation, report(Invariant::Liveness, &last, why)));
             break;
         };
@@ -162,11 +167,15 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         recorder.log.push(format!("{} VIOLATION {}: {}", record::fmt_time(v.at_us), v.invariant, v.message));
     }
     let end = engine.now();
-    let title = format!("{}  seed {seed}  {}", scenario.name, match outcome {
-        Outcome::Pass => "pass",
-        Outcome::SafetyViolation => "SAFETY VIOLATION",
-        Outcome::LivenessViolation => "LIVENESS VIOLATION",
-    });
+    let title = format!(
+        "{}  seed {seed}  {}",
+        scenario.name,
+        match outcome {
+            Outcome::Pass => "pass",
+            Outcome::SafetyViolation => "SAFETY VIOLATION",
+            Outcome::LivenessViolation => "LIVENESS VIOLATION",
+        }
+    );
     let plot = recorder.plot(title, end, &engine.system, window);
     RunReport {
         scenario: scenario.name.clone(),
@@ -238,7 +247,12 @@ fn trace_line(step: &Step, detail: &str) -> String {
     .to_string()
 }
 
-fn budgets(s: &Scenario, engine: &Engine<RestoreSystem>, step: &Step, deadline: Micros) -> Option<(Outcome, ViolationReport)> {
+fn budgets(
+    s: &Scenario,
+    engine: &Engine<RestoreSystem>,
+    step: &Step,
+    deadline: Micros,
+) -> Option<(Outcome, ViolationReport)> {
     let why = if engine.steps() >= s.budgets.max_events {
         format!("The event budget ({}) ran out.", s.budgets.max_events)
     } else if step.time > s.budgets.max_virtual_time.us() {
@@ -256,12 +270,43 @@ fn budgets(s: &Scenario, engine: &Engine<RestoreSystem>, step: &Step, deadline: 
     Some((Outcome::LivenessViolation, report(Invariant::Liveness, step, message)))
 }
 
+/// The deep check at quiescence, independent of the per-commit checks: every
+/// table whose restore ended Done equals `fold(full, inc_1..inc_K)`, row for
+/// row, column for column.
+fn final_data(system: &RestoreSystem, last: &Step) -> Option<(Outcome, ViolationReport)> {
+    let client = system.client.as_ref()?;
+    for (outcome, spec) in client.outcomes.iter().zip(&system.workload.restores) {
+        let RestoreOutcome::Accepted { terminal: Some(OpState::Done), .. } = outcome else { continue };
+        let table = system.workload.topology.table_by_name(&spec.table)?;
+        let chain = system.workload.chain(table.id);
+        let expected = restoresim_model::oracle::fold(chain, restoresim_model::ids::IncrIdx(spec.backups.len() as u32));
+        let actual = table.shards.iter().flat_map(|s| {
+            let range = system.workload.topology.shard(*s);
+            system.datashards[s.0 as usize].db.rows.range(range.start..range.end)
+        });
+        if !actual.map(|(k, r)| (*k, *r)).eq(expected.iter().map(|(k, r)| (*k, *r))) {
+            let message = format!(
+                "The restore of table '{}' ended Done, but the table differs from the oracle (full backup + \
+                 incrementals 1..={}).",
+                spec.table,
+                spec.backups.len()
+            );
+            return Some((Outcome::SafetyViolation, report(Invariant::FinalData, last, message)));
+        }
+    }
+    None
+}
+
 /// What a passing run must also show (the scenario's `expect`).
 fn expectation(s: &Scenario, system: &RestoreSystem, last: &Step) -> Option<(Outcome, ViolationReport)> {
     if s.expect != Expect::AllDone {
         return None;
     }
-    let not_done: Vec<String> = summaries(system).into_iter().filter(|r| r.state != "Done").map(|r| format!("{} {}: {}", r.table, r.state, r.detail)).collect();
+    let not_done: Vec<String> = summaries(system)
+        .into_iter()
+        .filter(|r| r.state != "Done")
+        .map(|r| format!("{} {}: {}", r.table, r.state, r.detail))
+        .collect();
     if not_done.is_empty() {
         return None;
     }
@@ -278,16 +323,26 @@ fn summaries(system: &RestoreSystem) -> Vec<RestoreSummary> {
         .map(|(outcome, spec)| {
             let (operation, state, detail) = match outcome {
                 RestoreOutcome::Pending => (None, "NoAnswer".to_string(), String::new()),
-                RestoreOutcome::Rejected { status, issues } => (None, "Rejected".into(), format!("{status:?}: {issues}")),
+                RestoreOutcome::Rejected { status, issues } => {
+                    (None, "Rejected".into(), format!("{status:?}: {issues}"))
+                }
                 RestoreOutcome::Accepted { op, terminal } => {
                     let last = client.observations.iter().rev().find(|o| o.report.op == *op);
-                    let state = terminal.map(|t| format!("{t:?}")).or_else(|| last.map(|o| format!("{:?}", o.report.state)));
+                    let state =
+                        terminal.map(|t| format!("{t:?}")).or_else(|| last.map(|o| format!("{:?}", o.report.state)));
                     let detail = match last {
                         Some(o) if o.report.final_status == Some(FinalStatus::Success) => {
                             format!("{} incrementals, {} shards", o.report.incrementals, o.report.shards_total)
                         }
-                        Some(o) if o.report.final_status.is_some() => format!("{:?}: {}", o.report.final_status.unwrap_or(FinalStatus::Success), o.report.issues),
-                        Some(o) => format!("incremental {}/{}, {:.1}%", o.report.incr.0, o.report.incrementals, f64::from(o.report.percent_bp) / 100.0),
+                        Some(o) if o.report.final_status.is_some() => {
+                            format!("{:?}: {}", o.report.final_status.unwrap_or(FinalStatus::Success), o.report.issues)
+                        }
+                        Some(o) => format!(
+                            "incremental {}/{}, {:.1}%",
+                            o.report.incr.0,
+                            o.report.incrementals,
+                            f64::from(o.report.percent_bp) / 100.0
+                        ),
                         None => "accepted, never polled".into(),
                     };
                     (Some(op.0), state.unwrap_or_else(|| "Accepted".into()), detail)

@@ -51,7 +51,8 @@ impl Recorder {
 
     pub fn crash(&mut self, now: Micros, node: u32, kill_on_commit: bool) {
         let actor = actor_of(node);
-        let (kind, what) = if kill_on_commit { (FaultKind::KillOnCommit, "killed on commit") } else { (FaultKind::Crash, "crashed") };
+        let (kind, what) =
+            if kill_on_commit { (FaultKind::KillOnCommit, "killed on commit") } else { (FaultKind::Crash, "crashed") };
         self.log.push(format!("{} {actor} {what}", fmt_time(now)));
         self.marker(FaultMarker { at_us: now, kind, label: actor.to_string() });
     }
@@ -59,7 +60,9 @@ impl Recorder {
     pub fn injected(&mut self, now: Micros, fault: InjectedFault) {
         let (kind, label) = match fault {
             InjectedFault::Drop { from, to } => (FaultKind::Drop, format!("{}→{}", actor_of(from), actor_of(to))),
-            InjectedFault::Duplicate { from, to } => (FaultKind::Duplicate, format!("{}→{}", actor_of(from), actor_of(to))),
+            InjectedFault::Duplicate { from, to } => {
+                (FaultKind::Duplicate, format!("{}→{}", actor_of(from), actor_of(to)))
+            }
             InjectedFault::ReadError { node, fatal } => {
                 let what = if fatal { "fatal read error" } else { "read error" };
                 (FaultKind::Other, format!("{} {what}", actor_of(node)))
@@ -88,10 +91,18 @@ impl Recorder {
                         .map(|o| (o.at, f64::from(o.report.percent_bp) / 100.0)),
                 );
             }
-            percent.push(PercentSeries { label: format!("op{} reported", op.0), kind: SeriesKind::Reported, points: reported });
+            percent.push(PercentSeries {
+                label: format!("op{} reported", op.0),
+                kind: SeriesKind::Reported,
+                points: reported,
+            });
             let mut durable = vec![(0, 0.0)];
             durable.extend(points.iter().map(|(t, bp)| (*t, *bp as f64 / 100.0)));
-            percent.push(PercentSeries { label: format!("op{} durable", op.0), kind: SeriesKind::Durable, points: durable });
+            percent.push(PercentSeries {
+                label: format!("op{} durable", op.0),
+                kind: SeriesKind::Durable,
+                points: durable,
+            });
         }
         let shards = system
             .tracker
@@ -101,7 +112,10 @@ impl Recorder {
             .map(|(i, points)| {
                 let mut pts = vec![(0, 0.0)];
                 pts.extend(points.iter().map(|(t, bp)| (*t, *bp as f64 / 100.0)));
-                ShardSeries { label: Actor::DataShard(restoresim_model::ids::ShardIdx(i as u32)).to_string(), points: pts }
+                ShardSeries {
+                    label: Actor::DataShard(restoresim_model::ids::ShardIdx(i as u32)).to_string(),
+                    points: pts,
+                }
             })
             .collect();
         let closed = self.bands.iter().copied();
@@ -116,7 +130,8 @@ impl Recorder {
                 incremental: incr.0,
             })
             .collect();
-        let windows = vec![FaultWindow { from_us: window.0, to_us: window.1.min(end_us), label: "fault window".into() }];
+        let windows =
+            vec![FaultWindow { from_us: window.0, to_us: window.1.min(end_us), label: "fault window".into() }];
         RunPlot { title, end_us, percent, shards, bands, faults: self.markers.clone(), windows }
     }
 }

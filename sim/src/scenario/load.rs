@@ -44,12 +44,8 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Parses scenario text; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
-    let at = |line: usize, column: usize, message: String| ScenarioError {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message,
-    };
+    let at =
+        |line: usize, column: usize, message: String| ScenarioError { file: file.to_path_buf(), line, column, message };
     let mut de = ron::Deserializer::from_str_with_options(text, &options)
         .map_err(|e| at(e.span.start.line, e.span.start.col, e.code.to_string()))?;
     let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {

@@ -100,7 +100,10 @@ pub struct MinMax {
 pub enum KeyDistribution {
     Uniform,
     /// With probability `hot`, a key from the first `span` of the key space.
-    Skewed { hot: Chance, span: Chance },
+    Skewed {
+        hot: Chance,
+        span: Chance,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -236,18 +239,12 @@ impl Default for TabletSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSpec {
     /// Random faults happen in `[from, until)`; then the liveness phase.
     pub window: WindowSpec,
     pub restarts: Vec<RestartSpec>,
-}
-
-impl Default for FaultSpec {
-    fn default() -> Self {
-        FaultSpec { window: WindowSpec::default(), restarts: Vec::new() }
-    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -313,7 +310,11 @@ pub struct Budgets {
 
 impl Default for Budgets {
     fn default() -> Self {
-        Budgets { max_events: 50_000_000, max_virtual_time: Duration(3_600_000_000), liveness_bound: Duration(60_000_000) }
+        Budgets {
+            max_events: 50_000_000,
+            max_virtual_time: Duration(3_600_000_000),
+            liveness_bound: Duration(60_000_000),
+        }
     }
 }
 

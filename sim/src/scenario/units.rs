@@ -30,8 +30,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" | "min" => 60_000_000,
         _ => return Err(format!("a duration with a unit (us, ms, s, min), like \"150ms\"; got \"{text}\"")),
     };
-    let value = parse_decimal(number, scale)
-        .ok_or_else(|| format!("a duration like \"150ms\" or \"1.5s\"; got \"{text}\""))?;
+    let value =
+        parse_decimal(number, scale).ok_or_else(|| format!("a duration like \"150ms\" or \"1.5s\"; got \"{text}\""))?;
     Ok(Duration(value))
 }
 
@@ -47,7 +47,7 @@ fn parse_decimal(number: &str, scale: u64) -> Option<u64> {
     let mut place = scale;
     for c in frac.chars() {
         let digit = u64::from(c.to_digit(10)?);
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             return None;
         }
         place /= 10;
@@ -135,7 +135,14 @@ mod tests {
 
     #[test]
     fn durations_parse_to_microseconds() {
-        for (text, us) in [("150ms", 150_000), ("2s", 2_000_000), ("500us", 500), ("1.5s", 1_500_000), ("0.25ms", 250), ("1min", 60_000_000)] {
+        for (text, us) in [
+            ("150ms", 150_000),
+            ("2s", 2_000_000),
+            ("500us", 500),
+            ("1.5s", 1_500_000),
+            ("0.25ms", 250),
+            ("1min", 60_000_000),
+        ] {
             assert_eq!(parse_duration(text), Ok(Duration(us)), "{text}");
         }
         for bad in ["150", "ms", "1.5us", "abc", "-1s", "1x"] {

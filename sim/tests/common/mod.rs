@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use restoresim::run::{self, Outcome, RunOptions, RunReport};
+use restoresim::scenario::{self, Scenario};
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("scenarios"))
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn load(name: &str) -> Scenario {
+    scenario::load(&workspace().join("scenarios").join(name)).expect("bundled scenario parses")
+}
+
+pub fn parse(text: &str) -> Scenario {
+    scenario::parse(text, Path::new("inline.ron")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn run(s: &Scenario, seed: u64) -> RunReport {
+    run::run(s, seed, RunOptions::default())
+}
+
+/// Asserts a pass in which every restore ended Done, with the reason if not.
+pub fn assert_all_done(r: &RunReport) {
+    assert_eq!(r.outcome, Outcome::Pass, "seed {}: {:?}\n{}", r.seed, r.violation, r.log.join("\n"));
+    for restore in &r.restores {
+        assert_eq!(restore.state, "Done", "seed {}: {restore:?}", r.seed);
+    }
+}
