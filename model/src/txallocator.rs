@@ -58,6 +58,14 @@ impl TxAllocator {
         }));
     }
 
+    /// Answers an AllocateTxId empty ("nothing now, ask again") without
+    /// touching the counter: the empty answer a harness injects as a fault.
+    pub fn answer_empty(&mut self, from: Actor, msg: Msg, out: &mut Outbox) {
+        if let Msg::AllocateTxId { op, cookie } = msg {
+            out.send(from, Msg::TxIdAllocated { op, cookie, tx: None });
+        }
+    }
+
     pub fn on_committed(&mut self, commit: TxAllocatorCommit, out: &mut Outbox) {
         out.send(Actor::SchemeShard, commit.reply);
     }

@@ -1,9 +1,12 @@
 //! restoresim: a deterministic simulation harness for YDB's incremental
 //! restore. `engine` is the generic discrete-event core; `restore` plugs the
 //! protocol model into it; `scenario` reads RON files; `run` executes one
-//! seed and checks it; `output` writes the artifacts.
+//! seed and checks it; `faults` is the harness side of fault injection
+//! (swarm, tape, triggers, coverage, crash points); `output` writes the
+//! artifacts.
 
 pub mod engine;
+pub mod faults;
 pub mod output;
 pub mod restore;
 pub mod run;

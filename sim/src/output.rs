@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use crate::faults::FaultCounts;
+use crate::faults::{Coverage, SwarmProfile, TapeEntry};
 use crate::run::{Outcome, RestoreSummary, RunReport, ViolationReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,15 +20,6 @@ pub enum OutputError {
     },
     #[error(transparent)]
     Plot(#[from] restoresim_reports::ReportError),
-}
-
-#[derive(Debug, Serialize)]
-pub struct FaultCounts {
-    pub drops: u64,
-    pub duplicates: u64,
-    pub crashes: u64,
-    pub kill_on_commit: u64,
-    pub read_errors: u64,
 }
 
 /// `summary.json` of one run.
@@ -49,6 +42,16 @@ pub struct Summary<'a> {
     pub commits: u64,
     pub faults: FaultCounts,
     pub reproduce: String,
+    /// Messages lost to partitions, and held back to be reordered.
+    pub partition_drops: u64,
+    pub reordered: u64,
+    /// Swarm mode: the seed's drawn fault mix (`null` otherwise).
+    pub swarm_profile: &'a Option<SwarmProfile>,
+    pub coverage: &'a Coverage,
+    /// The faults came from a tape (`restoresim replay`), not the seed.
+    pub replayed: bool,
+    /// Every injected fault with its logical anchor: `restoresim replay` input.
+    pub fault_tape: Vec<TapeEntry>,
 }
 
 impl<'a> Summary<'a> {
@@ -75,14 +78,14 @@ impl<'a> Summary<'a> {
             restores: &report.restores,
             messages: s.messages_sent,
             commits: s.commits,
-            faults: FaultCounts {
-                drops: s.drops,
-                duplicates: s.duplicates,
-                crashes: s.crashes,
-                kill_on_commit: s.kill_on_commit,
-                read_errors: s.read_errors,
-            },
+            faults: report.faults(),
             reproduce,
+            partition_drops: s.partition_drops,
+            reordered: s.reordered,
+            swarm_profile: &report.swarm_profile,
+            coverage: &report.coverage,
+            replayed: report.replayed,
+            fault_tape: crate::faults::tape::to_tape(&report.fault_tape),
         }
     }
 }

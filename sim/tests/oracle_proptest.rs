@@ -49,7 +49,7 @@ fn scenario(shape: &Shape) -> Scenario {
             2 => (TabletRef::DataShard(shard), Trigger::OpEnters { state: OpStateName::Applying, incr }),
             _ => (TabletRef::DataShard(shard), Trigger::AfterBatches { shard, batches: 1 + batches % 3 }),
         };
-        s.faults.restarts = vec![RestartSpec { tablet, when, down: Duration(u64::from(batches) * 1_000) }];
+        s.faults.restarts = vec![RestartSpec::restart(tablet, when, Duration(u64::from(batches) * 1_000))];
     }
     s
 }

@@ -22,11 +22,11 @@ fn each_tablet_kind_restarted_mid_applying_still_ends_done() {
     for tablet in [TabletRef::SchemeShard, TabletRef::TxAllocator, TabletRef::DataShard(1)] {
         for incr in 1..=3 {
             let mut s = base.clone();
-            s.faults.restarts = vec![RestartSpec {
+            s.faults.restarts = vec![RestartSpec::restart(
                 tablet,
-                when: Trigger::OpEnters { state: OpStateName::Applying, incr },
-                down: Duration(5_000),
-            }];
+                Trigger::OpEnters { state: OpStateName::Applying, incr },
+                Duration(5_000),
+            )];
             for seed in 1..=3 {
                 let r = common::run(&s, seed);
                 common::assert_all_done(&r);
@@ -40,16 +40,8 @@ fn each_tablet_kind_restarted_mid_applying_still_ends_done() {
 fn datashard_restart_after_some_batches_resumes_and_ends_done() {
     let mut s = common::load("quickstart.ron");
     s.faults.restarts = vec![
-        RestartSpec {
-            tablet: TabletRef::DataShard(2),
-            when: Trigger::AfterBatches { shard: 2, batches: 2 },
-            down: Duration(3_000),
-        },
-        RestartSpec {
-            tablet: TabletRef::SchemeShard,
-            when: Trigger::AfterBatches { shard: 0, batches: 1 },
-            down: Duration(0),
-        },
+        RestartSpec::restart(TabletRef::DataShard(2), Trigger::AfterBatches { shard: 2, batches: 2 }, Duration(3_000)),
+        RestartSpec::restart(TabletRef::SchemeShard, Trigger::AfterBatches { shard: 0, batches: 1 }, Duration(0)),
     ];
     for seed in 1..=5 {
         let r = common::run(&s, seed);

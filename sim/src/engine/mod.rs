@@ -1,28 +1,37 @@
 //! The deterministic discrete-event engine (DESIGN.md §2). Generic over a
 //! [`System`] of nodes; it owns virtual time, the event queue, the network,
-//! pipes, and tablet lifecycles (crash, boot with generation + 1, commits
-//! with latency). It knows nothing of restores: `crate::restore` plugs the
-//! model in.
+//! pipes, partitions, tablet lifecycles (crash, boot with generation + 1,
+//! commits with latency) and fault injection. It knows nothing of restores:
+//! `crate::restore` plugs the model in.
 //!
 //! Architecture invariants:
 //! - time only jumps to the next event; nothing reads a wall clock;
 //! - ties at one instant are broken by a global sequence number;
-//! - every random decision comes from a seeded [`prng::Stream`];
+//! - every random decision comes from a seeded [`prng::Stream`], every fault
+//!   decision through the injector (`inject.rs`), which logs it with a
+//!   logical anchor so a replay can take it from the tape instead;
 //! - a crash drops the node's volatile state and every commit not yet
 //!   durable; events addressed to an older generation are discarded.
 
+mod dispatch;
+pub mod inject;
 pub mod network;
+mod partition;
 pub mod pingpong;
 pub mod prng;
 pub mod trace;
 
 mod queue;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use network::{FaultWindow, Latency, NetworkConfig};
+pub use inject::{Anchor, InjectedFault, Partition, TabletFaults};
+use inject::{Injector, TapeIndex};
+pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
+use partition::Partitions;
+pub use partition::RandomPartitions;
 pub use prng::{Ratio, Stream, Subsystem};
 use queue::EventQueue;
 pub use trace::TraceHash;
@@ -61,6 +70,21 @@ pub trait System {
     /// Serve an I/O request (the world outside the tablets: backup storage).
     fn serve_io(&mut self, node: NodeId, io: Self::Io, fault: Option<IoFault>) -> Self::IoReply;
     fn on_io(&mut self, node: NodeId, now: Micros, reply: Self::IoReply, fx: &mut Effects<Self>);
+
+    /// Whether `msg` is a request `node` may refuse ("nothing now, ask
+    /// again"): a fault point. The engine decides; `on_refused` answers.
+    fn refusable(&self, _node: NodeId, _msg: &Self::Msg) -> bool {
+        false
+    }
+    /// Answer `msg` with a refusal instead of handling it.
+    fn on_refused(&mut self, _node: NodeId, _now: Micros, _from: NodeId, _msg: Self::Msg, _fx: &mut Effects<Self>) {}
+    /// Short names of messages and timers, for coverage and the trace.
+    fn msg_label(_msg: &Self::Msg) -> &'static str {
+        "message"
+    }
+    fn timer_label(_timer: &Self::Timer) -> &'static str {
+        "timer"
+    }
 }
 
 /// What a handler asked for, drained by the engine after each handler.
@@ -108,10 +132,14 @@ struct Node {
     last_commit_at: Micros,
     /// Peers with an open pipe to or from this node.
     pipes: BTreeSet<NodeId>,
+    /// Events handled over the node's life, boots included (the anchor of
+    /// "at its k-th event" triggers and restarts).
     events: u64,
     commits: u64,
-    /// Crash instead of delivering the completion of this commit number.
-    kill_on_commit: Option<u64>,
+    /// Kill at these commit numbers (1-based, over its life), down for the value.
+    kill_at: BTreeMap<u64, Micros>,
+    /// Kill at the next commit to complete, down for the value.
+    kill_next: Option<Micros>,
 }
 
 pub(crate) enum Event<S: System + ?Sized> {
@@ -122,9 +150,12 @@ pub(crate) enum Event<S: System + ?Sized> {
     CommitDone { node: NodeId, generation: u32, commit: S::Commit },
     IoDone { node: NodeId, generation: u32, reply: S::IoReply },
     PipeReset { node: NodeId, generation: u32, peer: NodeId },
+    PartitionStart { id: usize },
+    PartitionEnd { id: usize },
 }
 
-/// What kind of event was processed, for the trace and the harness.
+/// What kind of event was processed, for the trace and the harness. The
+/// discriminants go into the trace hash: append, never reorder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
     Boot,
@@ -135,8 +166,13 @@ pub enum EventKind {
     KillOnCommit,
     IoDone,
     PipeReset,
-    /// Addressed to a node that is down or to an older generation.
+    /// Addressed to a node that is down or to an older generation, or lost
+    /// on the wire to a partition.
     Discarded,
+    PartitionStart,
+    PartitionEnd,
+    /// A refusable request delivered and refused (the TxAllocator's empty answer).
+    Refused,
 }
 
 impl EventKind {
@@ -151,6 +187,9 @@ impl EventKind {
             EventKind::IoDone => "io",
             EventKind::PipeReset => "pipe_reset",
             EventKind::Discarded => "discarded",
+            EventKind::PartitionStart => "partition_start",
+            EventKind::PartitionEnd => "partition_end",
+            EventKind::Refused => "refused",
         }
     }
 }
@@ -164,29 +203,43 @@ pub struct Step {
     pub node: NodeId,
     pub peer: NodeId,
     pub payload: u64,
+    /// The node's event count after this event if it handled it (1-based),
+    /// else 0 (a discarded message, a crash, a partition edge).
+    pub node_event: u64,
+    /// The message's or timer's short name ("" for other events).
+    pub label: &'static str,
+}
+
+impl Step {
+    pub const NONE: Step =
+        Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0, node_event: 0, label: "" };
 }
 
 /// Counts of what the network and lifecycle did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
     pub messages_sent: u64,
+    /// Messages lost to random loss.
     pub drops: u64,
     pub duplicates: u64,
+    pub reordered: u64,
+    pub partitions: u64,
+    /// Messages lost because they crossed an active partition.
+    pub partition_drops: u64,
+    /// Every time a tablet went down, whatever the cause.
     pub crashes: u64,
+    /// Of those: crashes with a down time, and restarts with none (neither
+    /// counts kills on commit).
+    pub down_crashes: u64,
+    pub restarts: u64,
     pub commits: u64,
     pub kill_on_commit: u64,
+    pub slow_commits: u64,
+    pub refusals: u64,
     pub read_errors: u64,
 }
 
-/// A fault the engine injected at random, for plots, counts and the tape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InjectedFault {
-    Drop { from: NodeId, to: NodeId },
-    Duplicate { from: NodeId, to: NodeId },
-    ReadError { node: NodeId, fatal: bool },
-}
-
-/// Latencies of everything that is not the network.
+/// Latencies of everything that is not the network, and the fault plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     pub network: NetworkConfig,
@@ -196,6 +249,21 @@ pub struct EngineConfig {
     /// Probability that a backup read fails transiently / fatally (in the window).
     pub io_transient: Ratio,
     pub io_fatal: Ratio,
+    pub tablets: TabletFaults,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            network: NetworkConfig::default(),
+            commit_latency: Latency::Uniform { min: 300, max: 1_500 },
+            io_latency: Latency::Uniform { min: 100, max: 800 },
+            window: FaultWindow { from: 0, until: 0 },
+            io_transient: Ratio::NEVER,
+            io_fatal: Ratio::NEVER,
+            tablets: TabletFaults::default(),
+        }
+    }
 }
 
 pub struct Engine<S: System> {
@@ -204,23 +272,54 @@ pub struct Engine<S: System> {
     now: Micros,
     queue: EventQueue<Event<S>>,
     nodes: Vec<Node>,
-    network_rng: Stream,
     latency_rng: Stream,
-    fault_rng: Stream,
+    injector: Injector,
+    partitions: Partitions,
     trace: TraceHash,
     steps: u64,
     stats: EngineStats,
     fx: Effects<S>,
-    /// Faults injected since the harness last took them.
-    faults: Vec<(Micros, InjectedFault)>,
+    /// Where a restart asked for between events is anchored: after the last
+    /// event (`None` before the first).
+    last_anchor: Option<Anchor>,
     /// With tracing on, the payload of the last event in Debug form.
     tracing: bool,
     detail: String,
 }
 
 impl<S: System> Engine<S> {
-    /// Nodes boot at time 0, in id order.
+    /// Nodes boot at time 0, in id order; the configured partitions (fixed,
+    /// then random) are scheduled.
     pub fn new(system: S, kinds: &[NodeKind], config: EngineConfig, seed: u64) -> Engine<S> {
+        let mut engine = Engine::build(system, kinds, config, seed);
+        let mut partitions = engine.config.network.partitions.clone();
+        let random = engine.config.network.random_partitions;
+        let window = engine.config.window;
+        partitions.extend(random.draw(engine.injector.fault_rng(), kinds.len() as NodeId, window));
+        for p in partitions {
+            engine.schedule_partition(p);
+        }
+        engine
+    }
+
+    /// A replay: no random fault at all; every fault comes from `tape` (the
+    /// `take_faults` log of an earlier run of the same system, config and seed).
+    pub fn replay(system: S, kinds: &[NodeKind], config: EngineConfig, seed: u64, tape: &[InjectedFault]) -> Self {
+        let mut engine = Engine::build(system, kinds, config, seed);
+        let (index, start) = TapeIndex::new(tape);
+        engine.injector.set_tape(index);
+        // Scheduled in tape order: the order the original run scheduled them.
+        for fault in start {
+            match fault {
+                InjectedFault::Restart { node, down, anchor: Anchor::At(at) } => engine.restart_at(node, at, down),
+                InjectedFault::Partition(p) => engine.schedule_partition(p),
+                _ => unreachable!("TapeIndex::new returns only timed restarts and partitions"),
+            }
+        }
+        engine
+    }
+
+    fn build(system: S, kinds: &[NodeKind], config: EngineConfig, seed: u64) -> Engine<S> {
         let nodes = kinds
             .iter()
             .map(|&kind| Node {
@@ -231,23 +330,31 @@ impl<S: System> Engine<S> {
                 pipes: BTreeSet::new(),
                 events: 0,
                 commits: 0,
-                kill_on_commit: None,
+                kill_at: BTreeMap::new(),
+                kill_next: None,
             })
             .collect();
+        let injector = Injector::new(
+            kinds.len(),
+            config.window,
+            config.tablets.clone(),
+            Stream::new(seed, Subsystem::Network),
+            Stream::new(seed, Subsystem::Faults),
+        );
         let mut engine = Engine {
             system,
             config,
             now: 0,
             queue: EventQueue::default(),
             nodes,
-            network_rng: Stream::new(seed, Subsystem::Network),
             latency_rng: Stream::new(seed, Subsystem::Latency),
-            fault_rng: Stream::new(seed, Subsystem::Faults),
+            injector,
+            partitions: Partitions::default(),
             trace: TraceHash::default(),
             steps: 0,
             stats: EngineStats::default(),
             fx: Effects { items: Vec::new() },
-            faults: Vec::new(),
+            last_anchor: None,
             tracing: false,
             detail: String::new(),
         };
@@ -273,6 +380,15 @@ impl<S: System> Engine<S> {
         self.stats
     }
 
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Whether this run takes its faults from a tape.
+    pub fn replaying(&self) -> bool {
+        self.injector.replaying()
+    }
+
     pub fn generation(&self, node: NodeId) -> u32 {
         self.nodes[node as usize].generation
     }
@@ -281,7 +397,8 @@ impl<S: System> Engine<S> {
         self.nodes[node as usize].up
     }
 
-    /// Events processed by `node` so far (for "at its k-th event" triggers).
+    /// Events handled by `node` so far, boots included (for "at its k-th
+    /// event" triggers).
     pub fn node_events(&self, node: NodeId) -> u64 {
         self.nodes[node as usize].events
     }
@@ -300,15 +417,20 @@ impl<S: System> Engine<S> {
         &self.detail
     }
 
-    /// Faults injected since the last call.
+    /// Faults injected since the last call, in the order they were decided:
+    /// concatenated over a run, the run's fault tape.
     pub fn take_faults(&mut self) -> Vec<(Micros, InjectedFault)> {
-        std::mem::take(&mut self.faults)
+        std::mem::take(&mut self.injector.log)
     }
 
-    /// Schedule a restart of a tablet at a future time.
+    /// Schedule a restart of a tablet at a future time. Call it before the
+    /// first event: a replay schedules timed restarts there.
     pub fn restart_at(&mut self, node: NodeId, at: Micros, down_for: Micros) {
         assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
-        self.queue.push(at.max(self.now), Event::Crash { node, down_for });
+        debug_assert_eq!(self.steps, 0, "timed restarts are scheduled before the first event");
+        let at = at.max(self.now);
+        self.injector.record(self.now, InjectedFault::Restart { node, down: down_for, anchor: Anchor::At(at) });
+        self.queue.push(at, Event::Crash { node, down_for });
     }
 
     /// The time of the next event, if any.
@@ -317,15 +439,39 @@ impl<S: System> Engine<S> {
     }
 
     /// Restart a tablet now: it crashes, stays down `down_for`, then boots.
+    /// Anchored after the last event, so a replay schedules it there.
     pub fn restart(&mut self, node: NodeId, down_for: Micros) {
         assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
+        let anchor = self.last_anchor.unwrap_or(Anchor::At(self.now));
+        self.push_restart(node, down_for, anchor);
+    }
+
+    fn push_restart(&mut self, node: NodeId, down_for: Micros, anchor: Anchor) {
+        self.injector.record(self.now, InjectedFault::Restart { node, down: down_for, anchor });
         self.queue.push(self.now, Event::Crash { node, down_for });
     }
 
     /// Make the tablet's `nth` commit (1-based, counted over its life)
-    /// durable but drop its completion and crash it instead.
-    pub fn kill_on_commit(&mut self, node: NodeId, nth: u64) {
-        self.nodes[node as usize].kill_on_commit = Some(nth);
+    /// durable but drop its completion and crash it instead, down `down_for`.
+    pub fn kill_on_commit(&mut self, node: NodeId, nth: u64, down_for: Micros) {
+        assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
+        self.nodes[node as usize].kill_at.insert(nth, down_for);
+    }
+
+    /// Kill the tablet at the next commit to complete (see `kill_on_commit`).
+    pub fn kill_next_commit(&mut self, node: NodeId, down_for: Micros) {
+        assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
+        self.nodes[node as usize].kill_next = Some(down_for);
+    }
+
+    /// Cut `p.nodes` off from the rest in `[p.from, p.until)`.
+    pub fn schedule_partition(&mut self, p: Partition) {
+        assert!(p.from < p.until, "a partition lasts: {p:?}");
+        self.injector.record(self.now, InjectedFault::Partition(p.clone()));
+        let (from, until) = (p.from.max(self.now), p.until.max(self.now));
+        let id = self.partitions.add(p);
+        self.queue.push(from, Event::PartitionStart { id });
+        self.queue.push(until, Event::PartitionEnd { id });
     }
 
     /// Processes the next event; `None` when nothing is left to happen.
@@ -339,222 +485,31 @@ impl<S: System> Engine<S> {
         self.steps += 1;
         let step = self.dispatch(event);
         let step = Step { index: self.steps, time, ..step };
+        self.after(&step);
         self.trace.record(time, step.kind as u8, step.node, step.peer, step.payload);
         Some(step)
     }
 
-    fn dispatch(&mut self, event: Event<S>) -> Step {
-        let now = self.now;
-        let mut step = Step { index: 0, time: now, kind: EventKind::Discarded, node: 0, peer: 0, payload: 0 };
-        match event {
-            Event::Boot { node } => {
-                let n = &mut self.nodes[node as usize];
-                debug_assert!(!n.up);
-                n.up = true;
-                n.generation += 1;
-                let generation = n.generation;
-                step = Step { kind: EventKind::Boot, node, payload: u64::from(generation), ..step };
-                self.system.boot(node, generation, now, &mut self.fx);
-                self.perform(node);
+    /// Restarts due right after `step` (random, or the tape's), and the
+    /// anchor of any restart the harness asks for before the next event.
+    fn after(&mut self, step: &Step) {
+        let anchor = if step.node_event > 0 {
+            let n = &self.nodes[step.node as usize];
+            let tablet = n.kind == NodeKind::Tablet && n.up;
+            let restarts = self.injector.after_event(self.now, step.node, step.node_event, tablet);
+            let anchor = Anchor::AfterEvent { node: step.node, event: step.node_event };
+            for (node, down) in restarts {
+                self.push_restart(node, down, anchor);
             }
-            Event::Crash { node, down_for } => {
-                step.node = node;
-                if self.nodes[node as usize].up {
-                    step.kind = EventKind::Crash;
-                    step.payload = down_for;
-                    self.crash(node, down_for);
-                }
-            }
-            Event::Deliver { from, to, to_gen, msg } => {
-                step.node = to;
-                step.peer = from;
-                if self.alive(to, to_gen) {
-                    step.kind = EventKind::Deliver;
-                    step.payload = trace::digest(&msg);
-                    self.describe(&msg);
-                    self.nodes[to as usize].events += 1;
-                    self.system.on_message(to, now, from, msg, &mut self.fx);
-                    self.perform(to);
-                }
-            }
-            Event::Timer { node, generation, timer } => {
-                step.node = node;
-                if self.alive(node, generation) {
-                    step.kind = EventKind::Timer;
-                    step.payload = trace::digest(&timer);
-                    self.describe(&timer);
-                    self.nodes[node as usize].events += 1;
-                    self.system.on_timer(node, now, timer, &mut self.fx);
-                    self.perform(node);
-                }
-            }
-            Event::CommitDone { node, generation, commit } => {
-                step.node = node;
-                if self.alive(node, generation) {
-                    step.payload = trace::digest(&commit);
-                    self.describe(&commit);
-                    let n = &mut self.nodes[node as usize];
-                    n.commits += 1;
-                    n.events += 1;
-                    self.stats.commits += 1;
-                    self.system.apply_commit(node, now, &commit);
-                    if n.kill_on_commit == Some(n.commits) {
-                        n.kill_on_commit = None;
-                        step.kind = EventKind::KillOnCommit;
-                        self.stats.kill_on_commit += 1;
-                        self.queue.push(now, Event::Crash { node, down_for: 0 });
-                    } else {
-                        step.kind = EventKind::CommitDone;
-                        self.system.on_committed(node, now, commit, &mut self.fx);
-                        self.perform(node);
-                    }
-                }
-            }
-            Event::IoDone { node, generation, reply } => {
-                step.node = node;
-                if self.alive(node, generation) {
-                    step.kind = EventKind::IoDone;
-                    step.payload = trace::digest(&reply);
-                    self.describe(&reply);
-                    self.nodes[node as usize].events += 1;
-                    self.system.on_io(node, now, reply, &mut self.fx);
-                    self.perform(node);
-                }
-            }
-            Event::PipeReset { node, generation, peer } => {
-                step.node = node;
-                step.peer = peer;
-                if self.alive(node, generation) {
-                    step.kind = EventKind::PipeReset;
-                    self.nodes[node as usize].events += 1;
-                    self.system.on_pipe_reset(node, now, peer, &mut self.fx);
-                    self.perform(node);
-                }
-            }
-        }
-        step
-    }
-
-    fn describe(&mut self, payload: &impl Debug) {
-        if self.tracing {
-            use std::fmt::Write;
-            self.detail.clear();
-            let _ = write!(self.detail, "{payload:?}");
-        }
-    }
-
-    fn alive(&self, node: NodeId, generation: u32) -> bool {
-        let n = &self.nodes[node as usize];
-        n.up && n.generation == generation
-    }
-
-    fn crash(&mut self, node: NodeId, down_for: Micros) {
-        self.stats.crashes += 1;
-        let n = &mut self.nodes[node as usize];
-        n.up = false;
-        n.last_commit_at = 0;
-        let peers = std::mem::take(&mut n.pipes);
-        self.system.crash(node);
-        for peer in peers {
-            self.break_pipe_end(peer, node);
-        }
-        self.queue.push(self.now + down_for, Event::Boot { node });
-    }
-
-    /// `node` learns that its pipe to `peer` broke.
-    fn break_pipe_end(&mut self, node: NodeId, peer: NodeId) {
-        let n = &mut self.nodes[node as usize];
-        n.pipes.remove(&peer);
-        if n.up {
-            let generation = n.generation;
-            let at = self.now + self.config.network.reset_notify;
-            self.queue.push(at, Event::PipeReset { node, generation, peer });
-        }
-    }
-
-    /// Carries out what the last handler of `node` asked for.
-    fn perform(&mut self, node: NodeId) {
-        let mut items = std::mem::take(&mut self.fx.items);
-        for effect in items.drain(..) {
-            match effect {
-                Effect::Send { to, msg } => self.send(node, to, msg),
-                Effect::Timer { after, timer } => {
-                    let generation = self.nodes[node as usize].generation;
-                    self.queue.push(self.now + after, Event::Timer { node, generation, timer });
-                }
-                Effect::Commit(commit) => {
-                    let latency = self.config.commit_latency.sample(&mut self.latency_rng);
-                    let n = &mut self.nodes[node as usize];
-                    // A tablet's log is written in order: commits complete in issue order.
-                    let at = (self.now + latency).max(n.last_commit_at);
-                    n.last_commit_at = at;
-                    let generation = n.generation;
-                    self.queue.push(at, Event::CommitDone { node, generation, commit });
-                }
-                Effect::Io(io) => {
-                    let fault = if self.config.window.contains(self.now) {
-                        if self.fault_rng.chance(self.config.io_fatal) {
-                            Some(IoFault::Fatal)
-                        } else if self.fault_rng.chance(self.config.io_transient) {
-                            Some(IoFault::Transient)
-                        } else {
-                            None
-                        }
-                    } else {
-                        None
-                    };
-                    if let Some(f) = fault {
-                        self.stats.read_errors += 1;
-                        let fatal = f == IoFault::Fatal;
-                        self.faults.push((self.now, InjectedFault::ReadError { node, fatal }));
-                    }
-                    let reply = self.system.serve_io(node, io, fault);
-                    let latency = self.config.io_latency.sample(&mut self.latency_rng);
-                    let generation = self.nodes[node as usize].generation;
-                    self.queue.push(self.now + latency, Event::IoDone { node, generation, reply });
-                }
-            }
-        }
-        // Give the (now empty) buffer back so its capacity is reused.
-        self.fx.items = items;
-    }
-
-    fn send(&mut self, from: NodeId, to: NodeId, msg: S::Msg) {
-        self.stats.messages_sent += 1;
-        let now = self.now;
-        if !self.nodes[to as usize].up {
-            // The pipe cannot connect: the sender hears of it, nothing is delivered.
-            let generation = self.nodes[from as usize].generation;
-            let at = now + self.config.network.reset_notify;
-            self.queue.push(at, Event::PipeReset { node: from, generation, peer: to });
-            return;
-        }
-        if self.nodes[from as usize].pipes.insert(to) {
-            self.nodes[to as usize].pipes.insert(from);
-        }
-        let to_gen = self.nodes[to as usize].generation;
-        let in_window = self.config.window.contains(now);
-        if in_window && self.network_rng.chance(self.config.network.loss) {
-            self.stats.drops += 1;
-            self.faults.push((now, InjectedFault::Drop { from, to }));
-            if self.config.network.loss_detected {
-                self.break_pipe_end(from, to);
-                self.break_pipe_end(to, from);
-            }
-            return;
-        }
-        let copies = if in_window && self.network_rng.chance(self.config.network.duplicate) {
-            self.stats.duplicates += 1;
-            self.faults.push((now, InjectedFault::Duplicate { from, to }));
-            2
+            anchor
         } else {
-            1
+            Anchor::AfterStep { step: step.index }
         };
-        for _ in 1..copies {
-            let latency = self.config.network.latency.sample(&mut self.latency_rng);
-            self.queue.push(now + latency, Event::Deliver { from, to, to_gen, msg: msg.clone() });
+        if self.injector.replaying() {
+            for (node, down) in self.injector.after_step(step.index) {
+                self.push_restart(node, down, Anchor::AfterStep { step: step.index });
+            }
         }
-        let latency = self.config.network.latency.sample(&mut self.latency_rng);
-        self.queue.push(now + latency, Event::Deliver { from, to, to_gen, msg });
+        self.last_anchor = Some(anchor);
     }
 }

@@ -10,7 +10,6 @@
 //! delivered and what it dropped.
 
 use super::network::{FaultWindow, Latency, NetworkConfig};
-use super::prng::Ratio;
 use super::{Effects, Engine, EngineConfig, Micros, NodeId, NodeKind, System};
 
 /// One pipe reset a node heard of.
@@ -165,18 +164,11 @@ impl System for PingPong {
 /// constant 50 µs commit latency, and an empty fault window.
 pub fn config(latency: Latency) -> EngineConfig {
     EngineConfig {
-        network: NetworkConfig {
-            latency,
-            loss: Ratio::NEVER,
-            loss_detected: true,
-            duplicate: Ratio::NEVER,
-            reset_notify: 1_000,
-        },
+        network: NetworkConfig { latency, ..NetworkConfig::default() },
         commit_latency: Latency::Constant(50),
         io_latency: Latency::Constant(100),
         window: FaultWindow { from: 0, until: 0 },
-        io_transient: Ratio::NEVER,
-        io_fatal: Ratio::NEVER,
+        ..EngineConfig::default()
     }
 }
 

@@ -29,6 +29,11 @@ pub const SCHEMESHARD: NodeId = 1;
 pub const TX_ALLOCATOR: NodeId = 2;
 const FIRST_DATASHARD: NodeId = 3;
 
+/// Nodes of a system with `datashards` DataShards.
+pub fn node_count(datashards: u32) -> u32 {
+    FIRST_DATASHARD + datashards
+}
+
 pub fn node_of(actor: Actor) -> NodeId {
     match actor {
         Actor::Client => CLIENT,
@@ -355,6 +360,36 @@ impl System for RestoreSystem {
         let index = Self::datashard_index(node);
         self.datashards[index].live.as_mut().expect("live").on_read(now, reply, &mut self.outbox);
         self.drain(fx);
+    }
+
+    /// The TxAllocator may answer an AllocateTxId empty (a fault point).
+    fn refusable(&self, node: NodeId, msg: &Msg) -> bool {
+        node == TX_ALLOCATOR && matches!(msg, Msg::AllocateTxId { .. })
+    }
+
+    fn on_refused(&mut self, node: NodeId, _now: Micros, from: NodeId, msg: Msg, fx: &mut Effects<Self>) {
+        debug_assert_eq!(node, TX_ALLOCATOR);
+        let alloc = self.allocator.live.as_mut().expect("engine delivers only to live tablets");
+        alloc.answer_empty(actor_of(from), msg, &mut self.outbox);
+        self.drain(fx);
+    }
+
+    fn msg_label(msg: &Msg) -> &'static str {
+        msg.kind()
+    }
+
+    fn timer_label(timer: &Timer) -> &'static str {
+        match timer {
+            Timer::ClientStart { .. } => "ClientStart",
+            Timer::ClientRetry { .. } => "ClientRetry",
+            Timer::ClientPoll { .. } => "ClientPoll",
+            Timer::AllocateTimeout { .. } => "AllocateTimeout",
+            Timer::StageRetry { .. } => "StageRetry",
+            Timer::ShardRetry { .. } => "ShardRetry",
+            Timer::ShardTimeout { .. } => "ShardTimeout",
+            Timer::Deadline { .. } => "Deadline",
+            Timer::ReadRetry { .. } => "ReadRetry",
+        }
     }
 }
 

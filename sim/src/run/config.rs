@@ -4,7 +4,7 @@ use restoresim_model::client::ClientConfig;
 use restoresim_model::knobs::{Backoff, Bug, Bugs, ProgressPersist, ProtocolKnobs, RetryScope};
 use restoresim_model::workload::Workload;
 
-use crate::engine::{EngineConfig, FaultWindow, Latency, NetworkConfig};
+use crate::engine::{EngineConfig, Latency};
 use crate::scenario::{self, LatencySpec, Scenario};
 
 pub fn knobs(s: &Scenario, extra_bugs: &[Bug]) -> ProtocolKnobs {
@@ -55,19 +55,8 @@ pub fn latency(spec: LatencySpec) -> Latency {
     }
 }
 
+/// The engine configuration of a scenario without swarm mode (see
+/// `crate::faults::engine_config`, which also applies a swarm profile).
 pub fn engine(s: &Scenario) -> EngineConfig {
-    EngineConfig {
-        network: NetworkConfig {
-            latency: latency(s.network.latency),
-            loss: s.network.loss.0,
-            loss_detected: s.network.loss_detected,
-            duplicate: s.network.duplicate.0,
-            reset_notify: s.network.reset_notify.us(),
-        },
-        commit_latency: latency(s.tablets.commit_latency),
-        io_latency: latency(s.tablets.read_latency),
-        window: FaultWindow { from: s.faults.window.from.us(), until: s.faults.window.until.us() },
-        io_transient: s.tablets.read_transient.0,
-        io_fatal: s.tablets.read_fatal.0,
-    }
+    crate::faults::engine_config(s, None)
 }

@@ -12,14 +12,15 @@ use std::sync::Arc;
 use restoresim_model::client::RestoreOutcome;
 use restoresim_model::invariants::Invariant;
 use restoresim_model::knobs::Bug;
-use restoresim_model::note::Note;
 use restoresim_model::progress::{FinalStatus, OpState};
 use restoresim_reports::RunPlot;
 use serde::Serialize;
 
-use crate::engine::{Engine, EngineStats, EventKind, Micros, Step};
-use crate::restore::{self, RestoreSystem, SCHEMESHARD, TX_ALLOCATOR, actor_of};
-use crate::scenario::{Expect, OpStateName, Scenario, TabletRef, Trigger};
+use crate::engine::{Engine, EngineStats, EventKind, InjectedFault, Micros, Step};
+use crate::faults::coverage::CoverageTracker;
+use crate::faults::{self, Coverage, FaultCounts, SwarmProfile, Triggers};
+use crate::restore::{RestoreSystem, SCHEMESHARD, actor_of};
+use crate::scenario::{Expect, Scenario};
 pub use diagnose::diagnose;
 use record::Recorder;
 
@@ -74,6 +75,22 @@ pub struct RunReport {
     pub restores: Vec<RestoreSummary>,
     pub log: Vec<String>,
     pub plot: RunPlot,
+    /// Every injected fault with its logical anchor, in decision order.
+    pub fault_tape: Vec<(Micros, InjectedFault)>,
+    /// The seed's drawn fault mix, in swarm mode.
+    pub swarm_profile: Option<SwarmProfile>,
+    pub coverage: Coverage,
+    /// Per node: events handled (boots included) and commits completed.
+    pub node_events: Vec<u64>,
+    pub node_commits: Vec<u64>,
+    /// The faults came from a tape, not from the seed.
+    pub replayed: bool,
+}
+
+impl RunReport {
+    pub fn faults(&self) -> FaultCounts {
+        FaultCounts::from_stats(&self.stats)
+    }
 }
 
 #[derive(Default)]
@@ -84,41 +101,38 @@ pub struct RunOptions<'a> {
     pub trace: Option<&'a mut dyn Write>,
 }
 
-/// A restart waiting for its trigger.
-struct PendingRestart {
-    node: u32,
-    when: Trigger,
-    down: Micros,
+pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    run_with(scenario, seed, options, None)
 }
 
-pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport {
+/// Replays a run of `scenario` and `seed` from its fault tape: no random
+/// fault and no trigger; every fault comes from `tape`. With the tape of a
+/// run, the replay is that run, event for event (same trace hash).
+pub fn replay(scenario: &Scenario, seed: u64, options: RunOptions, tape: &[InjectedFault]) -> RunReport {
+    run_with(scenario, seed, options, Some(tape))
+}
+
+fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
     let workload = Arc::new(crate::workload::generate(scenario, seed));
     let knobs = config::knobs(scenario, &options.bugs);
     let client = config::client(scenario, &workload);
     let system = RestoreSystem::new(Arc::clone(&workload), knobs, client);
     let kinds = system.node_kinds();
-    let engine_config = config::engine(scenario);
+    let swarm_profile = scenario.faults.swarm.as_ref().map(|spec| SwarmProfile::draw(spec, seed));
+    let engine_config = faults::engine_config(scenario, swarm_profile.as_ref());
     let window = (engine_config.window.from, engine_config.window.until);
-    let mut engine = Engine::new(system, &kinds, engine_config, seed);
+    let mut engine = match tape {
+        Some(tape) => Engine::replay(system, &kinds, engine_config, seed, tape),
+        None => Engine::new(system, &kinds, engine_config, seed),
+    };
     engine.set_tracing(options.trace.is_some());
-    let mut pending = Vec::new();
-    for r in &scenario.faults.restarts {
-        let node = match r.tablet {
-            TabletRef::SchemeShard => SCHEMESHARD,
-            TabletRef::TxAllocator => TX_ALLOCATOR,
-            TabletRef::DataShard(n) => {
-                restore::node_of(restoresim_model::msg::Actor::DataShard(restoresim_model::ids::ShardIdx(n)))
-            }
-        };
-        match r.when {
-            Trigger::At(t) => engine.restart_at(node, t.us(), r.down.us()),
-            when => pending.push(PendingRestart { node, when, down: r.down.us() }),
-        }
-    }
+    let mut triggers = if tape.is_some() { Triggers::default() } else { Triggers::install(scenario, &mut engine) };
     let liveness_deadline = window.1.saturating_add(scenario.budgets.liveness_bound.us());
     let mut recorder = Recorder::default();
+    let mut coverage = CoverageTracker::default();
+    let mut fault_tape = Vec::new();
     let mut verdict: Option<(Outcome, ViolationReport)> = None;
-    let mut last = Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0 };
+    let mut last = Step::NONE;
     while verdict.is_none() {
         if engine.system.client.as_ref().is_some_and(|c| c.finished()) {
             verdict = final_data(&engine.system, &last).or_else(|| expectation(scenario, &engine.system, &last));
@@ -133,9 +147,14 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
             break;
         };
         last = step;
+        let injected = engine.take_faults();
         if let Some(out) = options.trace.as_deref_mut() {
-            let _ = writeln!(out, "{}", trace_line(&step, engine.detail()));
+            let _ = writeln!(out, "{}", trace_line(&step, engine.detail(), &injected));
         }
+        for (at, fault) in &injected {
+            recorder.injected(*at, fault);
+        }
+        fault_tape.extend(injected);
         if let Some(v) = engine.system.violation.take() {
             verdict = Some((Outcome::SafetyViolation, report(v.invariant, &step, v.message)));
             break;
@@ -143,22 +162,23 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         if matches!(step.kind, EventKind::Crash | EventKind::KillOnCommit) {
             recorder.crash(step.time, step.node, step.kind == EventKind::KillOnCommit);
         }
-        for (at, fault) in engine.take_faults() {
-            recorder.injected(at, fault);
+        if step.kind == EventKind::Boot && step.node == SCHEMESHARD {
+            coverage.resync(engine.system.schemeshard.db.states.iter().map(|(op, row)| (*op, row.state)));
         }
+        coverage.step(&step);
         let notes = std::mem::take(&mut engine.system.notes);
         for note in &notes {
             recorder.note(step.time, note);
-            pending.retain(|p| {
-                let fire = fires(p.when, note);
-                if fire {
-                    engine.restart(p.node, p.down);
-                }
-                !fire
-            });
+            coverage.note(&step, note);
         }
+        triggers.after_step(&mut engine, &step, &notes);
+        // Give the buffer back: notes are many, allocations are not free.
+        engine.system.notes = notes;
+        engine.system.notes.clear();
         verdict = budgets(scenario, &engine, &step, liveness_deadline);
     }
+    // Restarts a last trigger scheduled are on the tape too (they never ran).
+    fault_tape.extend(engine.take_faults());
     let (outcome, violation) = match verdict {
         Some((o, v)) => (o, Some(v)),
         None => (Outcome::Pass, None),
@@ -177,6 +197,7 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         }
     );
     let plot = recorder.plot(title, end, &engine.system, window);
+    let nodes = kinds.len() as u32;
     RunReport {
         scenario: scenario.name.clone(),
         seed,
@@ -189,29 +210,12 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         restores: summaries(&engine.system),
         log: recorder.log,
         plot,
-    }
-}
-
-fn fires(when: Trigger, note: &Note) -> bool {
-    match (when, note) {
-        (Trigger::OpEnters { state, incr }, Note::OpState { state: s, incr: i, .. }) => {
-            i.0 == incr && state_name(*s) == state
-        }
-        (Trigger::AfterBatches { shard, batches }, Note::BatchApplied { shard: s, batches: b, .. }) => {
-            s.0 == shard && *b >= batches
-        }
-        _ => false,
-    }
-}
-
-fn state_name(s: OpState) -> OpStateName {
-    match s {
-        OpState::Allocating => OpStateName::Allocating,
-        OpState::Proposing => OpStateName::Proposing,
-        OpState::Waiting => OpStateName::Waiting,
-        OpState::Applying => OpStateName::Applying,
-        OpState::Done => OpStateName::Done,
-        OpState::Failed => OpStateName::Failed,
+        fault_tape,
+        swarm_profile,
+        coverage: coverage.finish(&scenario.coverage.require),
+        node_events: (0..nodes).map(|n| engine.node_events(n)).collect(),
+        node_commits: (0..nodes).map(|n| engine.node_commits(n)).collect(),
+        replayed: tape.is_some(),
     }
 }
 
@@ -234,8 +238,8 @@ fn describe(step: &Step) -> String {
     }
 }
 
-fn trace_line(step: &Step, detail: &str) -> String {
-    serde_json::json!({
+fn trace_line(step: &Step, detail: &str, faults: &[(Micros, InjectedFault)]) -> String {
+    let mut line = serde_json::json!({
         "i": step.index,
         "t_us": step.time,
         "kind": step.kind.name(),
@@ -243,8 +247,12 @@ fn trace_line(step: &Step, detail: &str) -> String {
         "peer": actor_of(step.peer).to_string(),
         "digest": format!("{:016x}", step.payload),
         "payload": detail,
-    })
-    .to_string()
+    });
+    if !faults.is_empty() {
+        // The faults decided during this event, as on the fault tape.
+        line["faults"] = serde_json::json!(faults::tape::to_tape(faults));
+    }
+    line.to_string()
 }
 
 fn budgets(

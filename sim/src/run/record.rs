@@ -24,6 +24,8 @@ pub struct Recorder {
     open: BTreeMap<OperationId, (OpState, IncrIdx, Micros)>,
     bands: Vec<(OperationId, OpState, IncrIdx, Micros, Micros)>,
     markers: Vec<FaultMarker>,
+    /// Partition windows `(from, until, label)`, shaded on the plot.
+    partitions: Vec<(Micros, Micros, String)>,
 }
 
 pub fn fmt_time(us: Micros) -> String {
@@ -57,16 +59,34 @@ impl Recorder {
         self.marker(FaultMarker { at_us: now, kind, label: actor.to_string() });
     }
 
-    pub fn injected(&mut self, now: Micros, fault: InjectedFault) {
+    /// A fault from the engine's log. Crashes and kills are marked from
+    /// their events instead (a scheduled restart may never happen), and
+    /// reorders are not marked (they are many and show in nothing).
+    pub fn injected(&mut self, now: Micros, fault: &InjectedFault) {
+        let link = |from: &u32, to: &u32| format!("{}→{}", actor_of(*from), actor_of(*to));
         let (kind, label) = match fault {
-            InjectedFault::Drop { from, to } => (FaultKind::Drop, format!("{}→{}", actor_of(from), actor_of(to))),
-            InjectedFault::Duplicate { from, to } => {
-                (FaultKind::Duplicate, format!("{}→{}", actor_of(from), actor_of(to)))
+            InjectedFault::Drop { from, to, .. } => (FaultKind::Drop, link(from, to)),
+            InjectedFault::Duplicate { from, to, .. } => (FaultKind::Duplicate, link(from, to)),
+            InjectedFault::ReadError { node, fatal, .. } => {
+                let what = if *fatal { "fatal read error" } else { "read error" };
+                (FaultKind::Other, format!("{} {what}", actor_of(*node)))
             }
-            InjectedFault::ReadError { node, fatal } => {
-                let what = if fatal { "fatal read error" } else { "read error" };
-                (FaultKind::Other, format!("{} {what}", actor_of(node)))
+            InjectedFault::Refuse { node, .. } => (FaultKind::Other, format!("{} empty answer", actor_of(*node))),
+            InjectedFault::SlowCommit { node, .. } => (FaultKind::Other, format!("{} slow commit", actor_of(*node))),
+            InjectedFault::Partition(p) => {
+                let nodes: Vec<String> = p.nodes.iter().map(|n| actor_of(*n).to_string()).collect();
+                let arrow = if p.one_way { "one-way partition" } else { "partition" };
+                self.log.push(format!(
+                    "{} {arrow} of {} from {} until {}",
+                    fmt_time(now),
+                    nodes.join(", "),
+                    fmt_time(p.from),
+                    fmt_time(p.until)
+                ));
+                self.partitions.push((p.from, p.until, format!("{arrow}: {}", nodes.join(", "))));
+                return;
             }
+            InjectedFault::Delay { .. } | InjectedFault::KillOnCommit { .. } | InjectedFault::Restart { .. } => return,
         };
         self.marker(FaultMarker { at_us: now, kind, label });
     }
@@ -130,8 +150,11 @@ impl Recorder {
                 incremental: incr.0,
             })
             .collect();
-        let windows =
+        let mut windows =
             vec![FaultWindow { from_us: window.0, to_us: window.1.min(end_us), label: "fault window".into() }];
+        windows.extend(self.partitions.iter().filter(|(from, ..)| *from < end_us).map(|(from, until, label)| {
+            FaultWindow { from_us: *from, to_us: (*until).min(end_us), label: label.clone() }
+        }));
         RunPlot { title, end_us, percent, shards, bands, faults: self.markers.clone(), windows }
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ron::extensions::Extensions;
 
-use super::{Scenario, TabletRef, Trigger};
+use super::{ActorRef, Scenario, TabletRef, Trigger};
 
 /// A scenario file that cannot be used, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,6 +124,94 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             return Err(("OpEnters".into(), format!("incremental {incr} does not exist (1..={})", w.incrementals)));
         }
     }
+    check_faults(s, total_shards)
+}
+
+/// The fault plan: triggers, partitions, links, swarm ranges, coverage goals.
+fn check_faults(s: &Scenario, total_shards: u32) -> Result<(), (String, String)> {
+    let window = s.faults.window;
+    if window.from > window.until {
+        return Err(("window".into(), "expected the fault window's `from <= until`".into()));
+    }
+    let shard_exists = |a: &ActorRef| match a {
+        ActorRef::DataShard(n) if *n >= total_shards => Err((
+            format!("DataShard({n})"),
+            format!("DataShard {n} does not exist: the workload has {total_shards} shards (0..{total_shards})"),
+        )),
+        _ => Ok(()),
+    };
+    for r in &s.faults.restarts {
+        match r.when {
+            Trigger::AtEvent(0) => {
+                return Err(("AtEvent".into(), "events are counted from 1: expected AtEvent(k >= 1)".into()));
+            }
+            Trigger::AtCommit(0) => {
+                return Err(("AtCommit".into(), "commits are counted from 1: expected AtCommit(k >= 1)".into()));
+            }
+            Trigger::At(t) if t.us() >= window.until.us() => {
+                return Err((
+                    "At(".into(),
+                    format!(
+                        "a restart at {}us would come after the fault window closes ({}us): faults stop at `until`",
+                        t.us(),
+                        window.until.us()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    for p in &s.faults.partitions {
+        if p.nodes.is_empty() {
+            return Err(("nodes".into(), "a partition needs at least one node in `nodes`".into()));
+        }
+        p.nodes.iter().try_for_each(shard_exists)?;
+        if p.from >= p.until || p.until > window.until {
+            return Err((
+                "partitions".into(),
+                "expected each partition's `from < until`, with `until` inside the fault window".into(),
+            ));
+        }
+    }
+    for l in &s.network.links {
+        l.from.iter().chain(l.to.iter()).try_for_each(shard_exists)?;
+    }
+    let range = s.network.random_partitions.length;
+    if range.min > range.max {
+        return Err(("length".into(), "expected `random_partitions.length.min <= max`".into()));
+    }
+    if let Some(swarm) = &s.faults.swarm {
+        let families = [
+            ("loss", swarm.loss),
+            ("duplicate", swarm.duplicate),
+            ("reorder", swarm.reorder),
+            ("crash", swarm.crash),
+            ("restart", swarm.restart),
+            ("kill_on_commit", swarm.kill_on_commit),
+            ("slow_commit", swarm.slow_commit),
+            ("allocator_empty", swarm.allocator_empty),
+            ("read_transient", swarm.read_transient),
+            ("read_fatal", swarm.read_fatal),
+        ];
+        for (name, f) in families {
+            let (lo, hi) = (f.min.0, f.max.0);
+            if u64::from(lo.num) * u64::from(hi.den) > u64::from(hi.num) * u64::from(lo.den) {
+                return Err((name.into(), format!("expected swarm family `{name}` to have `min <= max`")));
+            }
+        }
+        if swarm.partitions.count.min > swarm.partitions.count.max {
+            return Err(("count".into(), "expected swarm `partitions.count.min <= max`".into()));
+        }
+    }
+    for goal in &s.coverage.require {
+        if !crate::faults::coverage::is_goal(goal) {
+            let known: Vec<_> = crate::faults::coverage::GOALS.iter().map(|(g, _)| *g).collect();
+            return Err((
+                format!("\"{goal}\""),
+                format!("unknown coverage goal \"{goal}\"; expected one of {}", known.join(", ")),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -161,6 +249,33 @@ mod tests {
         let e = err("(\nname: \"x\",\nbugs: [\"Nope\"],\n)");
         assert_eq!((e.line, e.column), (3, 8), "{e}");
         assert!(e.message.contains("AckBeforePersist"), "{e}");
+    }
+
+    #[test]
+    fn fault_plan_errors_are_located() {
+        let cases = [
+            ("faults: (restarts: [(tablet: SchemeShard, when: AtEvent(0))])", "AtEvent", "counted from 1"),
+            (
+                "faults: (partitions: [(nodes: [DataShard(9)], from: \"1ms\", until: \"2ms\")])",
+                "DataShard(9)",
+                "does not exist",
+            ),
+            ("faults: (partitions: [(nodes: [Client], from: \"2ms\", until: \"1ms\")])", "partitions", "from < until"),
+            ("faults: (swarm: (loss: (on: \"50%\", min: \"5%\", max: \"1%\")))", "loss", "min <= max"),
+            ("coverage: (require: [\"nope\"])", "\"nope\"", "restart_mid_applying"),
+            ("faults: (window: (until: \"1s\"), restarts: [(tablet: TxAllocator, when: At(\"2s\"))])", "At(", "window"),
+        ];
+        for (field, needle, message) in cases {
+            let text = format!("(\nname: \"x\",\n{field},\n)");
+            let e = err(&text);
+            assert_eq!(e.line, 3, "{field}: {e}");
+            assert_eq!(e.column, text.lines().nth(2).unwrap().find(needle).unwrap() + 1, "{field}: {e}");
+            assert!(e.message.contains(message), "{field}: {e}");
+        }
+        let ok = "(name: \"x\", faults: (swarm: (), restarts: [(tablet: DataShard(1), when: AtCommit(3), \
+                  kind: KillOnCommit)]), coverage: (require: [\"kill_on_commit\"]))";
+        let s = parse(ok, Path::new("t.ron")).expect("parses");
+        assert!(s.faults.swarm.is_some());
     }
 
     #[test]

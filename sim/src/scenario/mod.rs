@@ -3,11 +3,17 @@
 //! default; unknown fields are errors; durations are written `"150ms"` and
 //! probabilities `"1%"`.
 
+mod faults;
 mod load;
 pub mod units;
 
 use serde::{Deserialize, Serialize};
 
+pub use faults::{
+    ActorRef, CoverageSpec, DurationRange, FaultSpec, LinkSpec, NetworkSpec, OpStateName, PartitionSpec,
+    RandomPartitionSpec, RestartKind, RestartSpec, SwarmFamily, SwarmPartitions, SwarmSpec, TabletRef, TabletSpec,
+    Trigger, WindowSpec,
+};
 pub use load::{ScenarioError, load, parse};
 pub use units::{Chance, Duration};
 
@@ -42,6 +48,9 @@ pub struct Scenario {
     pub budgets: Budgets,
     #[serde(default)]
     pub expect: Expect,
+    /// Coverage goals a run (or a sweep, across its seeds) must reach.
+    #[serde(default)]
+    pub coverage: CoverageSpec,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -193,110 +202,6 @@ pub enum LatencySpec {
     Uniform { min: Duration, max: Duration },
     Exponential { min: Duration, mean: Duration },
     Tail { min: Duration, max: Duration, tail: Chance, tail_max: Duration },
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct NetworkSpec {
-    pub latency: LatencySpec,
-    pub loss: Chance,
-    /// Lost messages break the pipe (true) or vanish silently (false).
-    pub loss_detected: bool,
-    pub duplicate: Chance,
-    pub reset_notify: Duration,
-}
-
-impl Default for NetworkSpec {
-    fn default() -> Self {
-        NetworkSpec {
-            latency: LatencySpec::Uniform { min: Duration(200), max: Duration(1_000) },
-            loss: Chance::default(),
-            loss_detected: true,
-            duplicate: Chance::default(),
-            reset_notify: Duration(1_000),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TabletSpec {
-    pub commit_latency: LatencySpec,
-    pub read_latency: LatencySpec,
-    /// Backup reads that fail transiently / fatally (inside the fault window).
-    pub read_transient: Chance,
-    pub read_fatal: Chance,
-}
-
-impl Default for TabletSpec {
-    fn default() -> Self {
-        TabletSpec {
-            commit_latency: LatencySpec::Uniform { min: Duration(300), max: Duration(1_500) },
-            read_latency: LatencySpec::Uniform { min: Duration(100), max: Duration(800) },
-            read_transient: Chance::default(),
-            read_fatal: Chance::default(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct FaultSpec {
-    /// Random faults happen in `[from, until)`; then the liveness phase.
-    pub window: WindowSpec,
-    pub restarts: Vec<RestartSpec>,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct WindowSpec {
-    pub from: Duration,
-    pub until: Duration,
-}
-
-impl Default for WindowSpec {
-    fn default() -> Self {
-        WindowSpec { from: Duration(0), until: Duration(10_000_000) }
-    }
-}
-
-/// "Restart DataShard 3 when the op enters Applying of incremental 2".
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RestartSpec {
-    pub tablet: TabletRef,
-    pub when: Trigger,
-    /// How long the tablet stays down before it boots again.
-    #[serde(default)]
-    pub down: Duration,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TabletRef {
-    SchemeShard,
-    TxAllocator,
-    /// By global shard index (shards are numbered across tables).
-    DataShard(u32),
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub enum Trigger {
-    /// At a virtual time.
-    At(Duration),
-    /// When an operation (any) enters `state` of incremental `incr`.
-    OpEnters { state: OpStateName, incr: u32 },
-    /// When DataShard `shard` has durably applied `batches` batches of an incremental.
-    AfterBatches { shard: u32, batches: u32 },
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub enum OpStateName {
-    Allocating,
-    Proposing,
-    Waiting,
-    Applying,
-    Done,
-    Failed,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -1,0 +1,288 @@
+//! What the engine does with one event, and with the effects a handler
+//! asked for: deliveries (through partitions and refusals), timers, commits
+//! (ordered, with latency, slow or killed on completion), backup reads,
+//! pipe resets, crashes and boots.
+
+use std::fmt::Debug;
+
+use super::inject::SendFate;
+use super::{Effect, Engine, Event, EventKind, Micros, NodeId, NodeKind, Step, System, trace};
+
+impl<S: System> Engine<S> {
+    pub(super) fn dispatch(&mut self, event: Event<S>) -> Step {
+        let now = self.now;
+        let mut step = Step { time: now, kind: EventKind::Discarded, ..Step::NONE };
+        match event {
+            Event::Boot { node } => {
+                let n = &mut self.nodes[node as usize];
+                debug_assert!(!n.up);
+                n.up = true;
+                n.generation += 1;
+                n.events += 1;
+                let generation = n.generation;
+                step = Step { kind: EventKind::Boot, node, payload: u64::from(generation), ..step };
+                step.node_event = n.events;
+                self.system.boot(node, generation, now, &mut self.fx);
+                self.perform(node);
+            }
+            Event::Crash { node, down_for } => {
+                step.node = node;
+                if self.nodes[node as usize].up {
+                    step.kind = EventKind::Crash;
+                    step.payload = down_for;
+                    self.crash(node, down_for, false);
+                }
+            }
+            Event::Deliver { from, to, to_gen, msg } => {
+                step.node = to;
+                step.peer = from;
+                if !self.alive(to, to_gen) {
+                    return step;
+                }
+                if self.partitions.blocking(from, to).is_some() {
+                    // On the wire when the partition started: lost.
+                    self.stats.partition_drops += 1;
+                    return step;
+                }
+                let refused = self.system.refusable(to, &msg) && self.injector.on_refusable(now, to);
+                step.kind = if refused { EventKind::Refused } else { EventKind::Deliver };
+                step.payload = trace::digest(&msg);
+                step.label = S::msg_label(&msg);
+                self.describe(&msg);
+                step.node_event = self.count_event(to);
+                if refused {
+                    self.stats.refusals += 1;
+                    self.system.on_refused(to, now, from, msg, &mut self.fx);
+                } else {
+                    self.system.on_message(to, now, from, msg, &mut self.fx);
+                }
+                self.perform(to);
+            }
+            Event::Timer { node, generation, timer } => {
+                step.node = node;
+                if self.alive(node, generation) {
+                    step.kind = EventKind::Timer;
+                    step.payload = trace::digest(&timer);
+                    step.label = S::timer_label(&timer);
+                    self.describe(&timer);
+                    step.node_event = self.count_event(node);
+                    self.system.on_timer(node, now, timer, &mut self.fx);
+                    self.perform(node);
+                }
+            }
+            Event::CommitDone { node, generation, commit } => {
+                step.node = node;
+                if self.alive(node, generation) {
+                    step.payload = trace::digest(&commit);
+                    step.label = "commit";
+                    self.describe(&commit);
+                    step.node_event = self.count_event(node);
+                    self.commit_done(node, commit, &mut step);
+                }
+            }
+            Event::IoDone { node, generation, reply } => {
+                step.node = node;
+                if self.alive(node, generation) {
+                    step.kind = EventKind::IoDone;
+                    step.payload = trace::digest(&reply);
+                    step.label = "read";
+                    self.describe(&reply);
+                    step.node_event = self.count_event(node);
+                    self.system.on_io(node, now, reply, &mut self.fx);
+                    self.perform(node);
+                }
+            }
+            Event::PipeReset { node, generation, peer } => {
+                step.node = node;
+                step.peer = peer;
+                if self.alive(node, generation) {
+                    step.kind = EventKind::PipeReset;
+                    step.label = "pipe_reset";
+                    step.node_event = self.count_event(node);
+                    self.system.on_pipe_reset(node, now, peer, &mut self.fx);
+                    self.perform(node);
+                }
+            }
+            Event::PartitionStart { id } => {
+                step = Step { kind: EventKind::PartitionStart, payload: id as u64, ..step };
+                step.node = self.partitions.get(id).nodes[0];
+                self.stats.partitions += 1;
+                self.partitions.start(id);
+                self.reset_crossing_pipes(id);
+            }
+            Event::PartitionEnd { id } => {
+                step = Step { kind: EventKind::PartitionEnd, payload: id as u64, ..step };
+                step.node = self.partitions.get(id).nodes[0];
+                self.partitions.end(id);
+            }
+        }
+        step
+    }
+
+    fn count_event(&mut self, node: NodeId) -> u64 {
+        let n = &mut self.nodes[node as usize];
+        n.events += 1;
+        n.events
+    }
+
+    /// A commit completed: make it durable, then either let the tablet
+    /// answer, or (kill on commit) drop the completion and crash it at once.
+    fn commit_done(&mut self, node: NodeId, commit: S::Commit, step: &mut Step) {
+        let now = self.now;
+        let n = &mut self.nodes[node as usize];
+        n.commits += 1;
+        let nth = n.commits;
+        let armed = n.kill_at.remove(&nth).or_else(|| n.kill_next.take());
+        self.stats.commits += 1;
+        self.system.apply_commit(node, now, &commit);
+        if let Some(down) = self.injector.on_commit_done(now, node, nth, armed) {
+            step.kind = EventKind::KillOnCommit;
+            self.stats.kill_on_commit += 1;
+            self.crash(node, down, true);
+        } else {
+            step.kind = EventKind::CommitDone;
+            self.system.on_committed(node, now, commit, &mut self.fx);
+            self.perform(node);
+        }
+    }
+
+    fn describe(&mut self, payload: &impl Debug) {
+        if self.tracing {
+            use std::fmt::Write;
+            self.detail.clear();
+            let _ = write!(self.detail, "{payload:?}");
+        }
+    }
+
+    fn alive(&self, node: NodeId, generation: u32) -> bool {
+        let n = &self.nodes[node as usize];
+        n.up && n.generation == generation
+    }
+
+    /// `killed`: by a kill on commit (counted as that, not as a crash or restart).
+    pub(super) fn crash(&mut self, node: NodeId, down_for: Micros, killed: bool) {
+        debug_assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet);
+        self.stats.crashes += 1;
+        match (killed, down_for) {
+            (true, _) => {}
+            (false, 0) => self.stats.restarts += 1,
+            (false, _) => self.stats.down_crashes += 1,
+        }
+        let n = &mut self.nodes[node as usize];
+        n.up = false;
+        n.last_commit_at = 0;
+        n.kill_next = None;
+        let peers = std::mem::take(&mut n.pipes);
+        self.system.crash(node);
+        for peer in peers {
+            self.break_pipe_end(peer, node);
+        }
+        self.queue.push(self.now + down_for, Event::Boot { node });
+    }
+
+    /// `node` learns that its pipe to `peer` broke.
+    fn break_pipe_end(&mut self, node: NodeId, peer: NodeId) {
+        let n = &mut self.nodes[node as usize];
+        n.pipes.remove(&peer);
+        if n.up {
+            let generation = n.generation;
+            let at = self.now + self.config.network.reset_notify;
+            self.queue.push(at, Event::PipeReset { node, generation, peer });
+        }
+    }
+
+    /// A partition starts: every pipe crossing it breaks, both ends hear of it.
+    fn reset_crossing_pipes(&mut self, id: usize) {
+        let members = self.partitions.get(id).nodes.clone();
+        for &a in &members {
+            let crossing: Vec<NodeId> =
+                self.nodes[a as usize].pipes.iter().copied().filter(|b| members.binary_search(b).is_err()).collect();
+            for b in crossing {
+                self.break_pipe_end(a, b);
+                self.break_pipe_end(b, a);
+            }
+        }
+    }
+
+    /// Carries out what the last handler of `node` asked for.
+    pub(super) fn perform(&mut self, node: NodeId) {
+        let mut items = std::mem::take(&mut self.fx.items);
+        for effect in items.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => self.send(node, to, msg),
+                Effect::Timer { after, timer } => {
+                    let generation = self.nodes[node as usize].generation;
+                    self.queue.push(self.now + after, Event::Timer { node, generation, timer });
+                }
+                Effect::Commit(commit) => {
+                    let latency = self.config.commit_latency.sample(&mut self.latency_rng);
+                    let slow = self.injector.on_commit_issue(self.now, node);
+                    self.stats.slow_commits += u64::from(slow > 0);
+                    let n = &mut self.nodes[node as usize];
+                    // A tablet's log is written in order: commits complete in issue order.
+                    let at = (self.now + latency + slow).max(n.last_commit_at);
+                    n.last_commit_at = at;
+                    let generation = n.generation;
+                    self.queue.push(at, Event::CommitDone { node, generation, commit });
+                }
+                Effect::Io(io) => {
+                    let (fatal, transient) = (self.config.io_fatal, self.config.io_transient);
+                    let fault = self.injector.on_io(self.now, node, fatal, transient);
+                    self.stats.read_errors += u64::from(fault.is_some());
+                    let reply = self.system.serve_io(node, io, fault);
+                    let latency = self.config.io_latency.sample(&mut self.latency_rng);
+                    let generation = self.nodes[node as usize].generation;
+                    self.queue.push(self.now + latency, Event::IoDone { node, generation, reply });
+                }
+            }
+        }
+        // Give the (now empty) buffer back so its capacity is reused.
+        self.fx.items = items;
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: S::Msg) {
+        self.stats.messages_sent += 1;
+        let nth = self.injector.count_send(from, to);
+        let now = self.now;
+        let symmetric_cut = match self.partitions.blocking(from, to) {
+            Some(symmetric) => {
+                self.stats.partition_drops += 1;
+                if !symmetric {
+                    // One-way: the message vanishes; only timeouts can tell.
+                    return;
+                }
+                true
+            }
+            None => false,
+        };
+        if symmetric_cut || !self.nodes[to as usize].up {
+            // The pipe cannot connect: the sender hears of it, nothing is delivered.
+            let generation = self.nodes[from as usize].generation;
+            let at = now + self.config.network.reset_notify;
+            self.queue.push(at, Event::PipeReset { node: from, generation, peer: to });
+            return;
+        }
+        if self.nodes[from as usize].pipes.insert(to) {
+            self.nodes[to as usize].pipes.insert(from);
+        }
+        let to_gen = self.nodes[to as usize].generation;
+        let fate: SendFate = self.injector.on_send(now, from, to, nth, &self.config.network);
+        if let Some(detected) = fate.drop {
+            self.stats.drops += 1;
+            if detected {
+                self.break_pipe_end(from, to);
+                self.break_pipe_end(to, from);
+            }
+            return;
+        }
+        let latency = self.config.network.latency_of(from, to);
+        if fate.duplicate {
+            self.stats.duplicates += 1;
+            let copy = latency.sample(&mut self.latency_rng);
+            self.queue.push(now + copy, Event::Deliver { from, to, to_gen, msg: msg.clone() });
+        }
+        self.stats.reordered += u64::from(fate.delay > 0);
+        let latency = latency.sample(&mut self.latency_rng) + fate.delay;
+        self.queue.push(now + latency, Event::Deliver { from, to, to_gen, msg });
+    }
+}
