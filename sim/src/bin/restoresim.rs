@@ -15,9 +15,16 @@ use restoresim::run::{self, Outcome, RunOptions};
 use restoresim::scenario;
 use restoresim_model::knobs::Bug;
 
+// Beside this file, not in src/bin/, so Cargo does not take them for binaries.
+#[path = "restoresim/crash_sweep.rs"]
+mod crash_sweep;
+#[path = "restoresim/replay.rs"]
+mod replay;
+
 /// Exit codes of DESIGN.md §8.
 mod exit {
     pub const USAGE: u8 = 2;
+    pub const NONDETERMINISM: u8 = 4;
     pub const BAD_INPUT: u8 = 65;
     pub const INTERNAL: u8 = 70;
 }
@@ -46,9 +53,45 @@ enum Command {
         /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
+        /// Add one systematic crash point, e.g. DataShard3@event:12 (restart
+        /// right after its 12th event) or SchemeShard@commit:4 (kill on its
+        /// 4th commit); what `sweep --crash-points` prints to reproduce.
+        #[arg(long = "crash-point", value_name = "TABLET@event:K|TABLET@commit:C")]
+        crash_point: Option<String>,
     },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
+    /// Replay a run from its capsule (a run's folder or its summary.json):
+    /// the faults come from its fault tape, random faults are off. Exit 4 if
+    /// the trace hash differs from the recorded one. Given a scenario file
+    /// instead, run it again with --seed.
+    Replay {
+        capsule_or_scenario: PathBuf,
+        /// Seed (a scenario only; a capsule has its own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write every processed event to trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Sweep a scenario. Here: systematic crash points only (--crash-points
+    /// TABLET): a tracing run counts the tablet's events and commits, then
+    /// one run restarts it after each event and one kills it on each commit.
+    Sweep {
+        scenario: PathBuf,
+        /// The tablet to crash: SchemeShard, TxAllocator or DataShard<n>.
+        #[arg(long = "crash-points", value_name = "TABLET")]
+        crash_points: Option<String>,
+        /// Run only bucket K of N (1-based): point i goes to bucket i % N + 1.
+        #[arg(long, value_name = "K/N")]
+        bucket: Option<String>,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 /// A failure that maps to an exit code.
@@ -66,8 +109,16 @@ fn main() -> ExitCode {
         }
     };
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run { scenario, seed, out, trace, bugs } => run_one(&scenario, seed, out, trace, &bugs),
+        Command::Run { scenario, seed, out, trace, bugs, crash_point } => {
+            run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref())
+        }
         Command::Check { scenarios } => check(&scenarios),
+        Command::Replay { capsule_or_scenario, seed, out, trace } => {
+            replay::replay(&capsule_or_scenario, seed, out, trace)
+        }
+        Command::Sweep { scenario, crash_points, bucket, seed } => {
+            crash_sweep::sweep(&scenario, crash_points.as_deref(), bucket.as_deref(), seed)
+        }
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -92,8 +143,13 @@ fn run_one(
     out: Option<PathBuf>,
     trace: bool,
     bug_names: &[String],
+    crash_point: Option<&str>,
 ) -> Result<u8, Failure> {
-    let scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    let mut scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    if let Some(point) = crash_point {
+        let point = crash_sweep::parse_point(point, &scenario)?;
+        scenario = restoresim::faults::crash_points::with_point(&scenario, point);
+    }
     let mut bugs = Vec::new();
     for name in bug_names {
         let bug = Bug::from_name(name).ok_or_else(|| {
@@ -126,6 +182,9 @@ fn run_one(
     for b in &bugs {
         reproduce.push_str(&format!(" --bug {}", b.name()));
     }
+    if let Some(point) = crash_point {
+        reproduce.push_str(&format!(" --crash-point {point}"));
+    }
     let bug_list = bugs.iter().map(|b| b.name().to_string()).chain(scenario.bugs.iter().cloned()).collect();
     let summary = Summary::new(&report, path, bug_list, wall_ms, reproduce.clone());
     output::write_run(&dir, &report, &summary).context("cannot write the artifacts").map_err(internal)?;
@@ -150,11 +209,19 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
         summary.wall_ms,
         summary.events_per_sec as f64 / 1e6
     );
-    let f = &summary.faults;
-    println!(
-        "  faults        {} drops, {} duplicates, {} crashes, {} read errors",
-        f.drops, f.duplicates, f.crashes, f.read_errors
-    );
+    let families: Vec<String> =
+        summary.faults.families().iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{n} {name}")).collect();
+    let families = if families.is_empty() { "none".to_string() } else { families.join(", ") };
+    println!("  faults        {families}");
+    if let Some(profile) = &report.swarm_profile {
+        println!(
+            "  swarm         {}",
+            if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") }
+        );
+    }
+    if !report.coverage.required_missing.is_empty() {
+        println!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));
+    }
     for r in &report.restores {
         let op = r.operation.map_or(String::new(), |o| format!("op{o} "));
         println!("  restore       {op}{}: {} ({})", r.table, r.state, r.detail);

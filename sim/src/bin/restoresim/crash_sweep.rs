@@ -1,0 +1,117 @@
+//! `restoresim sweep SCENARIO --crash-points TABLET [--bucket K/N]`: the
+//! command-line face of `restoresim::faults::crash_points`, one line per
+//! point, sequentially. (The general `sweep` over seeds lives elsewhere;
+//! this is the crash-point mode only.)
+
+use std::path::Path;
+use std::time::Instant;
+
+use restoresim::faults::CoverageTotals;
+use restoresim::faults::crash_points::{self, Bucket, CrashPoint, PointKind};
+use restoresim::run::Outcome;
+use restoresim::scenario::{self, Scenario, TabletRef};
+
+use super::{Failure, exit};
+
+fn usage(message: String) -> Failure {
+    Failure { code: exit::USAGE, message }
+}
+
+fn check_tablet(tablet: TabletRef, scenario: &Scenario) -> Result<(), Failure> {
+    let shards: u32 = scenario.workload.tables.iter().map(|t| t.shards).sum();
+    match tablet {
+        TabletRef::DataShard(n) if n >= shards => {
+            Err(usage(format!("DataShard {n} does not exist: the scenario has {shards} (0..{shards})")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `--crash-point` of `run`.
+pub fn parse_point(text: &str, scenario: &Scenario) -> Result<CrashPoint, Failure> {
+    let point: CrashPoint = text.parse().map_err(usage)?;
+    check_tablet(point.tablet, scenario)?;
+    Ok(point)
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::SafetyViolation => "SAFETY VIOLATION",
+        Outcome::LivenessViolation => "LIVENESS VIOLATION",
+    }
+}
+
+pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Option<u64>) -> Result<u8, Failure> {
+    let Some(tablet) = tablet else {
+        return Err(usage("this sweep runs systematic crash points: add --crash-points TABLET".into()));
+    };
+    let scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    let tablet = crash_points::parse_tablet(tablet).map_err(usage)?;
+    check_tablet(tablet, &scenario)?;
+    let bucket: Bucket = bucket.map_or(Ok(Bucket::ALL), str::parse).map_err(usage)?;
+    let seed = seed.unwrap_or(scenario.seed);
+    let started = Instant::now();
+    let name = crash_points::tablet_name(tablet);
+    let (traced, counts) = crash_points::trace(&scenario, seed, tablet);
+    println!(
+        "{} seed {seed}: tracing run {}; {name} handled {} events and completed {} commits",
+        scenario.name,
+        outcome_name(traced.outcome),
+        counts.events,
+        counts.commits
+    );
+    if traced.outcome != Outcome::Pass {
+        println!(
+            "\nthe scenario fails without any crash point; reproduce: restoresim run {} --seed {seed}",
+            path.display()
+        );
+        return Ok(traced.outcome.exit_code() as u8);
+    }
+    let all = crash_points::plan(tablet, counts);
+    let points = crash_points::bucket(&all, bucket);
+    println!("{} crash points; bucket {}/{} runs {}", all.len(), bucket.k, bucket.n, points.len());
+    let mut totals = CoverageTotals::default();
+    let (mut passed, mut safety, mut liveness, mut not_reached) = (0u32, 0u32, 0u32, 0u32);
+    for point in &points {
+        let r = crash_points::run_crash_point(&scenario, seed, *point);
+        totals.add(&r.coverage);
+        let fired = crash_points::fired(&r, *point);
+        not_reached += u32::from(!fired);
+        let what = match point.at {
+            PointKind::Event(k) => format!("restart after event {k}/{}", counts.events),
+            PointKind::Commit(c) => format!("kill on commit {c}/{}", counts.commits),
+        };
+        let note = if fired { "" } else { "  (not reached in this run)" };
+        println!("  {:<24} {what:<30} {}{note}", point.to_string(), outcome_name(r.outcome));
+        match r.outcome {
+            Outcome::Pass => passed += 1,
+            o => {
+                if o == Outcome::SafetyViolation {
+                    safety += 1;
+                } else {
+                    liveness += 1;
+                }
+                if let Some(v) = &r.violation {
+                    println!("      {} at {} ({}): {}", v.invariant, v.at_us, v.event, v.message);
+                }
+                println!("      reproduce: restoresim run {} --seed {seed} --crash-point {point}", path.display());
+            }
+        }
+    }
+    println!(
+        "{passed}/{} points passed ({safety} safety, {liveness} liveness violations; {not_reached} not reached) in {} ms",
+        points.len(),
+        started.elapsed().as_millis()
+    );
+    let missing = totals.missing_required(&scenario.coverage.require);
+    if !missing.is_empty() {
+        println!("coverage: required goal(s) reached by no run: {}", missing.join(", "));
+    }
+    Ok(match (safety, liveness, missing.is_empty()) {
+        (1.., _, _) => Outcome::SafetyViolation.exit_code() as u8,
+        (0, 1.., _) => Outcome::LivenessViolation.exit_code() as u8,
+        (0, 0, false) => 1,
+        (0, 0, true) => 0,
+    })
+}
