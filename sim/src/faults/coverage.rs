@@ -54,7 +54,6 @@ pub const TRANSITIONS: &[&str] = &[
     "SchemeShard: Applying --TEvIncrementalRestoreResponse--> Done",
     "SchemeShard: Waiting --TEvIncrementalRestoreResponse--> Failed",
     "SchemeShard: Applying --TEvIncrementalRestoreResponse--> Failed",
-    "SchemeShard: Proposing --boot--> Waiting",
     "SchemeShard: Up --crash--> Down",
     "SchemeShard: Up --kill_on_commit--> Down",
     "SchemeShard: Down --boot--> Up",

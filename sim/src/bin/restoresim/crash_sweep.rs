@@ -13,6 +13,15 @@ use restoresim::scenario::{self, Scenario, TabletRef};
 
 use super::{Failure, exit};
 
+/// `println!` that gives up quietly when stdout is gone (`... | head`): a
+/// long sweep's output is often cut short on purpose.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn usage(message: String) -> Failure {
     Failure { code: exit::USAGE, message }
 }
@@ -54,7 +63,7 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
     let started = Instant::now();
     let name = crash_points::tablet_name(tablet);
     let (traced, counts) = crash_points::trace(&scenario, seed, tablet);
-    println!(
+    say!(
         "{} seed {seed}: tracing run {}; {name} handled {} events and completed {} commits",
         scenario.name,
         outcome_name(traced.outcome),
@@ -62,7 +71,7 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
         counts.commits
     );
     if traced.outcome != Outcome::Pass {
-        println!(
+        say!(
             "\nthe scenario fails without any crash point; reproduce: restoresim run {} --seed {seed}",
             path.display()
         );
@@ -70,7 +79,7 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
     }
     let all = crash_points::plan(tablet, counts);
     let points = crash_points::bucket(&all, bucket);
-    println!("{} crash points; bucket {}/{} runs {}", all.len(), bucket.k, bucket.n, points.len());
+    say!("{} crash points; bucket {}/{} runs {}", all.len(), bucket.k, bucket.n, points.len());
     let mut totals = CoverageTotals::default();
     let (mut passed, mut safety, mut liveness, mut not_reached) = (0u32, 0u32, 0u32, 0u32);
     for point in &points {
@@ -83,7 +92,7 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
             PointKind::Commit(c) => format!("kill on commit {c}/{}", counts.commits),
         };
         let note = if fired { "" } else { "  (not reached in this run)" };
-        println!("  {:<24} {what:<30} {}{note}", point.to_string(), outcome_name(r.outcome));
+        say!("  {:<24} {what:<30} {}{note}", point.to_string(), outcome_name(r.outcome));
         match r.outcome {
             Outcome::Pass => passed += 1,
             o => {
@@ -93,20 +102,21 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
                     liveness += 1;
                 }
                 if let Some(v) = &r.violation {
-                    println!("      {} at {} ({}): {}", v.invariant, v.at_us, v.event, v.message);
+                    let at = restoresim::run::record::fmt_time(v.at_us);
+                    say!("      {} at {at} ({}): {}", v.invariant, v.event, v.message);
                 }
-                println!("      reproduce: restoresim run {} --seed {seed} --crash-point {point}", path.display());
+                say!("      reproduce: restoresim run {} --seed {seed} --crash-point {point}", path.display());
             }
         }
     }
-    println!(
+    say!(
         "{passed}/{} points passed ({safety} safety, {liveness} liveness violations; {not_reached} not reached) in {} ms",
         points.len(),
         started.elapsed().as_millis()
     );
     let missing = totals.missing_required(&scenario.coverage.require);
     if !missing.is_empty() {
-        println!("coverage: required goal(s) reached by no run: {}", missing.join(", "));
+        say!("coverage: required goal(s) reached by no run: {}", missing.join(", "));
     }
     Ok(match (safety, liveness, missing.is_empty()) {
         (1.., _, _) => Outcome::SafetyViolation.exit_code() as u8,
