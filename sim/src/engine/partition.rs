@@ -111,6 +111,36 @@ mod tests {
         assert!(one.blocks(1, 2) && !one.blocks(2, 1));
     }
 
+    /// A ring of 4 with one ball: node 2 is cut off at 1 ms. Its pipes to 1
+    /// and 3 break (both ends hear of it after `reset_notify`), the ball is
+    /// lost crossing the partition, and nothing crosses while it lasts.
+    #[test]
+    fn a_partition_resets_crossing_pipes_at_both_ends_and_loses_what_crosses() {
+        use crate::engine::pingpong::{PingPong, config, pingpong_engine_with};
+        use crate::engine::{EventKind, Latency};
+        let mut system = PingPong::new(4);
+        system.balls = 1;
+        system.commit_every = 0;
+        system.timer_every = 0;
+        let mut config = config(Latency::Constant(100));
+        config.network.partitions = vec![Partition { nodes: vec![2], from: 1_000, until: 5_000, one_way: false }];
+        let mut engine = pingpong_engine_with(system, config, 1);
+        let mut delivered_across = 0;
+        while let Some(step) = engine.step() {
+            let crosses = (step.node == 2) != (step.peer == 2);
+            if step.kind == EventKind::Deliver && crosses && (1_000..5_000).contains(&step.time) {
+                delivered_across += 1;
+            }
+        }
+        assert_eq!(delivered_across, 0);
+        assert_eq!(engine.stats().partitions, 1);
+        assert!(engine.stats().partition_drops >= 1, "the ball crossed and was lost");
+        let mut at_start: Vec<_> =
+            engine.system.resets.iter().filter(|r| r.at == 2_000).map(|r| (r.node, r.peer)).collect();
+        at_start.sort_unstable();
+        assert_eq!(at_start, vec![(1, 2), (2, 1), (2, 3), (3, 2)], "both ends of both crossing pipes");
+    }
+
     #[test]
     fn drawn_partitions_fit_the_window_and_leave_someone_outside() {
         let spec = RandomPartitions { count: 50, min_len: 10, max_len: 500, one_way: Ratio::new(1, 2) };
