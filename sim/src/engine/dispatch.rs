@@ -171,13 +171,13 @@ impl<S: System> Engine<S> {
         let n = &mut self.nodes[node as usize];
         n.up = false;
         n.last_commit_at = 0;
-        n.kill_next = None;
         let peers = std::mem::take(&mut n.pipes);
         self.system.crash(node);
         for peer in peers {
             self.break_pipe_end(peer, node);
         }
-        self.queue.push(self.now + down_for, Event::Boot { node });
+        // Saturating: a replayed tape may carry any down time.
+        self.queue.push(self.now.saturating_add(down_for), Event::Boot { node });
     }
 
     /// `node` learns that its pipe to `peer` broke.
@@ -220,7 +220,7 @@ impl<S: System> Engine<S> {
                     self.stats.slow_commits += u64::from(slow > 0);
                     let n = &mut self.nodes[node as usize];
                     // A tablet's log is written in order: commits complete in issue order.
-                    let at = (self.now + latency + slow).max(n.last_commit_at);
+                    let at = self.now.saturating_add(latency).saturating_add(slow).max(n.last_commit_at);
                     n.last_commit_at = at;
                     let generation = n.generation;
                     self.queue.push(at, Event::CommitDone { node, generation, commit });
@@ -282,7 +282,7 @@ impl<S: System> Engine<S> {
             self.queue.push(now + copy, Event::Deliver { from, to, to_gen, msg: msg.clone() });
         }
         self.stats.reordered += u64::from(fate.delay > 0);
-        let latency = latency.sample(&mut self.latency_rng) + fate.delay;
-        self.queue.push(now + latency, Event::Deliver { from, to, to_gen, msg });
+        let latency = latency.sample(&mut self.latency_rng).saturating_add(fate.delay);
+        self.queue.push(now.saturating_add(latency), Event::Deliver { from, to, to_gen, msg });
     }
 }

@@ -138,7 +138,8 @@ struct Node {
     commits: u64,
     /// Kill at these commit numbers (1-based, over its life), down for the value.
     kill_at: BTreeMap<u64, Micros>,
-    /// Kill at the next commit to complete, down for the value.
+    /// Kill at the next commit to complete, down for the value (kept across
+    /// a crash in between: "the first commit from the trigger on").
     kill_next: Option<Micros>,
 }
 

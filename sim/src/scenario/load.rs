@@ -127,6 +127,9 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
     check_faults(s, total_shards)
 }
 
+/// Bounds that keep a typo from allocating or scheduling without end.
+const MAX_PARTITIONS: u32 = 1_000;
+
 /// The fault plan: triggers, partitions, links, swarm ranges, coverage goals.
 fn check_faults(s: &Scenario, total_shards: u32) -> Result<(), (String, String)> {
     let window = s.faults.window;
@@ -148,12 +151,13 @@ fn check_faults(s: &Scenario, total_shards: u32) -> Result<(), (String, String)>
             Trigger::AtCommit(0) => {
                 return Err(("AtCommit".into(), "commits are counted from 1: expected AtCommit(k >= 1)".into()));
             }
-            Trigger::At(t) if t.us() >= window.until.us() => {
+            Trigger::At(t) if t < window.from || t >= window.until => {
                 return Err((
                     "At(".into(),
                     format!(
-                        "a restart at {}us would come after the fault window closes ({}us): faults stop at `until`",
+                        "a restart at {}us is outside the fault window [{}us, {}us): faults happen only inside it",
                         t.us(),
+                        window.from.us(),
                         window.until.us()
                     ),
                 ));
@@ -176,9 +180,14 @@ fn check_faults(s: &Scenario, total_shards: u32) -> Result<(), (String, String)>
     for l in &s.network.links {
         l.from.iter().chain(l.to.iter()).try_for_each(shard_exists)?;
     }
-    let range = s.network.random_partitions.length;
-    if range.min > range.max {
+    let random = s.network.random_partitions;
+    if random.length.min > random.length.max {
         return Err(("length".into(), "expected `random_partitions.length.min <= max`".into()));
+    }
+    if random.count > MAX_PARTITIONS
+        || s.faults.swarm.as_ref().is_some_and(|w| w.partitions.count.max > u64::from(MAX_PARTITIONS))
+    {
+        return Err(("count".into(), format!("expected at most {MAX_PARTITIONS} random partitions")));
     }
     if let Some(swarm) = &s.faults.swarm {
         let families = [
