@@ -61,11 +61,15 @@ enum Command {
     },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
-    /// Replay a run from its capsule (a run's folder or its summary.json):
-    /// the faults come from its fault tape, random faults are off. Exit 4 if
-    /// the trace hash differs from the recorded one. Given a scenario file
-    /// instead, run it again with --seed.
+    /// Replay a run from its fault tape (a run's folder or its summary.json).
+    ///
+    /// The faults come from the run's fault tape and random faults are off,
+    /// so the replay is the same run, event for event. Exits with the run's
+    /// outcome code, or 4 if the trace hash differs from the recorded one.
+    /// Given a scenario file instead, runs it again with --seed.
     Replay {
+        /// A run's output folder or its summary.json (or a scenario file).
+        #[arg(value_name = "CAPSULE_OR_SCENARIO")]
         capsule_or_scenario: PathBuf,
         /// Seed (a scenario only; a capsule has its own).
         #[arg(long)]
@@ -77,9 +81,13 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
-    /// Sweep a scenario. Here: systematic crash points only (--crash-points
-    /// TABLET): a tracing run counts the tablet's events and commits, then
-    /// one run restarts it after each event and one kills it on each commit.
+    /// Sweep systematic crash points of a tablet (--crash-points TABLET).
+    ///
+    /// A tracing run counts the tablet's events and commits; then one run
+    /// restarts it right after each event, and one kills it on each commit
+    /// (durable, but its answer never leaves). One line per point; a failure
+    /// prints the command that reproduces it. Exit 1 on a safety violation
+    /// (or a required coverage goal no run reached), 3 on a liveness one.
     Sweep {
         scenario: PathBuf,
         /// The tablet to crash: SchemeShard, TxAllocator or DataShard<n>.
