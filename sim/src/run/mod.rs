@@ -147,6 +147,26 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         };
         last = step;
+        let violation = engine.system.violation.take();
+        if violation.is_none() {
+            if matches!(step.kind, EventKind::Crash | EventKind::KillOnCommit) {
+                recorder.crash(step.time, step.node, step.kind == EventKind::KillOnCommit);
+            }
+            if step.kind == EventKind::Boot && step.node == SCHEMESHARD {
+                coverage.resync(engine.system.schemeshard.db.states.iter().map(|(op, row)| (*op, row.state)));
+            }
+            coverage.step(&step);
+            let notes = std::mem::take(&mut engine.system.notes);
+            for note in &notes {
+                recorder.note(step.time, note);
+                coverage.note(&step, note);
+            }
+            triggers.after_step(&mut engine, &step, &notes);
+            // Give the buffer back: notes are many, allocations are not free.
+            engine.system.notes = notes;
+            engine.system.notes.clear();
+        }
+        // The event's faults, and the restarts its triggers asked for.
         let injected = engine.take_faults();
         if let Some(out) = options.trace.as_deref_mut() {
             let _ = writeln!(out, "{}", trace_line(&step, engine.detail(), &injected));
@@ -155,30 +175,12 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             recorder.injected(*at, fault);
         }
         fault_tape.extend(injected);
-        if let Some(v) = engine.system.violation.take() {
+        if let Some(v) = violation {
             verdict = Some((Outcome::SafetyViolation, report(v.invariant, &step, v.message)));
             break;
         }
-        if matches!(step.kind, EventKind::Crash | EventKind::KillOnCommit) {
-            recorder.crash(step.time, step.node, step.kind == EventKind::KillOnCommit);
-        }
-        if step.kind == EventKind::Boot && step.node == SCHEMESHARD {
-            coverage.resync(engine.system.schemeshard.db.states.iter().map(|(op, row)| (*op, row.state)));
-        }
-        coverage.step(&step);
-        let notes = std::mem::take(&mut engine.system.notes);
-        for note in &notes {
-            recorder.note(step.time, note);
-            coverage.note(&step, note);
-        }
-        triggers.after_step(&mut engine, &step, &notes);
-        // Give the buffer back: notes are many, allocations are not free.
-        engine.system.notes = notes;
-        engine.system.notes.clear();
         verdict = budgets(scenario, &engine, &step, liveness_deadline);
     }
-    // Restarts a last trigger scheduled are on the tape too (they never ran).
-    fault_tape.extend(engine.take_faults());
     let (outcome, violation) = match verdict {
         Some((o, v)) => (o, Some(v)),
         None => (Outcome::Pass, None),
