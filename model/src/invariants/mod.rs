@@ -6,9 +6,12 @@
 //! Checks read durable state and messages, never the models' notes or
 //! volatile state, so a model cannot talk its way past them.
 
+mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
 mod schemeshard;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -96,6 +99,11 @@ pub struct Checker {
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
     ops: BTreeMap<OperationId, OpShape>,
+    /// Invariant 9: the non-terminal operation of each table.
+    running: BTreeMap<crate::ids::TableId, OperationId>,
+    /// Invariant 9: shards with a request the coordinator has not seen
+    /// answered with Done or an error, per operation.
+    outstanding: BTreeMap<OperationId, std::collections::BTreeSet<crate::ids::ShardIdx>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -107,7 +115,14 @@ struct OpShape {
 
 impl Checker {
     pub fn new(workload: Arc<Workload>) -> Checker {
-        Checker { workload, ds_done: BTreeMap::new(), ss_state: BTreeMap::new(), ops: BTreeMap::new() }
+        Checker {
+            workload,
+            ds_done: BTreeMap::new(),
+            ss_state: BTreeMap::new(),
+            ops: BTreeMap::new(),
+            running: BTreeMap::new(),
+            outstanding: BTreeMap::new(),
+        }
     }
 
     /// Shards durably Done with `incr` of `op`, per the DataShards themselves.

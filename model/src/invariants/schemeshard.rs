@@ -116,6 +116,7 @@ impl Checker {
             }
             _ => {}
         }
+        self.check_one_per_table(op, shape.table, row.state)?;
         self.ss_state.insert(op, (row.state, row.incr));
         Ok(())
     }
