@@ -51,7 +51,7 @@ pub fn workload(incrementals: u32) -> Workload {
         }
         for i in 1..=u64::from(incrementals) {
             let changes = (0..200).step_by(7).map(|k: Key| {
-                let change = if (k + i) % 5 == 0 { Change::Erase } else { set(k * 100 + i + salt) };
+                let change = if (k + i).is_multiple_of(5) { Change::Erase } else { set(k * 100 + i + salt) };
                 (k, change)
             });
             chain.incrementals.push(Incremental::from_changes(changes));
