@@ -93,6 +93,8 @@ pub type Check = Result<(), Violation>;
 #[derive(Debug)]
 pub struct Checker {
     workload: Arc<Workload>,
+    /// Per table, the table after each prefix of its chain.
+    oracles: Vec<crate::oracle::Oracle>,
     /// Shards whose DataShard durably finished `(op, incr)`.
     ds_done: BTreeMap<(OperationId, IncrIdx), u32>,
     /// Last durable coordinator state of each operation.
@@ -116,6 +118,7 @@ struct OpShape {
 impl Checker {
     pub fn new(workload: Arc<Workload>) -> Checker {
         Checker {
+            oracles: workload.backups.iter().map(crate::oracle::Oracle::new).collect(),
             workload,
             ds_done: BTreeMap::new(),
             ss_state: BTreeMap::new(),
