@@ -7,24 +7,22 @@ use std::collections::BinaryHeap;
 
 use super::Micros;
 
-struct Entry<E> {
+/// What the heap orders: 24 bytes, whatever the event's size. Events live in
+/// a slab beside the heap, so sifting moves keys, never payloads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
     time: Micros,
     seq: u64,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+
+impl Ord for Key {
     /// Reversed: `BinaryHeap` is a max-heap, we want the earliest first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
@@ -32,28 +30,45 @@ impl<E> Ord for Entry<E> {
 }
 
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<E>>,
+    /// Slots free for reuse, so the slab stays as large as the peak queue.
+    free: Vec<u32>,
     seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+        EventQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), seq: 0 }
     }
 }
 
 impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Micros, event: E) {
         self.seq += 1;
-        self.heap.push(Entry { time, seq: self.seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none());
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Key { time, seq: self.seq, slot });
     }
 
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        let key = self.heap.pop()?;
+        let event = self.slots[key.slot as usize].take().expect("every key has its event");
+        self.free.push(key.slot);
+        Some((key.time, event))
     }
 
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|k| k.time)
     }
 }
 
