@@ -128,6 +128,11 @@ impl Checker {
         }
     }
 
+    /// The table `table` after each prefix of its chain.
+    pub fn oracle(&self, table: crate::ids::TableId) -> &crate::oracle::Oracle {
+        &self.oracles[table.0 as usize]
+    }
+
     /// Shards durably Done with `incr` of `op`, per the DataShards themselves.
     pub fn shards_done(&self, op: OperationId, incr: IncrIdx) -> u32 {
         self.ds_done.get(&(op, incr)).copied().unwrap_or(0)

@@ -2,32 +2,15 @@
 //! counter, so events at one instant run in the order they were scheduled,
 //! on every machine.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::Micros;
 
-/// What the heap orders: 24 bytes, whatever the event's size. Events live in
-/// a slab beside the heap, so sifting moves keys, never payloads.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key {
-    time: Micros,
-    seq: u64,
-    slot: u32,
-}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    /// Reversed: `BinaryHeap` is a max-heap, we want the earliest first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
+/// What the heap orders: `(time, seq, slot)`, 24 bytes whatever the event's
+/// size. Events live in a slab beside the heap, so sifting moves keys, never
+/// payloads. `seq` is unique, so `slot` never decides the order.
+type Key = Reverse<(Micros, u64, u32)>;
 
 pub struct EventQueue<E> {
     heap: BinaryHeap<Key>,
@@ -44,6 +27,7 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
+    #[inline]
     pub fn push(&mut self, time: Micros, event: E) {
         self.seq += 1;
         let slot = match self.free.pop() {
@@ -57,18 +41,19 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Key { time, seq: self.seq, slot });
+        self.heap.push(Reverse((time, self.seq, slot)));
     }
 
+    #[inline]
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        let key = self.heap.pop()?;
-        let event = self.slots[key.slot as usize].take().expect("every key has its event");
-        self.free.push(key.slot);
-        Some((key.time, event))
+        let Reverse((time, _, slot)) = self.heap.pop()?;
+        let event = self.slots[slot as usize].take().expect("every key has its event");
+        self.free.push(slot);
+        Some((time, event))
     }
 
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|k| k.time)
+        self.heap.peek().map(|Reverse((time, _, _))| *time)
     }
 }
 
