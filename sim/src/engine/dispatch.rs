@@ -171,7 +171,12 @@ impl<S: System> Engine<S> {
         let n = &mut self.nodes[node as usize];
         n.up = false;
         n.last_commit_at = 0;
-        let peers = std::mem::take(&mut n.pipes);
+        // Its pipes close, in peer order; the peers hear of it.
+        let mut peers = Vec::new();
+        for (peer, link) in n.links.iter_mut().filter(|(_, l)| l.pipe) {
+            link.pipe = false;
+            peers.push(*peer);
+        }
         self.system.crash(node);
         for peer in peers {
             self.break_pipe_end(peer, node);
@@ -183,7 +188,9 @@ impl<S: System> Engine<S> {
     /// `node` learns that its pipe to `peer` broke.
     fn break_pipe_end(&mut self, node: NodeId, peer: NodeId) {
         let n = &mut self.nodes[node as usize];
-        n.pipes.remove(&peer);
+        if let Some(link) = n.links.get_mut(&peer) {
+            link.pipe = false;
+        }
         if n.up {
             let generation = n.generation;
             let at = self.now + self.config.network.reset_notify;
@@ -195,8 +202,9 @@ impl<S: System> Engine<S> {
     fn reset_crossing_pipes(&mut self, id: usize) {
         let members = self.partitions.get(id).nodes.clone();
         for &a in &members {
+            let links = &self.nodes[a as usize].links;
             let crossing: Vec<NodeId> =
-                self.nodes[a as usize].pipes.iter().copied().filter(|b| members.binary_search(b).is_err()).collect();
+                links.iter().filter(|(b, l)| l.pipe && members.binary_search(b).is_err()).map(|(b, _)| *b).collect();
             for b in crossing {
                 self.break_pipe_end(a, b);
                 self.break_pipe_end(b, a);
@@ -242,7 +250,9 @@ impl<S: System> Engine<S> {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: S::Msg) {
         self.stats.messages_sent += 1;
-        let nth = self.injector.count_send(from, to);
+        let link = self.nodes[from as usize].links.entry(to).or_default();
+        link.sent += 1;
+        let (nth, piped) = (link.sent, link.pipe);
         let now = self.now;
         let symmetric_cut = match self.partitions.blocking(from, to) {
             Some(symmetric) => {
@@ -262,8 +272,9 @@ impl<S: System> Engine<S> {
             self.queue.push(at, Event::PipeReset { node: from, generation, peer: to });
             return;
         }
-        if self.nodes[from as usize].pipes.insert(to) {
-            self.nodes[to as usize].pipes.insert(from);
+        if !piped {
+            self.nodes[from as usize].links.entry(to).or_default().pipe = true;
+            self.nodes[to as usize].links.entry(from).or_default().pipe = true;
         }
         let to_gen = self.nodes[to as usize].generation;
         let fate: SendFate = self.injector.on_send(now, from, to, nth, &self.config.network);

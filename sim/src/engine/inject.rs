@@ -207,8 +207,9 @@ pub(crate) struct Injector {
     fault_rng: Stream,
     /// `Some` in a replay: decisions come from here, none from the streams.
     tape: Option<TapeIndex>,
-    /// Messages sent per directed link (a map: few links carry traffic).
-    link_sends: BTreeMap<(NodeId, NodeId), u64>,
+    /// A random crash or restart after an event is possible at all (the hot
+    /// path skips the draws otherwise).
+    event_faults: bool,
     reads: Vec<u64>,
     refusable: Vec<u64>,
     commits_issued: Vec<u64>,
@@ -220,11 +221,11 @@ impl Injector {
     pub fn new(nodes: usize, window: FaultWindow, tablets: TabletFaults, network: Stream, faults: Stream) -> Self {
         Injector {
             window,
+            event_faults: !tablets.crash.is_never() || !tablets.restart.is_never(),
             tablets,
             network_rng: network,
             fault_rng: faults,
             tape: None,
-            link_sends: BTreeMap::new(),
             reads: vec![0; nodes],
             refusable: vec![0; nodes],
             commits_issued: vec![0; nodes],
@@ -241,8 +242,16 @@ impl Injector {
     }
 
     /// Random faults may happen now (never in a replay).
+    #[inline]
     fn random(&self, now: Micros) -> bool {
         self.tape.is_none() && self.window.contains(now)
+    }
+
+    /// Whether `after_event` could schedule anything now: a cheap test for
+    /// the per-event hot path.
+    #[inline]
+    pub fn may_restart_after_event(&self, now: Micros) -> bool {
+        self.tape.is_some() || (self.event_faults && self.window.contains(now))
     }
 
     pub fn fault_rng(&mut self) -> &mut Stream {
@@ -251,13 +260,6 @@ impl Injector {
 
     pub fn record(&mut self, now: Micros, fault: InjectedFault) {
         self.log.push((now, fault));
-    }
-
-    /// Counts a send on `from → to` and returns its number on that link.
-    pub fn count_send(&mut self, from: NodeId, to: NodeId) -> u64 {
-        let n = self.link_sends.entry((from, to)).or_insert(0);
-        *n += 1;
-        *n
     }
 
     /// Loss, duplication and reordering of the `nth` message `from → to`.
@@ -331,6 +333,7 @@ impl Injector {
     }
 
     /// Extra latency of the commit `node` issues now.
+    #[inline]
     pub fn on_commit_issue(&mut self, now: Micros, node: NodeId) -> Micros {
         self.commits_issued[node as usize] += 1;
         let nth = self.commits_issued[node as usize];
@@ -349,6 +352,7 @@ impl Injector {
 
     /// The `nth` commit of `node` completed: kill it there? `armed` is a
     /// kill a trigger asked for (not random; still recorded on the tape).
+    #[inline]
     pub fn on_commit_done(&mut self, now: Micros, node: NodeId, nth: u64, armed: Option<Micros>) -> Option<Micros> {
         let down = match &self.tape {
             Some(tape) => tape.kills.get(&(node, nth)).copied(),

@@ -23,7 +23,7 @@ pub mod trace;
 
 mod queue;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -130,8 +130,9 @@ struct Node {
     generation: u32,
     /// Commits of a tablet complete in the order issued.
     last_commit_at: Micros,
-    /// Peers with an open pipe to or from this node.
-    pipes: BTreeSet<NodeId>,
+    /// Every peer this node ever sent to or has a pipe with: one map, so a
+    /// send costs one lookup.
+    links: BTreeMap<NodeId, Link>,
     /// Events handled over the node's life, boots included (the anchor of
     /// "at its k-th event" triggers and restarts).
     events: u64,
@@ -141,6 +142,16 @@ struct Node {
     /// Kill at the next commit to complete, down for the value (kept across
     /// a crash in between: "the first commit from the trigger on").
     kill_next: Option<Micros>,
+}
+
+/// This node's side of a link to one peer.
+#[derive(Clone, Copy, Debug, Default)]
+struct Link {
+    /// Messages sent to the peer over the node's life: the anchor of
+    /// message faults ("the 3rd message SchemeShard→DataShard 7").
+    sent: u64,
+    /// A pipe is open (opened at the first send; both ends hold one).
+    pipe: bool,
 }
 
 pub(crate) enum Event<S: System + ?Sized> {
@@ -328,7 +339,7 @@ impl<S: System> Engine<S> {
                 up: false,
                 generation: 0,
                 last_commit_at: 0,
-                pipes: BTreeSet::new(),
+                links: BTreeMap::new(),
                 events: 0,
                 commits: 0,
                 kill_at: BTreeMap::new(),
@@ -493,22 +504,24 @@ impl<S: System> Engine<S> {
 
     /// Restarts due right after `step` (random, or the tape's), and the
     /// anchor of any restart the harness asks for before the next event.
+    #[inline]
     fn after(&mut self, step: &Step) {
-        let anchor = if step.node_event > 0 {
+        if step.node_event == 0 {
+            let anchor = Anchor::AfterStep { step: step.index };
+            if self.injector.replaying() {
+                for (node, down) in self.injector.after_step(step.index) {
+                    self.push_restart(node, down, anchor);
+                }
+            }
+            self.last_anchor = Some(anchor);
+            return;
+        }
+        let anchor = Anchor::AfterEvent { node: step.node, event: step.node_event };
+        if self.injector.may_restart_after_event(self.now) {
             let n = &self.nodes[step.node as usize];
             let tablet = n.kind == NodeKind::Tablet && n.up;
-            let restarts = self.injector.after_event(self.now, step.node, step.node_event, tablet);
-            let anchor = Anchor::AfterEvent { node: step.node, event: step.node_event };
-            for (node, down) in restarts {
+            for (node, down) in self.injector.after_event(self.now, step.node, step.node_event, tablet) {
                 self.push_restart(node, down, anchor);
-            }
-            anchor
-        } else {
-            Anchor::AfterStep { step: step.index }
-        };
-        if self.injector.replaying() {
-            for (node, down) in self.injector.after_step(step.index) {
-                self.push_restart(node, down, Anchor::AfterStep { step: step.index });
             }
         }
         self.last_anchor = Some(anchor);

@@ -99,7 +99,11 @@ impl Default for NetworkConfig {
 }
 
 impl NetworkConfig {
+    #[inline]
     pub fn latency_of(&self, from: u32, to: u32) -> &Latency {
+        if self.links.is_empty() {
+            return &self.latency;
+        }
         let matches = |l: &&LinkLatency| l.from.is_none_or(|f| f == from) && l.to.is_none_or(|t| t == to);
         self.links.iter().find(matches).map_or(&self.latency, |l| &l.latency)
     }

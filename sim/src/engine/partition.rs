@@ -93,7 +93,11 @@ impl Partitions {
     }
 
     /// `Some(symmetric)` if an active partition loses messages `from → to`.
+    #[inline]
     pub fn blocking(&self, from: NodeId, to: NodeId) -> Option<bool> {
+        if self.active.is_empty() {
+            return None;
+        }
         self.active.iter().map(|&i| &self.all[i]).find(|p| p.blocks(from, to)).map(|p| !p.one_way)
     }
 }
