@@ -4,9 +4,11 @@
 
 mod error;
 mod font;
+pub mod junit;
 pub mod run_plot;
 
 pub use error::ReportError;
+pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};
 pub use run_plot::{
     BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
     write_run_plot,

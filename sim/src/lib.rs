@@ -1,11 +1,14 @@
 //! restoresim: a deterministic simulation harness for YDB's incremental
 //! restore. `engine` is the generic discrete-event core; `restore` plugs the
 //! protocol model into it; `scenario` reads RON files; `run` executes one
-//! seed and checks it; `output` writes the artifacts.
+//! seed and checks it; `output` writes the artifacts; `sweep` runs many seeds
+//! in parallel; `capsule` packs a failing seed for replay.
 
+pub mod capsule;
 pub mod engine;
 pub mod output;
 pub mod restore;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;

@@ -116,7 +116,11 @@ fn run_one(
         None
     };
     let started = Instant::now();
-    let options = RunOptions { bugs: bugs.clone(), trace: trace_file.as_mut().map(|w| w as &mut dyn Write) };
+    let options = RunOptions {
+        bugs: bugs.clone(),
+        trace: trace_file.as_mut().map(|w| w as &mut dyn Write),
+        ..RunOptions::default()
+    };
     let report = run::run(&scenario, seed, options);
     let wall_ms = started.elapsed().as_millis() as u64;
     if let Some(mut w) = trace_file {

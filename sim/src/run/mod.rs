@@ -74,6 +74,10 @@ pub struct RunReport {
     pub restores: Vec<RestoreSummary>,
     pub log: Vec<String>,
     pub plot: RunPlot,
+    /// Every processed event, only when `RunOptions::record_steps` asked for
+    /// it (a determinism check compares two runs' steps to name the first
+    /// divergent event); empty otherwise, so passing sweeps keep no trace.
+    pub steps: Vec<Step>,
 }
 
 #[derive(Default)]
@@ -82,6 +86,8 @@ pub struct RunOptions<'a> {
     pub bugs: Vec<Bug>,
     /// Where to stream one JSON line per processed event.
     pub trace: Option<&'a mut dyn Write>,
+    /// Keep every processed event in `RunReport::steps`.
+    pub record_steps: bool,
 }
 
 /// A restart waiting for its trigger.
@@ -118,6 +124,7 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
     let liveness_deadline = window.1.saturating_add(scenario.budgets.liveness_bound.us());
     let mut recorder = Recorder::default();
     let mut verdict: Option<(Outcome, ViolationReport)> = None;
+    let mut steps = Vec::new();
     let mut last = Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0 };
     while verdict.is_none() {
         if engine.system.client.as_ref().is_some_and(|c| c.finished()) {
@@ -133,6 +140,9 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
             break;
         };
         last = step;
+        if options.record_steps {
+            steps.push(step);
+        }
         if let Some(out) = options.trace.as_deref_mut() {
             let _ = writeln!(out, "{}", trace_line(&step, engine.detail()));
         }
@@ -189,6 +199,7 @@ pub fn run(scenario: &Scenario, seed: u64, mut options: RunOptions) -> RunReport
         restores: summaries(&engine.system),
         log: recorder.log,
         plot,
+        steps,
     }
 }
 

@@ -1,0 +1,160 @@
+//! Sweeps (DESIGN.md §8): one scenario over a range of seeds, in parallel
+//! across seeds only, each seed's run exactly what `run --seed N` gives.
+//!
+//! A sweep folder holds:
+//! - `sweep.json` — the [`SweepSpec`]: what was asked (scenario, its text's
+//!   digest, planted bugs, seed range, shard, determinism sample). Written
+//!   first, so `--resume` and `merge` can refuse to mix different sweeps.
+//! - `results.jsonl` — one [`SeedResult`] line per seed, flushed as it ends.
+//! - `summary.json`, `junit.xml`, `sweep.png`/`.svg` — written at the end,
+//!   from the results sorted by seed.
+//! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`).
+
+pub mod guard;
+pub mod merge;
+pub mod results;
+mod runner;
+pub mod seeds;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use results::{Determinism, SeedOutcome, SeedResult};
+pub use runner::{Progress, Quiet, Runner, Sweep, SweepDone, run_sweep};
+pub use seeds::{Sample, SeedRange, Shard};
+pub use summary::SweepSummary;
+
+pub const SPEC_FILE: &str = "sweep.json";
+pub const RESULTS_FILE: &str = "results.jsonl";
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const JUNIT_FILE: &str = "junit.xml";
+pub const CAPSULES_DIR: &str = "capsules";
+
+/// What a sweep was asked to do; equal specs mean "the same sweep".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepSpec {
+    pub scenario: String,
+    /// The scenario file as given on the command line (reproduce commands use it).
+    pub scenario_file: String,
+    /// Digest of the file's text: resuming or merging with an edited
+    /// scenario would mix two different sweeps.
+    pub scenario_digest: String,
+    /// Planted bugs from the command line, in the order given.
+    pub bugs: Vec<String>,
+    /// The whole range, also for a shard.
+    pub seeds: SeedRange,
+    pub shard: Option<Shard>,
+    /// Re-run one seed in N and compare (failing seeds are always re-run).
+    pub check_determinism: Option<Sample>,
+}
+
+impl SweepSpec {
+    /// The seeds this sweep runs: its shard's part of the range.
+    pub fn own_seeds(&self) -> SeedRange {
+        match self.shard {
+            Some(s) => self.seeds.shard(s),
+            None => self.seeds,
+        }
+    }
+
+    /// The one command that reproduces `seed`.
+    pub fn reproduce(&self, seed: u64) -> String {
+        let mut cmd = format!("restoresim run {} --seed {seed}", self.scenario_file);
+        for b in &self.bugs {
+            cmd.push_str(" --bug ");
+            cmd.push_str(b);
+        }
+        cmd
+    }
+
+    /// The same sweep, unsharded (what `merge` produces).
+    pub fn whole(&self) -> SweepSpec {
+        SweepSpec { shard: None, ..self.clone() }
+    }
+}
+
+/// The digest `SweepSpec::scenario_digest` holds.
+pub fn digest_text(text: &str) -> String {
+    format!("{:016x}", crate::engine::trace::digest(text))
+}
+
+/// A capsule's folder, relative to the sweep's.
+pub fn capsule_rel(seed: u64) -> String {
+    format!("{CAPSULES_DIR}/seed-{seed}")
+}
+
+/// The exit code of a sweep with these results (DESIGN.md §8). When several
+/// apply, the one that undermines the others most wins: nondeterminism (4:
+/// no reproduce command can be trusted), then an internal error (70: a
+/// panic), then safety (1), then liveness (3).
+pub fn exit_code(results: &[SeedResult]) -> u8 {
+    let any = |f: &dyn Fn(&SeedResult) -> bool| results.iter().any(f);
+    if any(&|r| r.determinism == Some(Determinism::Diverged)) {
+        4
+    } else if any(&|r| r.outcome == SeedOutcome::InternalError) {
+        70
+    } else if any(&|r| r.outcome == SeedOutcome::SafetyViolation) {
+        1
+    } else if any(&|r| r.outcome == SeedOutcome::LivenessViolation) {
+        3
+    } else {
+        0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of a sweep folder that cannot be used as it is.
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    /// The command cannot be carried out as asked (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    Report(#[from] restoresim_reports::ReportError),
+}
+
+impl SweepError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+        move |source| SweepError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// Reads a sweep folder's `sweep.json`.
+pub fn read_spec(dir: &Path) -> Result<SweepSpec, SweepError> {
+    let path = dir.join(SPEC_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| SweepError::BadFile {
+        path: path.clone(),
+        message: format!("cannot read it ({e}): is {} a sweep's output folder?", dir.display()),
+    })?;
+    serde_json::from_str(&text).map_err(|e| SweepError::BadFile { path, message: e.to_string() })
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SweepError> {
+    let json = serde_json::to_string_pretty(value).expect("plain data always serializes");
+    std::fs::write(path, json + "\n").map_err(SweepError::io(path))
+}
+
+/// Writes `summary.json`, `junit.xml` and the sweep plots from results
+/// sorted by seed.
+pub fn write_reports(
+    dir: &Path,
+    spec: &SweepSpec,
+    results: &[SeedResult],
+    timing: summary::Timing,
+) -> Result<SweepSummary, SweepError> {
+    let summary = summary::summarize(spec, results, timing);
+    write_json(&dir.join(SUMMARY_FILE), &summary)?;
+    restoresim_reports::write_junit(&summary::junit(spec, results), &dir.join(JUNIT_FILE))?;
+    Ok(summary)
+}
