@@ -42,7 +42,8 @@ pub struct JunitProblem {
 
 impl JunitSuite {
     pub fn to_xml(&self) -> String {
-        let count = |k: ProblemKind| self.cases.iter().filter(|c| c.problem.as_ref().is_some_and(|p| p.kind == k)).count();
+        let count =
+            |k: ProblemKind| self.cases.iter().filter(|c| c.problem.as_ref().is_some_and(|p| p.kind == k)).count();
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let head = format!(
             "name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\"",

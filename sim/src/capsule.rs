@@ -76,7 +76,11 @@ pub fn write(
     let mut trace = BufWriter::new(File::create(&path).map_err(io(&path))?);
     let started = Instant::now();
     let rerun = crate::sweep::guard::catch(|| {
-        let options = RunOptions { bugs: src.bugs.to_vec(), trace: Some(&mut trace), record_steps, ..Default::default() };
+        // Spelled with `..` on purpose: options added later (a fault tape, ...)
+        // keep their defaults here without touching this line.
+        #[allow(clippy::needless_update)]
+        let options =
+            RunOptions { bugs: src.bugs.to_vec(), trace: Some(&mut trace), record_steps, ..Default::default() };
         (src.runner)(src.scenario, seed, options)
     });
     let wall_ms = started.elapsed().as_millis() as u64;

@@ -1,6 +1,17 @@
 //! The `restoresim` command line (DESIGN.md §8). Errors are printed as text
 //! and mapped to the documented exit codes; `main` never returns an error
-//! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump).
+//! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump). One
+//! module per subcommand under `restoresim/` (named by `#[path]`: the
+//! binary's root stays where `Cargo.toml` points).
+
+#[path = "restoresim/check.rs"]
+mod check;
+#[path = "restoresim/progress.rs"]
+mod progress;
+#[path = "restoresim/replay.rs"]
+mod replay;
+#[path = "restoresim/sweep.rs"]
+mod sweep;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,11 +24,13 @@ use clap::{Parser, Subcommand};
 use restoresim::output::{self, Summary};
 use restoresim::run::{self, Outcome, RunOptions};
 use restoresim::scenario;
+use restoresim::sweep::{Sample, SeedRange, Shard};
 use restoresim_model::knobs::Bug;
 
 /// Exit codes of DESIGN.md §8.
 mod exit {
     pub const USAGE: u8 = 2;
+    pub const NONDETERMINISM: u8 = 4;
     pub const BAD_INPUT: u8 = 65;
     pub const INTERNAL: u8 = 70;
 }
@@ -47,6 +60,65 @@ enum Command {
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
     },
+    /// Run a scenario over a range of seeds in parallel; write results.jsonl,
+    /// summary.json, junit.xml and a capsule per failing seed.
+    Sweep {
+        scenario: PathBuf,
+        /// Seeds A..B (B excluded), A..=B, or one seed.
+        #[arg(long, value_name = "A..B")]
+        seeds: SeedRange,
+        /// Threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only part K of N of the seed range (for CI machines; see `merge`).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
+        /// Output folder (default: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Go on with the sweep in --out, skipping seeds already in its results.jsonl.
+        #[arg(long)]
+        resume: bool,
+        /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Re-run one seed in N (default 1/20) and compare trace hashes; failing
+        /// seeds are always re-run. Exit 4 on a mismatch.
+        #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20", require_equals = true)]
+        check_determinism: Option<Sample>,
+        /// Test hook: panic inside the run of this seed.
+        #[arg(long, hide = true)]
+        inject_panic_at_seed: Option<u64>,
+    },
+    /// Combine the output folders of a sharded sweep into one.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a capsule (or a scenario and seed) again; exit 4 if the trace hash
+    /// differs from the capsule's.
+    Replay {
+        /// A capsule folder, or a scenario file.
+        target: PathBuf,
+        /// Seed (default: the capsule's, or the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Plant a bug on top of the capsule's (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Run twice and name the first divergent event if the runs differ.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Write every processed event to trace.jsonl in --out.
+        #[arg(long)]
+        trace: bool,
+        /// Write the run's artifacts here (default with --trace: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
 }
@@ -55,6 +127,25 @@ enum Command {
 struct Failure {
     code: u8,
     message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl std::fmt::Display) -> Self {
+        Failure { code, message: message.to_string() }
+    }
+}
+
+/// `--bug` names, or a usage error listing the known ones.
+fn parse_bugs(names: &[String]) -> Result<Vec<Bug>, Failure> {
+    names
+        .iter()
+        .map(|name| {
+            Bug::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+                Failure::new(exit::USAGE, format!("unknown bug '{name}'; expected one of {}", known.join(", ")))
+            })
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -67,7 +158,24 @@ fn main() -> ExitCode {
     };
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run { scenario, seed, out, trace, bugs } => run_one(&scenario, seed, out, trace, &bugs),
-        Command::Check { scenarios } => check(&scenarios),
+        Command::Sweep { scenario, seeds, jobs, shard, out, resume, bugs, check_determinism, inject_panic_at_seed } => {
+            sweep::sweep(sweep::SweepArgs {
+                scenario,
+                seeds,
+                jobs,
+                shard,
+                out,
+                resume,
+                bugs,
+                check_determinism,
+                inject_panic_at_seed,
+            })
+        }
+        Command::Merge { dirs, out } => sweep::merge(&dirs, out),
+        Command::Replay { target, seed, bugs, check_determinism, trace, out } => {
+            replay::replay(replay::ReplayArgs { target, seed, bugs, check_determinism, trace, out })
+        }
+        Command::Check { scenarios } => check::check(&scenarios),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -169,21 +277,4 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
         println!("  {}", v.message);
     }
     println!("  artifacts     {}", dir.display());
-}
-
-fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
-    if paths.is_empty() {
-        return Err(Failure { code: exit::USAGE, message: "name at least one scenario file".into() });
-    }
-    let mut bad = 0;
-    for p in paths {
-        match scenario::load(p) {
-            Ok(s) => println!("ok    {} ({})", p.display(), s.name),
-            Err(e) => {
-                bad += 1;
-                eprintln!("error: {e}");
-            }
-        }
-    }
-    Ok(if bad > 0 { exit::BAD_INPUT } else { 0 })
 }

@@ -57,7 +57,8 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 /// The first event at which two runs of one seed differ, described for a
 /// person: `None` when the steps are equal.
 pub fn first_divergence(a: &[Step], b: &[Step]) -> Option<String> {
-    let at = a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
+    let at =
+        a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
     let side = |steps: &[Step]| steps.get(at).map_or_else(|| format!("(ended after {} events)", steps.len()), describe);
     Some(format!("first divergent event #{}:\n  run 1: {}\n  run 2: {}", at + 1, side(a), side(b)))
 }

@@ -34,7 +34,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, SweepError> {
     for dir in dirs {
         let spec = read_spec(dir)?;
         if spec.whole() != whole {
-            return Err(bad(dir, SPEC_FILE, format!("is another sweep than {}: {}", first.display(), differs(&whole, &spec.whole()))));
+            return Err(bad(
+                dir,
+                SPEC_FILE,
+                format!("is another sweep than {}: {}", first.display(), differs(&whole, &spec.whole())),
+            ));
         }
         if let Some((_, other)) = seen_shards.iter().find(|(s, _)| *s == spec.shard) {
             let which = spec.shard.map_or("the whole range".into(), |s| format!("shard {s}"));

@@ -132,10 +132,8 @@ pub fn read(path: &Path, repair: bool) -> Result<Vec<SeedResult>, SweepError> {
             // Killed in the middle of a write: that seed simply did not finish.
             break;
         }
-        let result = serde_json::from_str(line.trim_end()).map_err(|e| SweepError::BadFile {
-            path: path.to_path_buf(),
-            message: format!("line {number}: {e}"),
-        })?;
+        let result = serde_json::from_str(line.trim_end())
+            .map_err(|e| SweepError::BadFile { path: path.to_path_buf(), message: format!("line {number}: {e}") })?;
         results.push(result);
         good_len += n as u64;
     }

@@ -210,12 +210,7 @@ fn write_capsule(sweep: &Sweep, seed: u64) -> Result<Result<RunReport, String>, 
 /// `None` when both runs of `seed` are the same run; else what differs,
 /// down to the first divergent event when both kept their steps (if the
 /// first did not, a third run with steps is compared with the second).
-fn compare(
-    sweep: &Sweep,
-    seed: u64,
-    a: &Result<RunReport, String>,
-    b: &Result<RunReport, String>,
-) -> Option<String> {
+fn compare(sweep: &Sweep, seed: u64, a: &Result<RunReport, String>, b: &Result<RunReport, String>) -> Option<String> {
     let hashes = |x: &RunReport, y: &RunReport| {
         format!("seed {seed} ran twice with trace hashes {:016x} and {:016x}", x.trace_hash, y.trace_hash)
     };
@@ -233,8 +228,12 @@ fn compare(
             };
             Some(format!("{}; {detail}", hashes(x, y)))
         }
-        (Err(m), Ok(y)) => Some(format!("seed {seed}: run 1 {m}; run 2 ended {:?} after {} events", y.outcome, y.events)),
-        (Ok(x), Err(m)) => Some(format!("seed {seed}: run 1 ended {:?} after {} events; run 2 {m}", x.outcome, x.events)),
+        (Err(m), Ok(y)) => {
+            Some(format!("seed {seed}: run 1 {m}; run 2 ended {:?} after {} events", y.outcome, y.events))
+        }
+        (Ok(x), Err(m)) => {
+            Some(format!("seed {seed}: run 1 ended {:?} after {} events; run 2 {m}", x.outcome, x.events))
+        }
         (Err(m1), Err(m2)) if m1 == m2 => None,
         (Err(m1), Err(m2)) => Some(format!("seed {seed} panicked differently: run 1 {m1}; run 2 {m2}")),
     }

@@ -56,7 +56,9 @@ impl FromStr for SeedRange {
     /// `A..B` (B excluded), `A..=B`, or a single seed `A`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let num = |t: &str| {
-            t.trim().parse::<u64>().map_err(|_| format!("'{t}' is not a seed (a whole number); expected A..B, e.g. 0..1000"))
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("'{t}' is not a seed (a whole number); expected A..B, e.g. 0..1000"))
         };
         let (first, end) = if let Some((a, b)) = s.split_once("..=") {
             let b = num(b)?;

@@ -194,11 +194,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         determinism: DeterminismCounts {
             sample: spec.check_determinism.map(|s| s.to_string()),
             checked: results.iter().filter(|r| r.determinism.is_some()).count() as u64,
-            diverged: results
-                .iter()
-                .filter(|r| r.determinism == Some(Determinism::Diverged))
-                .map(|r| r.seed)
-                .collect(),
+            diverged: results.iter().filter(|r| r.determinism == Some(Determinism::Diverged)).map(|r| r.seed).collect(),
         },
         completion_time_us: Percentiles::of(
             results.iter().filter(|r| r.outcome == SeedOutcome::Pass).map(|r| r.virtual_time_us).collect(),
@@ -220,7 +216,8 @@ pub fn junit(spec: &SweepSpec, results: &[SeedResult]) -> JunitSuite {
         .iter()
         .map(|r| {
             let problem = r.failed().then(|| {
-                let kind = if r.outcome == SeedOutcome::InternalError { ProblemKind::Error } else { ProblemKind::Failure };
+                let kind =
+                    if r.outcome == SeedOutcome::InternalError { ProblemKind::Error } else { ProblemKind::Failure };
                 let what = match (&r.invariant, r.determinism) {
                     (_, Some(Determinism::Diverged)) => "nondeterminism".to_string(),
                     (Some(i), _) => format!("{}: {i}", r.outcome.name()),

@@ -1,0 +1,205 @@
+//! `restoresim replay CAPSULE_OR_SCENARIO`: run a failing seed again. From
+//! a capsule, the recorded seed and planted bugs are re-applied to the
+//! capsule's copy of the scenario and the trace hash must match the recorded
+//! one (exit 4 if not); otherwise the exit code is the outcome's.
+//! `--check-determinism` runs twice and names the first divergent event.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use restoresim::capsule::{self, CapsuleError};
+use restoresim::output::{self, Summary};
+use restoresim::run::{self, Outcome, RunOptions, RunReport};
+use restoresim::scenario::{self, Scenario};
+use restoresim::sweep::guard;
+use restoresim_model::knobs::Bug;
+
+use super::{Failure, exit, parse_bugs};
+
+pub struct ReplayArgs {
+    pub target: PathBuf,
+    pub seed: Option<u64>,
+    pub bugs: Vec<String>,
+    pub check_determinism: bool,
+    pub trace: bool,
+    pub out: Option<PathBuf>,
+}
+
+/// What is replayed, and what it must match.
+struct Target {
+    scenario: Scenario,
+    scenario_file: PathBuf,
+    seed: u64,
+    bugs: Vec<Bug>,
+    /// From a capsule, when the seed and bugs are the recorded ones.
+    expected_hash: Option<u64>,
+    recorded_outcome: Option<String>,
+}
+
+pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
+    let t = target(&a)?;
+    if a.check_determinism {
+        let code = check_determinism(&t)?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    let dir = (a.trace || a.out.is_some()).then(|| {
+        a.out.clone().unwrap_or_else(|| {
+            output::fresh_dir(&Path::new("out").join(format!("replay-{}-seed{}", t.scenario.name, t.seed)))
+        })
+    });
+    let mut trace = match (&dir, a.trace) {
+        (Some(dir), true) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", dir.display())))?;
+            let path = dir.join("trace.jsonl");
+            let f =
+                File::create(&path).map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", path.display())))?;
+            Some(BufWriter::new(f))
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let run = guard::catch(|| {
+        let options = RunOptions {
+            bugs: t.bugs.clone(),
+            trace: trace.as_mut().map(|w| w as &mut dyn Write),
+            ..RunOptions::default()
+        };
+        run::run(&t.scenario, t.seed, options)
+    });
+    let wall_ms = started.elapsed().as_millis() as u64;
+    if let Some(mut w) = trace {
+        w.flush().map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write trace.jsonl: {e}")))?;
+    }
+    let report = match run {
+        Ok(r) => r,
+        Err(message) => {
+            println!("{} seed {}: INTERNAL ERROR\n  {message}", t.scenario.name, t.seed);
+            if t.recorded_outcome.as_deref() == Some("internal_error") {
+                println!("  (reproduces the capsule's internal error)");
+            }
+            return Ok(exit::INTERNAL);
+        }
+    };
+    print_report(&t, &report);
+    if let Some(dir) = &dir {
+        let bug_names = t.bugs.iter().map(|b| b.name().to_string()).collect();
+        let summary = Summary::new(&report, &t.scenario_file, bug_names, wall_ms, reproduce(&t));
+        output::write_run(dir, &report, &summary).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+        println!("  artifacts     {}", dir.display());
+    }
+    match t.expected_hash {
+        Some(h) if h != report.trace_hash => {
+            println!(
+                "\nNONDETERMINISM: the capsule recorded trace hash {h:016x}, this replay gave {:016x}",
+                report.trace_hash
+            );
+            Ok(exit::NONDETERMINISM)
+        }
+        Some(_) => {
+            println!("  replay        same trace hash as the capsule: reproduced");
+            Ok(report.outcome.exit_code() as u8)
+        }
+        None => Ok(report.outcome.exit_code() as u8),
+    }
+}
+
+fn target(a: &ReplayArgs) -> Result<Target, Failure> {
+    let extra = parse_bugs(&a.bugs)?;
+    if a.target.is_dir() {
+        let c = capsule::read(&a.target).map_err(|e| match e {
+            CapsuleError::Scenario(e) => Failure::new(exit::BAD_INPUT, e),
+            e => Failure::new(exit::BAD_INPUT, e),
+        })?;
+        let same_run = a.seed.is_none_or(|s| s == c.seed) && extra.iter().all(|b| c.bugs.contains(b));
+        let mut bugs = c.bugs.clone();
+        bugs.extend(extra.into_iter().filter(|b| !c.bugs.contains(b)));
+        return Ok(Target {
+            scenario_file: c.dir.join("scenario.ron"),
+            seed: a.seed.unwrap_or(c.seed),
+            bugs,
+            expected_hash: if same_run { c.trace_hash } else { None },
+            recorded_outcome: Some(c.outcome),
+            scenario: c.scenario,
+        });
+    }
+    let scenario = scenario::load(&a.target).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    Ok(Target {
+        seed: a.seed.unwrap_or(scenario.seed),
+        scenario,
+        scenario_file: a.target.clone(),
+        bugs: extra,
+        expected_hash: None,
+        recorded_outcome: None,
+    })
+}
+
+fn reproduce(t: &Target) -> String {
+    let mut cmd = format!("restoresim replay {} --seed {}", t.scenario_file.display(), t.seed);
+    for b in &t.bugs {
+        cmd.push_str(&format!(" --bug {}", b.name()));
+    }
+    cmd
+}
+
+/// Runs the seed twice keeping every step; 0 when both runs are one run,
+/// else prints the first divergent event of both and returns 4.
+fn check_determinism(t: &Target) -> Result<u8, Failure> {
+    let once = || {
+        guard::catch(|| {
+            run::run(&t.scenario, t.seed, RunOptions { bugs: t.bugs.clone(), record_steps: true, ..Default::default() })
+        })
+    };
+    let (a, b) = (once(), once());
+    let verdict = match (&a, &b) {
+        (Ok(x), Ok(y)) if x.trace_hash == y.trace_hash && x.steps == y.steps => None,
+        (Ok(x), Ok(y)) => Some(format!(
+            "trace hashes {:016x} and {:016x}; {}",
+            x.trace_hash,
+            y.trace_hash,
+            guard::first_divergence(&x.steps, &y.steps).unwrap_or_default()
+        )),
+        (Err(m1), Err(m2)) if m1 == m2 => None,
+        (x, y) => Some(format!("run 1 {}; run 2 {}", panic_or_events(x), panic_or_events(y))),
+    };
+    match verdict {
+        None => {
+            let events = a.as_ref().map_or(0, |r| r.events);
+            println!("determinism   two runs of seed {}: the same {events} events", t.seed);
+            Ok(0)
+        }
+        Some(d) => {
+            println!("NONDETERMINISM: {} seed {} ran twice differently: {d}", t.scenario.name, t.seed);
+            Ok(exit::NONDETERMINISM)
+        }
+    }
+}
+
+fn panic_or_events(r: &Result<RunReport, String>) -> String {
+    match r {
+        Ok(r) => format!("ended after {} events", r.events),
+        Err(m) => m.clone(),
+    }
+}
+
+fn print_report(t: &Target, r: &RunReport) {
+    let outcome = match r.outcome {
+        Outcome::Pass => "pass",
+        Outcome::SafetyViolation => "SAFETY VIOLATION",
+        Outcome::LivenessViolation => "LIVENESS VIOLATION",
+    };
+    println!("{} seed {}: {outcome}", r.scenario, r.seed);
+    if !t.bugs.is_empty() {
+        println!("  bugs          {}", t.bugs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
+    }
+    println!("  events        {} in {} virtual", r.events, run::record::fmt_time(r.virtual_time_us));
+    println!("  trace hash    {:016x}", r.trace_hash);
+    if let Some(v) = &r.violation {
+        println!("  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
+        println!("  {}", v.message);
+    }
+}
