@@ -162,7 +162,8 @@ fn run_seed(sweep: &Sweep, seed: u64) -> Result<SeedResult, SweepError> {
     let sampled = sweep.spec.check_determinism.is_some_and(|s| s.takes(seed));
     let first = guard::catch(|| (sweep.runner)(sweep.scenario, seed, options(sweep, sampled)));
     let mut result = match &first {
-        Ok(report) => SeedResult::from_report(report),
+        // The seed asked for names the line, whatever the runner reported.
+        Ok(report) => SeedResult { seed, ..SeedResult::from_report(report) },
         Err(message) => SeedResult::panicked(seed, message.clone()),
     };
     let mut capsule_written = false;
