@@ -6,7 +6,8 @@
 //!   digest, planted bugs, seed range, shard, determinism sample). Written
 //!   first, so `--resume` and `merge` can refuse to mix different sweeps.
 //! - `results.jsonl` — one [`SeedResult`] line per seed, flushed as it ends.
-//! - `summary.json`, `junit.xml`, `sweep.png`/`.svg` — written at the end,
+//! - `summary.json`, `junit.xml`, `sweep.png`/`.svg` (completion-time
+//!   histogram, outcomes by invariant) — written at the end,
 //!   from the results sorted by seed.
 //! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`).
 
@@ -156,5 +157,27 @@ pub fn write_reports(
     let summary = summary::summarize(spec, results, timing);
     write_json(&dir.join(SUMMARY_FILE), &summary)?;
     restoresim_reports::write_junit(&summary::junit(spec, results), &dir.join(JUNIT_FILE))?;
+    restoresim_reports::write_sweep_plot(&plot(&summary, results), &dir.join("sweep.png"), &dir.join("sweep.svg"))?;
     Ok(summary)
+}
+
+/// The sweep plot's numbers: completion times of passing seeds with their
+/// percentiles, and a bar per outcome and per broken invariant.
+fn plot(s: &SweepSummary, results: &[SeedResult]) -> restoresim_reports::SweepPlot {
+    let c = &s.completion_time_us;
+    let mut outcomes = vec![("pass".to_string(), s.outcomes.get("pass").copied().unwrap_or(0))];
+    outcomes.extend(s.invariants.iter().map(|(i, n)| (format!("invariant {i}"), *n)));
+    let extra = [("internal_error", s.outcomes.get("internal_error").copied().unwrap_or(0))];
+    let diverged = [("nondeterminism", s.determinism.diverged.len() as u64)];
+    outcomes.extend(extra.into_iter().chain(diverged).filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)));
+    restoresim_reports::SweepPlot {
+        title: format!("{}  seeds {}", s.scenario, s.seeds),
+        completion_us: results.iter().filter(|r| r.outcome == SeedOutcome::Pass).map(|r| r.virtual_time_us).collect(),
+        marks: if c.count == 0 {
+            vec![]
+        } else {
+            vec![("p50".into(), c.p50), ("p90".into(), c.p90), ("p99".into(), c.p99)]
+        },
+        outcomes,
+    }
 }
