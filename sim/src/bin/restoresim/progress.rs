@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use restoresim::sweep::{Progress, SeedResult, SweepSpec};
 
 /// Failures printed one by one; the rest are counted (summary.json lists them).
@@ -31,9 +31,12 @@ impl Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             let style = ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} seeds  {per_sec}  {msg}  ETA {eta}",
+                "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} seeds  {rate}  {msg}  ETA {eta}",
             )
             .expect("the template is valid")
+            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} seeds/s", state.per_sec());
+            })
             .progress_chars("=> ");
             bar.set_style(style);
             bar.set_message("0 failures");
