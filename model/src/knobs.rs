@@ -2,6 +2,7 @@
 //! is the design document's choice; a scenario may switch it to compare.
 
 use crate::ids::Micros;
+use crate::invariants::Invariant;
 
 /// Which requests a failure re-sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,31 +38,42 @@ impl Backoff {
     }
 }
 
-/// A planted defect: off by default, each documented with the invariant that
-/// must catch it. The harness is only as good as its record on these.
+/// A planted defect: off by default, each documented with the invariants that
+/// catch it (`Bug::caught_by`, which the planted-bug tests hold it to). The
+/// harness is only as good as its record on these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bug {
-    /// DataShard answers Progress/Done before the batch commit is durable; a
-    /// crash then loses rows the coordinator counts as applied.
-    /// Caught by: invariant 2 (order) or 1/7 (final data).
+    /// DataShard answers Progress/Done before the batch commit is durable. The
+    /// coordinator then persists and reports progress the shard does not have;
+    /// a crash loses rows the coordinator counts as applied.
+    /// Caught by: 8 (reported ahead of durable), 4 (stage advanced before every
+    /// shard durably finished), 1 (data differs at Done).
     AckBeforePersist,
-    /// DataShard accepts requests of any generation/round, so a stale request
-    /// rewinds its accepted stamp. Caught by: invariant 5 (stale messages).
+    /// DataShard accepts requests of any generation and round, so a delayed or
+    /// duplicated old request rewinds the stamp it durably accepted.
+    /// Caught by: 5 (a stale message changed state).
     NoGenerationCheck,
     /// SchemeShard starts incremental i+1 as soon as the first shard finished
-    /// i. Caught by: invariant 2 (stage barrier).
+    /// i. Caught by: 4 (CurrentIncrementalIdx advanced before every shard was
+    /// Done), 2 (a shard applies i+1 before the stage barrier).
     NoStageBarrier,
     /// SchemeShard ignores pipe resets from DataShards; without a shard timeout
-    /// the restore waits forever. Caught by: liveness.
+    /// a restarted shard is never asked again and the restore waits forever.
+    /// Caught by: liveness.
     NoRetryOnPipeReset,
-    /// DataShard re-applies an incremental it already finished when asked
-    /// again, over a later one. Caught by: invariant 3 (exactly-once) or 2.
+    /// DataShard starts a finished incremental over when asked again (a lost
+    /// Done, a coordinator restart) instead of answering Done.
+    /// Caught by: 4 (its durable progress of the incremental goes back), 3 or
+    /// 2 (the re-applied changes land over later ones).
     SkipDoneCheck,
     /// DataShard resumes from the coordinator's `fromKey` even when its own
-    /// durable LastKey is further. Caught by: invariant 4 (LastKey regress).
+    /// durable LastKey is further, writing the older key back.
+    /// Caught by: 4 (durable LastKey decreases).
     LastKeyRegress,
-    /// SchemeShard completes a stage when all shards but the ones it never
-    /// heard from are Done. Caught by: invariant 4 / 7 (no false success).
+    /// SchemeShard completes a stage when every shard it heard from is Done,
+    /// counting silent ones as Done.
+    /// Caught by: 4 (advanced with shards not Done), 7 (Done without every
+    /// shard), 6 (Waiting → Done skips Applying).
     CountMissingAsDone,
 }
 
@@ -75,6 +87,20 @@ impl Bug {
         Bug::LastKeyRegress,
         Bug::CountMissingAsDone,
     ];
+
+    /// The invariants that catch this bug (see each variant's doc).
+    pub fn caught_by(self) -> &'static [Invariant] {
+        use Invariant::*;
+        match self {
+            Bug::AckBeforePersist => &[ReportedNotAhead, ProgressMonotonic, FinalData],
+            Bug::NoGenerationCheck => &[StaleHasNoEffect],
+            Bug::NoStageBarrier => &[ProgressMonotonic, Order],
+            Bug::NoRetryOnPipeReset => &[Liveness],
+            Bug::SkipDoneCheck => &[ProgressMonotonic, ExactlyOnce, Order],
+            Bug::LastKeyRegress => &[ProgressMonotonic],
+            Bug::CountMissingAsDone => &[ProgressMonotonic, NoFalseSuccess, LegalTransitions],
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {

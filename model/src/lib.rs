@@ -22,6 +22,8 @@ pub mod oracle;
 pub mod outbox;
 pub mod progress;
 pub mod schemeshard;
+#[cfg(test)]
+mod testkit;
 pub mod topology;
 pub mod txallocator;
 pub mod workload;

@@ -6,7 +6,6 @@ use super::{Check, Checker, Invariant, OpShape, Violation};
 use crate::datashard::{DataShardCommit, DataShardDb, IncrementalProgress};
 use crate::ids::{IncrIdx, Stamp};
 use crate::msg::TEvIncrementalRestoreRequest;
-use crate::oracle;
 use crate::topology::ShardSpec;
 
 impl Checker {
@@ -55,11 +54,10 @@ impl Checker {
         }
         if after.done && !before.is_some_and(|b| b.done) {
             *self.ds_done.entry((op, incr)).or_default() += 1;
-            let chain = self.workload.chain(spec.table);
-            let expected = oracle::fold_range(chain, spec.start, spec.end, incr);
+            let expected = self.oracles[spec.table.0 as usize].after(incr).range(spec.start..spec.end);
             let actual = db.rows.range(spec.start..spec.end);
-            if !actual.clone().map(|(k, r)| (*k, *r)).eq(expected.iter().map(|(k, r)| (*k, *r))) {
-                let diff = first_difference(actual.map(|(k, r)| (*k, *r)), expected.into_iter());
+            if !actual.clone().eq(expected.clone()) {
+                let diff = first_difference(actual.map(|(k, r)| (*k, *r)), expected.map(|(k, r)| (*k, *r)));
                 return Err(Violation::new(
                     Invariant::FinalData,
                     format!(
@@ -132,9 +130,9 @@ impl Checker {
         else {
             return Ok(());
         };
-        let chain = self.workload.chain(spec.table);
+        let oracle = &self.oracles[spec.table.0 as usize];
         for (key, _) in &commit.changes {
-            let expected = oracle::row_in_prefix(chain, *key, m, progress.last_key);
+            let expected = oracle.row_in_prefix(*key, m, progress.last_key);
             let actual = db.rows.get(key).copied();
             if actual != expected {
                 return Err(Violation::new(

@@ -6,9 +6,12 @@
 //! Checks read durable state and messages, never the models' notes or
 //! volatile state, so a model cannot talk its way past them.
 
+mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
 mod schemeshard;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -90,12 +93,19 @@ pub type Check = Result<(), Violation>;
 #[derive(Debug)]
 pub struct Checker {
     workload: Arc<Workload>,
+    /// Per table, the table after each prefix of its chain.
+    oracles: Vec<crate::oracle::Oracle>,
     /// Shards whose DataShard durably finished `(op, incr)`.
     ds_done: BTreeMap<(OperationId, IncrIdx), u32>,
     /// Last durable coordinator state of each operation.
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
     ops: BTreeMap<OperationId, OpShape>,
+    /// Invariant 9: the non-terminal operation of each table.
+    running: BTreeMap<crate::ids::TableId, OperationId>,
+    /// Invariant 9: shards with a request the coordinator has not seen
+    /// answered with Done or an error, per operation.
+    outstanding: BTreeMap<OperationId, std::collections::BTreeSet<crate::ids::ShardIdx>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -107,7 +117,20 @@ struct OpShape {
 
 impl Checker {
     pub fn new(workload: Arc<Workload>) -> Checker {
-        Checker { workload, ds_done: BTreeMap::new(), ss_state: BTreeMap::new(), ops: BTreeMap::new() }
+        Checker {
+            oracles: workload.backups.iter().map(crate::oracle::Oracle::new).collect(),
+            workload,
+            ds_done: BTreeMap::new(),
+            ss_state: BTreeMap::new(),
+            ops: BTreeMap::new(),
+            running: BTreeMap::new(),
+            outstanding: BTreeMap::new(),
+        }
+    }
+
+    /// The table `table` after each prefix of its chain.
+    pub fn oracle(&self, table: crate::ids::TableId) -> &crate::oracle::Oracle {
+        &self.oracles[table.0 as usize]
     }
 
     /// Shards durably Done with `incr` of `op`, per the DataShards themselves.

@@ -5,7 +5,6 @@
 use super::{Check, Checker, Invariant, OpShape, Violation};
 use crate::datashard::DataShardDb;
 use crate::ids::{IncrIdx, ShardIdx};
-use crate::oracle;
 use crate::progress::OpState;
 use crate::schemeshard::{SchemeShardCommit, SchemeShardWrite, StateRow};
 
@@ -116,6 +115,7 @@ impl Checker {
             }
             _ => {}
         }
+        self.check_one_per_table(op, shape.table, row.state)?;
         self.ss_state.insert(op, (row.state, row.incr));
         Ok(())
     }
@@ -139,14 +139,14 @@ impl Checker {
                 ));
             }
         }
-        let chain = self.workload.chain(shape.table);
+        let oracle = &self.oracles[shape.table.0 as usize];
         let table = self.workload.topology.table(shape.table).expect("table exists");
         for &shard in &table.shards {
             let spec = self.workload.topology.shard(shard);
-            let expected = oracle::fold_range(chain, spec.start, spec.end, IncrIdx(shape.incrementals));
+            let expected = oracle.after(IncrIdx(shape.incrementals)).range(spec.start..spec.end);
             let db = datashard(shard);
             let actual = db.rows.range(spec.start..spec.end);
-            if !actual.map(|(k, r)| (*k, *r)).eq(expected.iter().map(|(k, r)| (*k, *r))) {
+            if !actual.eq(expected) {
                 return Err(Violation::new(
                     Invariant::FinalData,
                     format!(

@@ -6,6 +6,8 @@ mod long_op;
 mod persist;
 mod recovery;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;

@@ -2,58 +2,58 @@
 //! counter, so events at one instant run in the order they were scheduled,
 //! on every machine.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::Micros;
 
-struct Entry<E> {
-    time: Micros,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed: `BinaryHeap` is a max-heap, we want the earliest first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
+/// What the heap orders: `(time, seq, slot)`, 24 bytes whatever the event's
+/// size. Events live in a slab beside the heap, so sifting moves keys, never
+/// payloads. `seq` is unique, so `slot` never decides the order.
+type Key = Reverse<(Micros, u64, u32)>;
 
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<E>>,
+    /// Slots free for reuse, so the slab stays as large as the peak queue.
+    free: Vec<u32>,
     seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+        EventQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), seq: 0 }
     }
 }
 
 impl<E> EventQueue<E> {
+    #[inline]
     pub fn push(&mut self, time: Micros, event: E) {
         self.seq += 1;
-        self.heap.push(Entry { time, seq: self.seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none());
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Reverse((time, self.seq, slot)));
     }
 
+    #[inline]
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        let Reverse((time, _, slot)) = self.heap.pop()?;
+        let event = self.slots[slot as usize].take().expect("every key has its event");
+        self.free.push(slot);
+        Some((time, event))
     }
 
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|Reverse((time, _, _))| *time)
     }
 }
 

@@ -13,7 +13,7 @@ use restoresim_model::datashard::{DataShard, DataShardDb};
 use restoresim_model::ids::{Generation, IncrIdx, Key, ShardIdx};
 use restoresim_model::invariants::{self, Checker, Invariant, Violation};
 use restoresim_model::knobs::ProtocolKnobs;
-use restoresim_model::msg::{Actor, Msg};
+use restoresim_model::msg::{Actor, Msg, ResponseStatus};
 use restoresim_model::note::Note;
 use restoresim_model::outbox::{BackupBatch, BatchRows, ReadBackup, ReadError};
 use restoresim_model::schemeshard::{SchemeShard, SchemeShardDb, SchemeShardWrite};
@@ -120,11 +120,27 @@ impl RestoreSystem {
         }
     }
 
-    /// Moves the model's outbox into engine effects.
-    fn drain(&mut self, fx: &mut Effects<Self>) {
+    /// Moves the model's outbox into engine effects; `node` is who wrote it.
+    fn drain(&mut self, node: NodeId, fx: &mut Effects<Self>) {
         for command in self.outbox.commands.drain(..) {
             match command {
-                Command::Send { to, msg } => fx.send(node_of(to), msg),
+                Command::Send { to, msg } => {
+                    if node == SCHEMESHARD {
+                        let cap = self.knobs.max_shards_in_flight;
+                        let result = match &msg {
+                            Msg::AllocateTxId { op, .. } => {
+                                self.checker.on_allocate_sent(*op);
+                                Ok(())
+                            }
+                            Msg::IncrementalRestoreRequest(req) => self.checker.on_request_sent(req.op, req.shard, cap),
+                            _ => Ok(()),
+                        };
+                        if let Err(v) = result {
+                            self.violation.get_or_insert(v);
+                        }
+                    }
+                    fx.send(node_of(to), msg)
+                }
                 Command::SetTimer { after, timer } => fx.timer(after, timer),
                 Command::Commit(commit) => fx.commit(commit),
                 Command::Read(read) => fx.io(read),
@@ -217,13 +233,16 @@ impl System for RestoreSystem {
                 out.note(Note::Booted { actor: Actor::DataShard(shard) });
             }
         }
-        self.drain(fx);
+        self.drain(node, fx);
     }
 
     fn crash(&mut self, node: NodeId) {
         match actor_of(node) {
             Actor::Client => unreachable!("the client never crashes"),
-            Actor::SchemeShard => self.schemeshard.live = None,
+            Actor::SchemeShard => {
+                self.schemeshard.live = None;
+                self.checker.on_coordinator_crash();
+            }
             Actor::TxAllocator => self.allocator.live = None,
             Actor::DataShard(s) => self.datashards[s.0 as usize].live = None,
         }
@@ -250,6 +269,11 @@ impl System for RestoreSystem {
                 self.client.as_mut().expect("client is up").on_message(now, msg, out)
             }
             Actor::SchemeShard => {
+                if let Msg::IncrementalRestoreResponse(resp) = &msg
+                    && matches!(resp.status, ResponseStatus::Done | ResponseStatus::Error { .. })
+                {
+                    self.checker.on_shard_answered(resp.op, resp.shard);
+                }
                 let ss = self.schemeshard.live.as_mut().expect("engine delivers only to live tablets");
                 ss.on_message(&self.schemeshard.db, now, actor_of(from), msg, out);
             }
@@ -274,7 +298,7 @@ impl System for RestoreSystem {
                 ),
             ));
         }
-        self.drain(fx);
+        self.drain(node, fx);
     }
 
     fn on_timer(&mut self, node: NodeId, now: Micros, timer: Timer, fx: &mut Effects<Self>) {
@@ -287,7 +311,7 @@ impl System for RestoreSystem {
                 self.datashards[s.0 as usize].live.as_mut().expect("live").on_timer(now, timer, out);
             }
         }
-        self.drain(fx);
+        self.drain(node, fx);
     }
 
     fn on_pipe_reset(&mut self, node: NodeId, now: Micros, peer: NodeId, fx: &mut Effects<Self>) {
@@ -295,7 +319,7 @@ impl System for RestoreSystem {
             let ss = self.schemeshard.live.as_mut().expect("live");
             ss.on_pipe_reset(now, actor_of(peer), &mut self.outbox);
         }
-        self.drain(fx);
+        self.drain(node, fx);
     }
 
     fn apply_commit(&mut self, node: NodeId, now: Micros, commit: &Commit) {
@@ -339,7 +363,7 @@ impl System for RestoreSystem {
                 self.datashards[index].live.as_mut().expect("live").on_committed(c, out);
             }
         }
-        self.drain(fx);
+        self.drain(node, fx);
     }
 
     fn serve_io(&mut self, _node: NodeId, io: ReadBackup, fault: Option<IoFault>) -> BackupBatch {
@@ -354,7 +378,7 @@ impl System for RestoreSystem {
     fn on_io(&mut self, node: NodeId, now: Micros, reply: BackupBatch, fx: &mut Effects<Self>) {
         let index = Self::datashard_index(node);
         self.datashards[index].live.as_mut().expect("live").on_read(now, reply, &mut self.outbox);
-        self.drain(fx);
+        self.drain(node, fx);
     }
 }
 

@@ -43,6 +43,9 @@ impl Recorder {
                 let issues = if issues.is_empty() { String::new() } else { format!(": {issues}") };
                 self.log.push(format!("{} op{} finished {:?}{issues}", fmt_time(now), op.0, status));
             }
+            Note::DuplicateRequestAnswered { op } => {
+                self.log.push(format!("{} duplicate MultiIncrementalRestore answered with op{}", fmt_time(now), op.0));
+            }
             Note::Rejected { status } => self.log.push(format!("{} restore rejected: {status:?}", fmt_time(now))),
             Note::Booted { actor } => self.log.push(format!("{} {actor} booted", fmt_time(now))),
             _ => {}
