@@ -196,7 +196,8 @@ fn a_sweep_killed_with_sigkill_and_resumed_ends_like_an_uninterrupted_one() {
 #[test]
 fn sweep_usage_errors_exit_2_with_a_clear_message() {
     let dir = temp_dir("usage");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (&[], "--seeds A..B"),
         (&["--seeds", "5..5"], "holds no seed"),
         (&["--seeds", "0..10", "--shard", "4/3"], "1 <= K <= N"),
         (&["--seeds", "0..10", "--resume"], "--resume needs --out"),

@@ -64,9 +64,10 @@ enum Command {
     /// summary.json, junit.xml and a capsule per failing seed.
     Sweep {
         scenario: PathBuf,
-        /// Seeds A..B (B excluded), A..=B, or one seed.
+        /// Seeds A..B (B excluded), A..=B, or one seed. Required (optional
+        /// to clap only so other sweep modes can share the subcommand).
         #[arg(long, value_name = "A..B")]
-        seeds: SeedRange,
+        seeds: Option<SeedRange>,
         /// Threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,

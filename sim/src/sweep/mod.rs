@@ -62,7 +62,7 @@ impl SweepSpec {
 
     /// The one command that reproduces `seed`.
     pub fn reproduce(&self, seed: u64) -> String {
-        let mut cmd = format!("restoresim run {} --seed {seed}", self.scenario_file);
+        let mut cmd = format!("restoresim run {} --seed {seed}", shell_word(&self.scenario_file));
         for b in &self.bugs {
             cmd.push_str(" --bug ");
             cmd.push_str(b);
@@ -73,6 +73,17 @@ impl SweepSpec {
     /// The same sweep, unsharded (what `merge` produces).
     pub fn whole(&self) -> SweepSpec {
         SweepSpec { shard: None, ..self.clone() }
+    }
+}
+
+/// `word` as one shell word: as is when plain, else in single quotes, so a
+/// reproduce command can be pasted whatever the path.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -179,5 +190,26 @@ fn plot(s: &SweepSummary, results: &[SeedResult]) -> restoresim_reports::SweepPl
             vec![("p50".into(), c.p50), ("p90".into(), c.p90), ("p99".into(), c.p99)]
         },
         outcomes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reproduce_commands_paste_into_a_shell() {
+        let spec = SweepSpec {
+            scenario: "s".into(),
+            scenario_file: "my scenarios/it's.ron".into(),
+            scenario_digest: String::new(),
+            bugs: vec!["AckBeforePersist".into()],
+            seeds: SeedRange { first: 0, end: 1 },
+            shard: None,
+            check_determinism: None,
+        };
+        assert_eq!(spec.reproduce(7), "restoresim run 'my scenarios/it'\\''s.ron' --seed 7 --bug AckBeforePersist");
+        let plain = SweepSpec { scenario_file: "scenarios/ci-smoke.ron".into(), ..spec };
+        assert_eq!(plain.reproduce(7), "restoresim run scenarios/ci-smoke.ron --seed 7 --bug AckBeforePersist");
     }
 }

@@ -16,7 +16,7 @@ use super::{Failure, exit, parse_bugs};
 /// The arguments of `restoresim sweep`.
 pub struct SweepArgs {
     pub scenario: PathBuf,
-    pub seeds: SeedRange,
+    pub seeds: Option<SeedRange>,
     pub jobs: Option<usize>,
     pub shard: Option<Shard>,
     pub out: Option<PathBuf>,
@@ -39,6 +39,12 @@ fn run_or_panic(s: &Scenario, seed: u64, options: RunOptions) -> RunReport {
 }
 
 pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
+    let Some(seeds) = a.seeds else {
+        return Err(Failure::new(
+            exit::USAGE,
+            "name the seeds to sweep: --seeds A..B (B excluded), e.g. --seeds 0..1000",
+        ));
+    };
     let scenario = scenario::load(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
     let text = std::fs::read_to_string(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
     let bugs = parse_bugs(&a.bugs)?;
@@ -47,20 +53,20 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         scenario_file: a.scenario.display().to_string(),
         scenario_digest: sweep::digest_text(&text),
         bugs: bugs.iter().map(|b| b.name().to_string()).collect(),
-        seeds: a.seeds,
+        seeds,
         shard: a.shard,
         check_determinism: a.check_determinism,
     };
     if spec.own_seeds().is_empty() {
         let shard = a.shard.map_or(String::new(), |s| s.to_string());
-        return Err(Failure::new(exit::USAGE, format!("shard {shard} of {} holds no seed", a.seeds)));
+        return Err(Failure::new(exit::USAGE, format!("shard {shard} of {seeds} holds no seed")));
     }
     let out = match (a.out, a.resume) {
         (Some(out), _) => out,
         (None, true) => return Err(Failure::new(exit::USAGE, "--resume needs --out DIR: the sweep to go on with")),
         (None, false) => {
             let shard = a.shard.map_or(String::new(), |s| format!("-shard{}of{}", s.index, s.count));
-            output::fresh_dir(&Path::new("out").join(format!("sweep-{}-{}{shard}", scenario.name, a.seeds)))
+            output::fresh_dir(&Path::new("out").join(format!("sweep-{}-{seeds}{shard}", scenario.name)))
         }
     };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -78,7 +84,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
     eprintln!(
         "sweep {} seeds {own}{} on {jobs} threads → {}",
         scenario.name,
-        a.shard.map_or(String::new(), |s| format!(" (shard {s} of {})", a.seeds)),
+        a.shard.map_or(String::new(), |s| format!(" (shard {s} of {seeds})")),
         out.display()
     );
     let reporter = Reporter::new(&spec);
