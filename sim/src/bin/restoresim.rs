@@ -64,8 +64,9 @@ enum Command {
     /// summary.json, junit.xml and a capsule per failing seed.
     Sweep {
         scenario: PathBuf,
-        /// Seeds A..B (B excluded), A..=B, or one seed. Required (optional
-        /// to clap only so other sweep modes can share the subcommand).
+        /// Seeds A..B (B excluded), A..=B, or one seed. Required.
+        // Optional to clap, checked by `sweep::sweep`: other sweep modes
+        // (crash points) can then share the subcommand.
         #[arg(long, value_name = "A..B")]
         seeds: Option<SeedRange>,
         /// Threads (default: all cores). Results do not depend on it.
