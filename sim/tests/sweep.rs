@@ -33,6 +33,7 @@ fn spec(file: &str, seeds: &str, bugs: &[Bug]) -> SweepSpec {
         seeds: seeds.parse().unwrap(),
         shard: None,
         check_determinism: None,
+        max_capsules: None,
     }
 }
 
@@ -177,7 +178,8 @@ fn shards_merged_equal_a_single_sweep() {
     };
     assert_eq!(sorted(&merged), sorted(&single));
     for f in &done.summary.failures {
-        assert!(merged.join(&f.capsule).join("trace.jsonl").exists(), "capsule {} merged", f.capsule);
+        let capsule = f.capsule.as_deref().expect("every failure keeps a capsule by default");
+        assert!(merged.join(capsule).join("trace.jsonl").exists(), "capsule {capsule} merged");
     }
     // A missing shard, or one given twice, is refused.
     let err = sweep::merge::merge(&shards[..2], &temp_dir("merged-partial")).err().unwrap();
@@ -208,4 +210,40 @@ fn a_resumed_sweep_ends_like_an_uninterrupted_one() {
     let err = sweep_with(&other, &cut, 1, run::run).err().unwrap();
     assert!(matches!(err, SweepError::Usage(_)) && err.to_string().contains("another sweep"), "{err}");
     let _ = (std::fs::remove_dir_all(&whole), std::fs::remove_dir_all(&cut));
+}
+
+#[test]
+fn max_capsules_keeps_the_lowest_failing_seeds_single_or_sharded() {
+    let whole = SweepSpec { max_capsules: Some(2), ..spec("quickstart.ron", "0..8", &[Bug::NoStageBarrier]) };
+    let capsules = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(sweep::CAPSULES_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let single = temp_dir("cap-single");
+    let done = sweep_with(&whole, &single, 2, run::run).unwrap();
+    let failing: Vec<u64> = done.results.iter().filter(|r| r.failed()).map(|r| r.seed).collect();
+    assert!(failing.len() > 2, "the bug must fail more seeds than are kept: {failing:?}");
+    let expected: Vec<String> = failing[..2].iter().map(|s| format!("seed-{s}")).collect();
+    assert_eq!(capsules(&single), expected);
+    assert!(done.summary.failures.iter().skip(2).all(|f| f.capsule.is_none()));
+    let shards: Vec<PathBuf> = (1..=2)
+        .map(|k| {
+            let dir = temp_dir(&format!("cap-shard{k}"));
+            let spec = SweepSpec { shard: Some(Shard { index: k, count: 2 }), ..whole.clone() };
+            sweep_with(&spec, &dir, 1, run::run).unwrap();
+            dir
+        })
+        .collect();
+    let merged = temp_dir("cap-merged");
+    sweep::merge::merge(&shards, &merged).unwrap();
+    assert_eq!(capsules(&merged), expected);
+    assert_eq!(summary_json(&merged), summary_json(&single));
+    assert_eq!(read(&merged, sweep::JUNIT_FILE), read(&single, sweep::JUNIT_FILE));
+    for dir in shards.iter().chain([&single, &merged]) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

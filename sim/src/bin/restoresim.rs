@@ -88,6 +88,9 @@ enum Command {
         /// seeds are always re-run. Exit 4 on a mismatch.
         #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20", require_equals = true)]
         check_determinism: Option<Sample>,
+        /// Keep capsules of only the N lowest failing seeds (default: all).
+        #[arg(long, value_name = "N")]
+        max_capsules: Option<u64>,
         /// Test hook: panic inside the run of this seed.
         #[arg(long, hide = true)]
         inject_panic_at_seed: Option<u64>,
@@ -160,19 +163,29 @@ fn main() -> ExitCode {
     };
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run { scenario, seed, out, trace, bugs } => run_one(&scenario, seed, out, trace, &bugs),
-        Command::Sweep { scenario, seeds, jobs, shard, out, resume, bugs, check_determinism, inject_panic_at_seed } => {
-            sweep::sweep(sweep::SweepArgs {
-                scenario,
-                seeds,
-                jobs,
-                shard,
-                out,
-                resume,
-                bugs,
-                check_determinism,
-                inject_panic_at_seed,
-            })
-        }
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            bugs,
+            check_determinism,
+            max_capsules,
+            inject_panic_at_seed,
+        } => sweep::sweep(sweep::SweepArgs {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            bugs,
+            check_determinism,
+            max_capsules,
+            inject_panic_at_seed,
+        }),
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
         Command::Replay { target, seed, bugs, check_determinism, trace, out } => {
             replay::replay(replay::ReplayArgs { target, seed, bugs, check_determinism, trace, out })

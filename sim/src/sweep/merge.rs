@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::results::{self, SeedResult};
 use super::summary::{SweepSummary, Timing};
-use super::{CAPSULES_DIR, RESULTS_FILE, SPEC_FILE, SUMMARY_FILE, SweepError, SweepSpec, read_spec, write_json};
+use super::{
+    RESULTS_FILE, SPEC_FILE, SUMMARY_FILE, SweepError, SweepSpec, capsule_rel, capsuled, read_spec, write_json,
+};
 
 /// The merged sweep.
 pub struct Merged {
@@ -77,8 +79,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, SweepError> {
     std::fs::create_dir_all(out).map_err(SweepError::io(out))?;
     write_json(&out.join(SPEC_FILE), &whole)?;
     results::write_sorted(&out.join(RESULTS_FILE), &results)?;
-    for dir in dirs {
-        copy_tree(&dir.join(CAPSULES_DIR), &out.join(CAPSULES_DIR))?;
+    // The merged sweep keeps the capsules a single run would: each shard
+    // kept its own lowest failing seeds, a superset of the lowest overall.
+    for seed in capsuled(&whole, &results) {
+        let rel = capsule_rel(seed);
+        let Some(from) = dirs.iter().map(|d| d.join(&rel)).find(|p| p.is_dir()) else {
+            return Err(SweepError::Usage(format!("no folder holds the capsule of failing seed {seed} ({rel})")));
+        };
+        copy_tree(&from, &out.join(&rel))?;
     }
     let summary = super::write_reports(out, &whole, &results, Timing::sum(&timings))?;
     Ok(Merged { spec: whole, summary, results })
@@ -97,6 +105,7 @@ fn differs(a: &SweepSpec, b: &SweepSpec) -> String {
         ("bugs", a.bugs.join(","), b.bugs.join(",")),
         ("seeds", a.seeds.to_string(), b.seeds.to_string()),
         ("check-determinism", format!("{:?}", a.check_determinism), format!("{:?}", b.check_determinism)),
+        ("max-capsules", format!("{:?}", a.max_capsules), format!("{:?}", b.max_capsules)),
     ];
     let (what, x, y) = pairs.into_iter().find(|(_, x, y)| x != y).unwrap_or(("nothing", String::new(), String::new()));
     format!("{what} differs ({x} vs {y})")

@@ -9,15 +9,18 @@
 //! - `summary.json`, `junit.xml`, `sweep.png`/`.svg` (completion-time
 //!   histogram, outcomes by invariant) — written at the end,
 //!   from the results sorted by seed.
-//! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`).
+//! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`),
+//!   or per the `--max-capsules` lowest failing seeds.
 
 pub mod guard;
+mod keep;
 pub mod merge;
 pub mod results;
 mod runner;
 pub mod seeds;
 pub mod summary;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +52,11 @@ pub struct SweepSpec {
     pub shard: Option<Shard>,
     /// Re-run one seed in N and compare (failing seeds are always re-run).
     pub check_determinism: Option<Sample>,
+    /// Keep capsules of only the N lowest failing seeds (None: of all). By
+    /// seed, not by finishing order, so the set is the same at any `--jobs`,
+    /// resumed or merged.
+    #[serde(default)]
+    pub max_capsules: Option<u64>,
 }
 
 impl SweepSpec {
@@ -90,6 +98,12 @@ fn shell_word(word: &str) -> String {
 /// The digest `SweepSpec::scenario_digest` holds.
 pub fn digest_text(text: &str) -> String {
     format!("{:016x}", crate::engine::trace::digest(text))
+}
+
+/// The failing seeds that keep a capsule: the `max_capsules` lowest.
+pub fn capsuled(spec: &SweepSpec, sorted: &[SeedResult]) -> BTreeSet<u64> {
+    let limit = spec.max_capsules.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    sorted.iter().filter(|r| r.failed()).map(|r| r.seed).take(limit).collect()
 }
 
 /// A capsule's folder, relative to the sweep's.
@@ -207,6 +221,7 @@ mod tests {
             seeds: SeedRange { first: 0, end: 1 },
             shard: None,
             check_determinism: None,
+            max_capsules: None,
         };
         assert_eq!(spec.reproduce(7), "restoresim run 'my scenarios/it'\\''s.ron' --seed 7 --bug AckBeforePersist");
         let plain = SweepSpec { scenario_file: "scenarios/ci-smoke.ron".into(), ..spec };

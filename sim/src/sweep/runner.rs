@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use restoresim_model::knobs::Bug;
 
 use super::guard::{self, first_divergence};
+use super::keep::{self, Keeper};
 use super::results::{self, Determinism, ResultsWriter, SeedResult};
 use super::summary::Timing;
 use super::{RESULTS_FILE, SPEC_FILE, SweepError, SweepSpec, capsule_rel, read_spec, write_json};
@@ -64,6 +65,7 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
     let out = &sweep.out;
     let done = prepare(sweep)?;
     let done_seeds: BTreeSet<u64> = done.iter().map(|r| r.seed).collect();
+    let keeper = Keeper::new(&sweep.spec, out, &done);
     let todo: Vec<u64> = sweep.spec.own_seeds().iter().filter(|s| !done_seeds.contains(s)).collect();
     let writer = Mutex::new(ResultsWriter::append(&out.join(RESULTS_FILE))?);
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
@@ -83,7 +85,7 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let outcome = run_seed(sweep, seed).and_then(|r| {
+            let outcome = run_seed(sweep, &keeper, seed).and_then(|r| {
                 writer.lock().expect("no panic holds the lock").write(&r)?;
                 Ok(r)
             });
@@ -111,6 +113,10 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
             path: out.join(RESULTS_FILE),
             message: format!("holds {} results, expected exactly the seeds {expected}", results.len()),
         });
+    }
+    for seed in keep::reconcile(&sweep.spec, out, &results)? {
+        // Only after a kill at an unlucky moment: a kept seed without its capsule.
+        let _rerun = write_capsule(sweep, seed)?;
     }
     let ran = ran.into_inner().expect("no panic holds the lock");
     let timing = Timing::new(wall_ms, &ran.iter().collect::<Vec<_>>(), sweep.jobs as u64);
@@ -158,7 +164,7 @@ fn prepare(sweep: &Sweep) -> Result<Vec<SeedResult>, SweepError> {
 
 /// One seed: its run, and for a failing or sampled seed a second run
 /// (capsule, determinism check).
-fn run_seed(sweep: &Sweep, seed: u64) -> Result<SeedResult, SweepError> {
+fn run_seed(sweep: &Sweep, keeper: &Keeper, seed: u64) -> Result<SeedResult, SweepError> {
     let sampled = sweep.spec.check_determinism.is_some_and(|s| s.takes(seed));
     let first = guard::catch(|| (sweep.runner)(sweep.scenario, seed, options(sweep, sampled)));
     let mut result = match &first {
@@ -166,12 +172,11 @@ fn run_seed(sweep: &Sweep, seed: u64) -> Result<SeedResult, SweepError> {
         Ok(report) => SeedResult { seed, ..SeedResult::from_report(report) },
         Err(message) => SeedResult::panicked(seed, message.clone()),
     };
-    let mut capsule_written = false;
-    let second = if result.failed() {
+    let failing = result.failed();
+    let second = if failing && keeper.admit(seed) {
         // The capsule's run is the second run: every failing seed is checked.
-        capsule_written = true;
         Some(write_capsule(sweep, seed)?)
-    } else if sampled {
+    } else if failing || sampled {
         Some(guard::catch(|| (sweep.runner)(sweep.scenario, seed, options(sweep, true))))
     } else {
         None
@@ -181,7 +186,7 @@ fn run_seed(sweep: &Sweep, seed: u64) -> Result<SeedResult, SweepError> {
         result.determinism = Some(if divergence.is_some() { Determinism::Diverged } else { Determinism::Same });
         result.divergence = divergence;
     }
-    if result.failed() && !capsule_written {
+    if !failing && result.failed() && keeper.admit(seed) {
         // A passing seed that diverged: its capsule's own run is a third
         // sample of the seed, kept for the person who reads it.
         let _third = write_capsule(sweep, seed)?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::results::{Determinism, SeedOutcome, SeedResult};
 use super::seeds::{SeedRange, Shard};
-use super::{SweepSpec, capsule_rel, exit_code};
+use super::{SweepSpec, capsule_rel, capsuled, exit_code};
 
 /// Failures listed by seed in `summary.json`; the rest are in results.jsonl.
 pub const FAILURES_LISTED: usize = 100;
@@ -95,8 +95,8 @@ pub struct FailureEntry {
     pub invariant: Option<String>,
     pub diverged: bool,
     pub reproduce: String,
-    /// Relative to the sweep's folder.
-    pub capsule: String,
+    /// Relative to the sweep's folder; null beyond `--max-capsules`.
+    pub capsule: Option<String>,
 }
 
 /// How the sweep ran on the wall clock. `merge` adds up the raw sums of
@@ -169,6 +169,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         }
     }
     let failing: Vec<&SeedResult> = results.iter().filter(|r| r.failed()).collect();
+    let kept = capsuled(spec, results);
     let failures = failing
         .iter()
         .take(FAILURES_LISTED)
@@ -178,7 +179,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
             invariant: r.invariant.clone(),
             diverged: r.determinism == Some(Determinism::Diverged),
             reproduce: spec.reproduce(r.seed),
-            capsule: capsule_rel(r.seed),
+            capsule: kept.contains(&r.seed).then(|| capsule_rel(r.seed)),
         })
         .collect();
     let ran = || results.iter().filter(|r| r.outcome != SeedOutcome::InternalError);
@@ -212,6 +213,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
 /// One test case per seed; a failure carries its reproduce command. No
 /// times: they would make equal sweeps' files differ.
 pub fn junit(spec: &SweepSpec, results: &[SeedResult]) -> JunitSuite {
+    let kept = capsuled(spec, results);
     let cases = results
         .iter()
         .map(|r| {
@@ -223,7 +225,8 @@ pub fn junit(spec: &SweepSpec, results: &[SeedResult]) -> JunitSuite {
                     (Some(i), _) => format!("{}: {i}", r.outcome.name()),
                     (None, _) => r.outcome.name().to_string(),
                 };
-                let mut text = format!("reproduce: {}\ncapsule: {}\n", spec.reproduce(r.seed), capsule_rel(r.seed));
+                let capsule = if kept.contains(&r.seed) { capsule_rel(r.seed) } else { "none (--max-capsules)".into() };
+                let mut text = format!("reproduce: {}\ncapsule: {capsule}\n", spec.reproduce(r.seed));
                 for detail in [&r.message, &r.divergence].into_iter().flatten() {
                     text.push_str(detail);
                     text.push('\n');

@@ -23,6 +23,7 @@ pub struct SweepArgs {
     pub resume: bool,
     pub bugs: Vec<String>,
     pub check_determinism: Option<Sample>,
+    pub max_capsules: Option<u64>,
     pub inject_panic_at_seed: Option<u64>,
 }
 
@@ -56,6 +57,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         seeds,
         shard: a.shard,
         check_determinism: a.check_determinism,
+        max_capsules: a.max_capsules,
     };
     if spec.own_seeds().is_empty() {
         let shard = a.shard.map_or(String::new(), |s| s.to_string());
@@ -173,9 +175,12 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
     let failing: Vec<_> = results.iter().filter(|r| r.failed()).take(5).collect();
     if !failing.is_empty() {
         println!();
+        let kept = sweep::capsuled(spec, results);
         for r in &failing {
             println!("{}", failure_line(spec, r));
-            println!("  capsule: {}", dir.join(sweep::capsule_rel(r.seed)).display());
+            if kept.contains(&r.seed) {
+                println!("  capsule: {}", dir.join(sweep::capsule_rel(r.seed)).display());
+            }
         }
         if s.failures_total > failing.len() as u64 {
             println!(
