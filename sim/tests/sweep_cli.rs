@@ -131,7 +131,16 @@ fn a_panic_in_a_seed_exits_70_after_the_whole_sweep() {
 fn shards_merged_by_the_binary_equal_one_sweep() {
     let base = temp_dir("shards");
     let single = base.join("single");
-    let args = ["sweep", "scenarios/quickstart.ron", "--seeds", "100..130", "--bug", "AckBeforePersist"];
+    let args = [
+        "sweep",
+        "scenarios/quickstart.ron",
+        "--seeds",
+        "100..130",
+        "--bug",
+        "AckBeforePersist",
+        "--check-determinism",
+        "1/7",
+    ];
     let run = |extra: &[&str]| {
         let out = restoresim(&[&args[..], extra].concat());
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", both(&out));
@@ -151,6 +160,7 @@ fn shards_merged_by_the_binary_equal_one_sweep() {
     let sum = json(&merged.join("summary.json"));
     assert_eq!(sum["timing"]["parts"], 3);
     assert_eq!(sum["timing"]["seeds_run"], 30);
+    assert_eq!(sum["determinism"]["sample"], "1/7");
     let missing = restoresim(&["merge", s(&shards[0]), s(&shards[2]), "--out", s(&base.join("m2"))]);
     assert_eq!(missing.status.code(), Some(2), "{}", both(&missing));
     assert!(text(&missing.stderr).contains("missing: 110..120"), "{}", both(&missing));

@@ -86,7 +86,7 @@ enum Command {
         bugs: Vec<String>,
         /// Re-run one seed in N (default 1/20) and compare trace hashes; failing
         /// seeds are always re-run. Exit 4 on a mismatch.
-        #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20", require_equals = true)]
+        #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20")]
         check_determinism: Option<Sample>,
         /// Keep capsules of only the N lowest failing seeds (default: all).
         #[arg(long, value_name = "N")]
