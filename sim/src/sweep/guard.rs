@@ -10,9 +10,9 @@ use crate::engine::Step;
 use crate::restore::actor_of;
 
 thread_local! {
-    /// Set while this thread runs a guarded seed: its panics are captured,
-    /// not printed over the progress bar.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// Above zero while this thread runs guarded code (guards nest): its
+    /// panics are captured, not printed over the progress bar.
+    static QUIET: Cell<u32> = const { Cell::new(0) };
     static CAPTURED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -26,7 +26,7 @@ fn install_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if QUIET.with(Cell::get) {
+            if QUIET.with(Cell::get) > 0 {
                 let payload = info.payload();
                 let what = payload
                     .downcast_ref::<&str>()
@@ -45,11 +45,11 @@ fn install_hook() {
 /// Runs `f`; a panic comes back as `Err(message with location)`.
 pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     install_hook();
-    QUIET.with(|q| q.set(true));
+    QUIET.with(|q| q.set(q.get() + 1));
     // The closure only reads shared data (the scenario) and owns the run's
     // state, which a panic drops whole: nothing half-changed is seen again.
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
+    QUIET.with(|q| q.set(q.get() - 1));
     let captured = CAPTURED.with(|c| c.borrow_mut().take());
     result.map_err(|_| captured.unwrap_or_else(|| "panicked".into()))
 }
@@ -103,5 +103,11 @@ mod tests {
         let message = r.unwrap_err();
         assert!(message.contains("model broke on seed 7") && message.contains("guard.rs"), "{message}");
         assert_eq!(catch(|| 3), Ok(3));
+        // Guards nest: after an inner one, the outer still captures.
+        let outer: Result<(), String> = catch(|| {
+            let inner = catch(|| 1);
+            panic!("after inner {inner:?}")
+        });
+        assert!(outer.unwrap_err().contains("after inner Ok(1)"));
     }
 }

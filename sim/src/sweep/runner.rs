@@ -85,7 +85,11 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let outcome = run_seed(sweep, &keeper, seed).and_then(|r| {
+            // A panic outside the runs (drawing a capsule's plot, say) is
+            // still this seed's internal error, not the sweep's end.
+            let guarded = guard::catch(|| run_seed(sweep, &keeper, seed));
+            let seed_result = guarded.unwrap_or_else(|m| Ok(SeedResult::panicked(seed, format!("harness {m}"))));
+            let outcome = seed_result.and_then(|r| {
                 writer.lock().expect("no panic holds the lock").write(&r)?;
                 Ok(r)
             });
