@@ -1,13 +1,17 @@
-//! Rendering of restoresim results from plain data: plots (PNG + SVG), and
-//! later JSON, JUnit XML and an HTML index. This crate knows neither the engine
+//! Rendering of restoresim results from plain data: plots (PNG + SVG) of a
+//! run and of a sweep, and JUnit XML; later an HTML index. This crate knows neither the engine
 //! nor the model: callers hand it the numbers, it draws them.
 
 mod error;
 mod font;
+pub mod junit;
 pub mod run_plot;
+pub mod sweep_plot;
 
 pub use error::ReportError;
+pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};
 pub use run_plot::{
     BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
     write_run_plot,
 };
+pub use sweep_plot::{SweepPlot, write_sweep_plot};

@@ -3,12 +3,15 @@
 //! protocol model into it; `scenario` reads RON files; `run` executes one
 //! seed and checks it; `faults` is the harness side of fault injection
 //! (swarm, tape, triggers, coverage, crash points); `output` writes the
-//! artifacts.
+//! artifacts; `sweep` runs many seeds in parallel; `capsule` packs a failing
+//! seed for replay.
 
+pub mod capsule;
 pub mod engine;
 pub mod faults;
 pub mod output;
 pub mod restore;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;

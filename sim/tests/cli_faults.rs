@@ -101,7 +101,8 @@ fn replay_of_a_passing_and_a_failing_capsule_reaches_the_same_outcome() {
             let out = restoresim(&["replay", target.to_str().unwrap(), "--out", again.to_str().unwrap()]);
             let stdout = text(&out.stdout);
             assert_eq!(out.status.code(), Some(code), "{stdout}{}", text(&out.stderr));
-            assert!(stdout.contains("trace hash matches the recorded"), "{stdout}");
+            assert!(stdout.contains("same trace hash as the capsule: reproduced"), "{stdout}");
+            assert!(stdout.contains("faults from the capsule's tape, random faults off"), "{stdout}");
             let replayed = summary(&again);
             assert_eq!(replayed["trace_hash"], recorded["trace_hash"]);
             assert_eq!(replayed["outcome"], recorded["outcome"]);
@@ -125,12 +126,13 @@ fn replay_says_so_when_the_run_differs_and_rejects_bad_capsules() {
     std::fs::write(dir.join("summary.json"), serde_json::to_string(&s).unwrap()).unwrap();
     let out = restoresim(&["replay", dir.to_str().unwrap(), "--out", dir.join("r").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("DIFFERS") && text(&out.stderr).contains("not the recorded run"));
+    assert!(text(&out.stdout).contains("NONDETERMINISM: the capsule recorded trace hash"), "{}", text(&out.stdout));
 
     let bad_node = s.to_string().replace("\"DataShard1\"", "\"DataShard77\"");
     let cases = [
-        ("not-json.json", "{ nope".to_string(), "summary"),
-        ("no-tape.json", r#"{"scenario_file": "scenarios/quickstart.ron", "seed": 1}"#.to_string(), "fault_tape"),
+        ("not-json.json", "{ nope".to_string(), "not JSON"),
+        ("no-seed.json", r#"{"scenario_file": "scenarios/quickstart.ron"}"#.to_string(), "seed"),
+        ("no-scenario.json", r#"{"scenario_file": "no/such.ron", "seed": 1}"#.to_string(), "no/such.ron"),
         ("bad-node.json", bad_node, "DataShard77"),
     ];
     for (file, content, word) in cases {
@@ -141,8 +143,10 @@ fn replay_says_so_when_the_run_differs_and_rejects_bad_capsules() {
         assert_eq!(out.status.code(), Some(65), "{file}: {stderr}");
         assert!(stderr.contains(word) && !stderr.contains("panicked"), "{file}: {stderr}");
     }
-    let seed = restoresim(&["replay", dir.to_str().unwrap(), "--seed", "99"]);
-    assert_eq!(seed.status.code(), Some(2), "a capsule has its own seed");
+    // Another seed is another run: the tape does not apply, no hash to match.
+    let other = restoresim(&["replay", dir.to_str().unwrap(), "--seed", "99"]);
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other.stdout));
+    assert!(!text(&other.stdout).contains("capsule's tape"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -169,27 +173,26 @@ fn sweep_crash_points_runs_each_point_and_prints_how_to_reproduce_a_failure() {
     assert!(lines > 0 && lines * 3 <= all + 2, "{lines} of {all}");
 
     let dir = temp_dir("sweep-bug");
-    std::fs::create_dir_all(&dir).unwrap();
-    let buggy = dir.join("buggy.ron");
-    let quickstart = std::fs::read_to_string(common::workspace().join("scenarios/quickstart.ron")).unwrap();
-    std::fs::write(
-        &buggy,
-        quickstart.replace("expect: AllDone,", "bugs: [\"AckBeforePersist\"],\n    expect: AllDone,"),
-    )
-    .unwrap();
-    let out = restoresim(&["sweep", buggy.to_str().unwrap(), "--crash-points", "DataShard1"]);
+    let out =
+        restoresim(&["sweep", "scenarios/quickstart.ron", "--crash-points", "DataShard1", "--bug", "AckBeforePersist"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let reproduce = stdout.lines().find_map(|l| l.trim().strip_prefix("reproduce: restoresim ")).expect(&stdout);
     let out_dir = dir.join("o");
     let args: Vec<&str> = reproduce.split(' ').chain(["--out", out_dir.to_str().unwrap()]).collect();
-    assert!(args.contains(&"--crash-point"), "{reproduce}");
+    assert!(args.contains(&"--crash-point") && args.contains(&"AckBeforePersist"), "{reproduce}");
     let again = restoresim(&args);
     assert_eq!(again.status.code(), Some(1), "the printed command reproduces the failure: {}", text(&again.stdout));
+    // And its output folder replays, crash point and all, from the tape.
+    let replay = restoresim(&["replay", out_dir.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stdout));
+    assert!(text(&replay.stdout).contains("reproduced"));
     let _ = std::fs::remove_dir_all(&dir);
 
     for (args, code) in [
         (&["sweep", "scenarios/quickstart.ron"][..], 2),
+        (&["sweep", "scenarios/quickstart.ron", "--crash-points", "SchemeShard", "--seeds", "0..3"][..], 2),
+        (&["sweep", "scenarios/quickstart.ron", "--bucket", "1/2"][..], 2),
         (&["sweep", "scenarios/quickstart.ron", "--crash-points", "DataShard9"][..], 2),
         (&["sweep", "scenarios/quickstart.ron", "--crash-points", "Client"][..], 2),
         (&["sweep", "scenarios/quickstart.ron", "--crash-points", "SchemeShard", "--bucket", "4/3"][..], 2),

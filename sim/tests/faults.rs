@@ -71,7 +71,7 @@ fn a_run_replayed_from_its_tape_is_the_same_run() {
     // A failing run: the planted bug is caught at the same event in the replay.
     cases.push((common::load("ci-smoke.ron"), 1, vec![Bug::LastKeyRegress]));
     for (s, seed, bugs) in cases {
-        let options = || RunOptions { bugs: bugs.clone(), trace: None };
+        let options = || RunOptions { bugs: bugs.clone(), ..RunOptions::default() };
         let original = run::run(&s, seed, options());
         assert!(!original.fault_tape.is_empty(), "{} seed {seed}: faults were injected", s.name);
         let replay = run::replay(&s, seed, options(), &tape(&original));

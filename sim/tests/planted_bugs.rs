@@ -20,7 +20,7 @@ fn hunt(bug: Bug) -> (u64, String) {
     let s = common::load(scenario_for(bug));
     let documented: Vec<&str> = bug.caught_by().iter().map(|i| i.id()).collect();
     for seed in 0..200 {
-        let r = run::run(&s, seed, RunOptions { bugs: vec![bug], trace: None });
+        let r = run::run(&s, seed, RunOptions { bugs: vec![bug], ..RunOptions::default() });
         let Some(v) = r.violation else { continue };
         assert!(
             documented.contains(&v.invariant.as_str()),

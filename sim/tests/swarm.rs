@@ -79,7 +79,7 @@ fn explore() {
         std::env::var("SWARM_BUG").ok().and_then(|b| restoresim_model::knobs::Bug::from_name(&b)).into_iter().collect();
     let mut by_invariant = std::collections::BTreeMap::new();
     for seed in a..b {
-        let r = run::run(&s, seed, RunOptions { bugs: bugs.clone(), trace: None });
+        let r = run::run(&s, seed, RunOptions { bugs: bugs.clone(), ..RunOptions::default() });
         if r.outcome != Outcome::Pass {
             *by_invariant.entry(r.violation.as_ref().map(|v| v.invariant.clone())).or_insert(0) += 1;
             failed += 1;

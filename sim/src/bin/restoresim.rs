@@ -1,6 +1,19 @@
 //! The `restoresim` command line (DESIGN.md §8). Errors are printed as text
 //! and mapped to the documented exit codes; `main` never returns an error
-//! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump).
+//! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump). One
+//! module per subcommand under `restoresim/` (named by `#[path]`: the
+//! binary's root stays where `Cargo.toml` points).
+
+#[path = "restoresim/check.rs"]
+mod check;
+#[path = "restoresim/crash_sweep.rs"]
+mod crash_sweep;
+#[path = "restoresim/progress.rs"]
+mod progress;
+#[path = "restoresim/replay.rs"]
+mod replay;
+#[path = "restoresim/sweep.rs"]
+mod sweep;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,13 +26,8 @@ use clap::{Parser, Subcommand};
 use restoresim::output::{self, Summary};
 use restoresim::run::{self, Outcome, RunOptions};
 use restoresim::scenario;
+use restoresim::sweep::{Sample, SeedRange, Shard};
 use restoresim_model::knobs::Bug;
-
-// Beside this file, not in src/bin/, so Cargo does not take them for binaries.
-#[path = "restoresim/crash_sweep.rs"]
-mod crash_sweep;
-#[path = "restoresim/replay.rs"]
-mod replay;
 
 /// Exit codes of DESIGN.md §8.
 mod exit {
@@ -59,53 +67,111 @@ enum Command {
         #[arg(long = "crash-point", value_name = "TABLET@event:K|TABLET@commit:C")]
         crash_point: Option<String>,
     },
-    /// Check scenario files; exit 65 with file:line:column for each bad one.
-    Check { scenarios: Vec<PathBuf> },
-    /// Replay a run from its fault tape (a run's folder or its summary.json).
-    ///
-    /// The faults come from the run's fault tape and random faults are off,
-    /// so the replay is the same run, event for event. Exits with the run's
-    /// outcome code, or 4 if the trace hash differs from the recorded one.
-    /// Given a scenario file instead, runs it again with --seed.
-    Replay {
-        /// A run's output folder or its summary.json (or a scenario file).
-        #[arg(value_name = "CAPSULE_OR_SCENARIO")]
-        capsule_or_scenario: PathBuf,
-        /// Seed (a scenario only; a capsule has its own).
+    /// Run a scenario over a range of seeds in parallel; write results.jsonl,
+    /// summary.json, junit.xml and a capsule per failing seed. With
+    /// --crash-points TABLET: systematic crash points of one seed instead.
+    Sweep {
+        scenario: PathBuf,
+        /// Seeds A..B (B excluded), A..=B, or one seed. Required.
+        // Optional to clap, checked by `sweep::sweep`: other sweep modes
+        // (crash points) can then share the subcommand.
+        #[arg(long, value_name = "A..B")]
+        seeds: Option<SeedRange>,
+        /// Threads (default: all cores). Results do not depend on it.
         #[arg(long)]
-        seed: Option<u64>,
+        jobs: Option<usize>,
+        /// Run only part K of N of the seed range (for CI machines; see `merge`).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
         /// Output folder (default: a fresh folder under out/).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also write every processed event to trace.jsonl.
+        /// Go on with the sweep in --out, skipping seeds already in its results.jsonl.
         #[arg(long)]
-        trace: bool,
-    },
-    /// Sweep systematic crash points of a tablet (--crash-points TABLET).
-    ///
-    /// A tracing run counts the tablet's events and commits; then one run
-    /// restarts it right after each event, and one kills it on each commit
-    /// (durable, but its answer never leaves). One line per point; a failure
-    /// prints the command that reproduces it. Exit 1 on a safety violation
-    /// (or a required coverage goal no run reached), 3 on a liveness one.
-    Sweep {
-        scenario: PathBuf,
-        /// The tablet to crash: SchemeShard, TxAllocator or DataShard<n>.
+        resume: bool,
+        /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Re-run one seed in N (default 1/20) and compare trace hashes; failing
+        /// seeds are always re-run. Exit 4 on a mismatch.
+        #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20")]
+        check_determinism: Option<Sample>,
+        /// Keep capsules of only the N lowest failing seeds (default: all).
+        #[arg(long, value_name = "N")]
+        max_capsules: Option<u64>,
+        /// Test hook: panic inside the run of this seed.
+        #[arg(long, hide = true)]
+        inject_panic_at_seed: Option<u64>,
+        /// Systematic crash points of a tablet (SchemeShard, TxAllocator or
+        /// DataShard<n>): a tracing run counts its events and commits, then
+        /// one run restarts it right after each event and one kills it on
+        /// each commit. Sequential, one line per point.
         #[arg(long = "crash-points", value_name = "TABLET")]
         crash_points: Option<String>,
-        /// Run only bucket K of N (1-based): point i goes to bucket i % N + 1.
-        #[arg(long, value_name = "K/N")]
+        /// With --crash-points: run only bucket K of N (1-based; point i goes
+        /// to bucket i % N + 1).
+        #[arg(long, value_name = "K/N", requires = "crash_points")]
         bucket: Option<String>,
-        /// Seed (default: the scenario's `seed`).
-        #[arg(long)]
+        /// With --crash-points: the seed (default: the scenario's `seed`).
+        #[arg(long, requires = "crash_points")]
         seed: Option<u64>,
     },
+    /// Combine the output folders of a sharded sweep into one.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a capsule (or a scenario and seed) again; exit 4 if the trace hash
+    /// differs from the capsule's.
+    Replay {
+        /// A capsule folder, or a scenario file.
+        target: PathBuf,
+        /// Seed (default: the capsule's, or the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Plant a bug on top of the capsule's (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Run twice and name the first divergent event if the runs differ.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Write every processed event to trace.jsonl in --out.
+        #[arg(long)]
+        trace: bool,
+        /// Write the run's artifacts here (default with --trace: a fresh folder under out/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check scenario files; exit 65 with file:line:column for each bad one.
+    Check { scenarios: Vec<PathBuf> },
 }
 
 /// A failure that maps to an exit code.
 struct Failure {
     code: u8,
     message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl std::fmt::Display) -> Self {
+        Failure { code, message: message.to_string() }
+    }
+}
+
+/// `--bug` names, or a usage error listing the known ones.
+fn parse_bugs(names: &[String]) -> Result<Vec<Bug>, Failure> {
+    names
+        .iter()
+        .map(|name| {
+            Bug::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+                Failure::new(exit::USAGE, format!("unknown bug '{name}'; expected one of {}", known.join(", ")))
+            })
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -120,13 +186,60 @@ fn main() -> ExitCode {
         Command::Run { scenario, seed, out, trace, bugs, crash_point } => {
             run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref())
         }
-        Command::Check { scenarios } => check(&scenarios),
-        Command::Replay { capsule_or_scenario, seed, out, trace } => {
-            replay::replay(&capsule_or_scenario, seed, out, trace)
+        Command::Sweep {
+            scenario,
+            crash_points: Some(tablet),
+            bucket,
+            seed,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            bugs,
+            check_determinism,
+            max_capsules,
+            ..
+        } => {
+            let seed_flags = seeds.is_some() || jobs.is_some() || shard.is_some() || out.is_some() || resume;
+            if seed_flags || check_determinism.is_some() || max_capsules.is_some() {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "--crash-points sweeps one seed (--seed N), sequentially; --seeds, --jobs, --shard, --out, \
+                     --resume, --check-determinism and --max-capsules do not apply",
+                ));
+            }
+            crash_sweep::sweep(&scenario, &tablet, bucket.as_deref(), seed, &bugs)
         }
-        Command::Sweep { scenario, crash_points, bucket, seed } => {
-            crash_sweep::sweep(&scenario, crash_points.as_deref(), bucket.as_deref(), seed)
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            bugs,
+            check_determinism,
+            max_capsules,
+            inject_panic_at_seed,
+            ..
+        } => sweep::sweep(sweep::SweepArgs {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            bugs,
+            check_determinism,
+            max_capsules,
+            inject_panic_at_seed,
+        }),
+        Command::Merge { dirs, out } => sweep::merge(&dirs, out),
+        Command::Replay { target, seed, bugs, check_determinism, trace, out } => {
+            replay::replay(replay::ReplayArgs { target, seed, bugs, check_determinism, trace, out })
         }
+        Command::Check { scenarios } => check::check(&scenarios),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -180,7 +293,11 @@ fn run_one(
         None
     };
     let started = Instant::now();
-    let options = RunOptions { bugs: bugs.clone(), trace: trace_file.as_mut().map(|w| w as &mut dyn Write) };
+    let options = RunOptions {
+        bugs: bugs.clone(),
+        trace: trace_file.as_mut().map(|w| w as &mut dyn Write),
+        ..RunOptions::default()
+    };
     let report = run::run(&scenario, seed, options);
     let wall_ms = started.elapsed().as_millis() as u64;
     if let Some(mut w) = trace_file {
@@ -240,21 +357,4 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
         println!("  {}", v.message);
     }
     println!("  artifacts     {}", dir.display());
-}
-
-fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
-    if paths.is_empty() {
-        return Err(Failure { code: exit::USAGE, message: "name at least one scenario file".into() });
-    }
-    let mut bad = 0;
-    for p in paths {
-        match scenario::load(p) {
-            Ok(s) => println!("ok    {} ({})", p.display(), s.name),
-            Err(e) => {
-                bad += 1;
-                eprintln!("error: {e}");
-            }
-        }
-    }
-    Ok(if bad > 0 { exit::BAD_INPUT } else { 0 })
 }

@@ -10,7 +10,6 @@
 pub mod coverage;
 pub mod crash_points;
 pub mod plan;
-pub mod replay;
 pub mod swarm;
 pub mod tape;
 pub mod triggers;

@@ -85,6 +85,10 @@ pub struct RunReport {
     pub node_commits: Vec<u64>,
     /// The faults came from a tape, not from the seed.
     pub replayed: bool,
+    /// Every processed event, only when `RunOptions::record_steps` asked for
+    /// it (a determinism check compares two runs' steps to name the first
+    /// divergent event); empty otherwise, so passing sweeps keep no trace.
+    pub steps: Vec<Step>,
 }
 
 impl RunReport {
@@ -99,6 +103,8 @@ pub struct RunOptions<'a> {
     pub bugs: Vec<Bug>,
     /// Where to stream one JSON line per processed event.
     pub trace: Option<&'a mut dyn Write>,
+    /// Keep every processed event in `RunReport::steps`.
+    pub record_steps: bool,
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
@@ -132,6 +138,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
     let mut coverage = CoverageTracker::default();
     let mut fault_tape = Vec::new();
     let mut verdict: Option<(Outcome, ViolationReport)> = None;
+    let mut steps = Vec::new();
     let mut last = Step::NONE;
     while verdict.is_none() {
         if engine.system.client.as_ref().is_some_and(|c| c.finished()) {
@@ -147,6 +154,9 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         };
         last = step;
+        if options.record_steps {
+            steps.push(step);
+        }
         let violation = engine.system.violation.take();
         if violation.is_none() {
             if matches!(step.kind, EventKind::Crash | EventKind::KillOnCommit) {
@@ -218,6 +228,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         node_events: (0..nodes).map(|n| engine.node_events(n)).collect(),
         node_commits: (0..nodes).map(|n| engine.node_commits(n)).collect(),
         replayed: tape.is_some(),
+        steps,
     }
 }
 

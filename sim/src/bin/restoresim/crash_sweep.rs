@@ -1,7 +1,6 @@
-//! `restoresim sweep SCENARIO --crash-points TABLET [--bucket K/N]`: the
-//! command-line face of `restoresim::faults::crash_points`, one line per
-//! point, sequentially. (The general `sweep` over seeds lives elsewhere;
-//! this is the crash-point mode only.)
+//! `restoresim sweep SCENARIO --crash-points TABLET [--bucket K/N] [--seed N]`:
+//! the command-line face of `restoresim::faults::crash_points`, one line per
+//! point, sequentially (the sweep over seeds is `sweep.rs`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,7 +10,7 @@ use restoresim::faults::crash_points::{self, Bucket, CrashPoint, PointKind};
 use restoresim::run::Outcome;
 use restoresim::scenario::{self, Scenario, TabletRef};
 
-use super::{Failure, exit};
+use super::{Failure, exit, parse_bugs};
 
 /// `println!` that gives up quietly when stdout is gone (`... | head`): a
 /// long sweep's output is often cut short on purpose.
@@ -51,11 +50,19 @@ fn outcome_name(o: Outcome) -> &'static str {
     }
 }
 
-pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Option<u64>) -> Result<u8, Failure> {
-    let Some(tablet) = tablet else {
-        return Err(usage("this sweep runs systematic crash points: add --crash-points TABLET".into()));
-    };
-    let scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+pub fn sweep(
+    path: &Path,
+    tablet: &str,
+    bucket: Option<&str>,
+    seed: Option<u64>,
+    bug_names: &[String],
+) -> Result<u8, Failure> {
+    let mut scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    // Planted from the command line: as if the scenario named them, so the
+    // reproduce command carries them as `--bug`.
+    let bugs = parse_bugs(bug_names)?;
+    scenario.bugs.extend(bugs.iter().map(|b| b.name().to_string()));
+    let bug_flags: String = bugs.iter().map(|b| format!(" --bug {}", b.name())).collect();
     let tablet = crash_points::parse_tablet(tablet).map_err(usage)?;
     check_tablet(tablet, &scenario)?;
     let bucket: Bucket = bucket.map_or(Ok(Bucket::ALL), str::parse).map_err(usage)?;
@@ -72,7 +79,7 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
     );
     if traced.outcome != Outcome::Pass {
         say!(
-            "\nthe scenario fails without any crash point; reproduce: restoresim run {} --seed {seed}",
+            "\nthe scenario fails without any crash point; reproduce: restoresim run {} --seed {seed}{bug_flags}",
             path.display()
         );
         return Ok(traced.outcome.exit_code() as u8);
@@ -105,7 +112,10 @@ pub fn sweep(path: &Path, tablet: Option<&str>, bucket: Option<&str>, seed: Opti
                     let at = restoresim::run::record::fmt_time(v.at_us);
                     say!("      {} at {at} ({}): {}", v.invariant, v.event, v.message);
                 }
-                say!("      reproduce: restoresim run {} --seed {seed} --crash-point {point}", path.display());
+                say!(
+                    "      reproduce: restoresim run {} --seed {seed}{bug_flags} --crash-point {point}",
+                    path.display()
+                );
             }
         }
     }

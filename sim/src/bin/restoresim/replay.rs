@@ -1,69 +1,224 @@
-//! `restoresim replay CAPSULE_OR_SCENARIO`: replay a run from its fault
-//! tape (random faults off) and say whether it is the same run (trace hash),
-//! or re-run a scenario with a seed.
+//! `restoresim replay CAPSULE_OR_SCENARIO`: run a failing seed again. From
+//! a capsule (a folder or a run's summary.json), the recorded seed and
+//! planted bugs are re-applied to the capsule's scenario, the faults come
+//! from its fault tape with random faults off, and the trace hash must match
+//! the recorded one (exit 4 if not); otherwise the exit code is the
+//! outcome's. `--check-determinism` runs twice and names the first
+//! divergent event.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use restoresim::faults::replay as capsule;
+use restoresim::capsule::{self, CapsuleError};
+use restoresim::engine::InjectedFault;
 use restoresim::output::{self, Summary};
-use restoresim::run::{self, RunOptions};
+use restoresim::run::{self, Outcome, RunOptions, RunReport};
+use restoresim::scenario::{self, Scenario};
+use restoresim::sweep::guard;
+use restoresim_model::knobs::Bug;
 
-use super::{Failure, exit, print_summary, run_one};
+use super::{Failure, exit, parse_bugs};
 
-pub fn replay(target: &Path, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> Result<u8, Failure> {
-    if !capsule::is_capsule(target) {
-        return run_one(target, seed, out, trace, &[], None);
-    }
-    let c = capsule::load(target).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
-    if let Some(seed) = seed.filter(|s| *s != c.seed) {
-        return Err(Failure {
-            code: exit::USAGE,
-            message: format!("the capsule is a run of seed {}; --seed {seed} does not apply to it", c.seed),
-        });
-    }
-    let name = format!("{}-seed{}-replay", c.scenario.name, c.seed);
-    let dir = out.unwrap_or_else(|| output::fresh_dir(&Path::new("out").join(name)));
-    let internal =
-        |what: String| move |e: std::io::Error| Failure { code: exit::INTERNAL, message: format!("{what}: {e}") };
-    std::fs::create_dir_all(&dir).map_err(internal(format!("cannot create {}", dir.display())))?;
-    let mut trace_file = match trace {
-        true => {
-            let p = dir.join("trace.jsonl");
-            Some(BufWriter::new(File::create(&p).map_err(internal(format!("cannot create {}", p.display())))?))
+pub struct ReplayArgs {
+    pub target: PathBuf,
+    pub seed: Option<u64>,
+    pub bugs: Vec<String>,
+    pub check_determinism: bool,
+    pub trace: bool,
+    pub out: Option<PathBuf>,
+}
+
+/// What is replayed, and what it must match.
+struct Target {
+    scenario: Scenario,
+    scenario_file: PathBuf,
+    seed: u64,
+    bugs: Vec<Bug>,
+    /// From a capsule, when the seed and bugs are the recorded ones.
+    expected_hash: Option<u64>,
+    recorded_outcome: Option<String>,
+    /// The capsule's fault tape (for its own seed): replayed, random faults off.
+    tape: Option<Vec<InjectedFault>>,
+}
+
+impl Target {
+    /// One run of the target: from the tape if there is one.
+    fn run(&self, options: RunOptions) -> RunReport {
+        match &self.tape {
+            Some(tape) => run::replay(&self.scenario, self.seed, options, tape),
+            None => run::run(&self.scenario, self.seed, options),
         }
-        false => None,
+    }
+}
+
+pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
+    let t = target(&a)?;
+    if a.check_determinism {
+        let code = check_determinism(&t)?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    let dir = (a.trace || a.out.is_some()).then(|| {
+        a.out.clone().unwrap_or_else(|| {
+            output::fresh_dir(&Path::new("out").join(format!("replay-{}-seed{}", t.scenario.name, t.seed)))
+        })
+    });
+    let mut trace = match (&dir, a.trace) {
+        (Some(dir), true) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", dir.display())))?;
+            let path = dir.join("trace.jsonl");
+            let f =
+                File::create(&path).map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", path.display())))?;
+            Some(BufWriter::new(f))
+        }
+        _ => None,
     };
     let started = Instant::now();
-    let options = RunOptions { bugs: c.bugs.clone(), trace: trace_file.as_mut().map(|w| w as &mut dyn Write) };
-    let report = run::replay(&c.scenario, c.seed, options, &c.tape);
+    let run = guard::catch(|| {
+        let options = RunOptions {
+            bugs: t.bugs.clone(),
+            trace: trace.as_mut().map(|w| w as &mut dyn Write),
+            ..RunOptions::default()
+        };
+        t.run(options)
+    });
     let wall_ms = started.elapsed().as_millis() as u64;
-    if let Some(mut w) = trace_file {
-        w.flush().map_err(internal("cannot write trace.jsonl".into()))?;
+    if let Some(mut w) = trace {
+        w.flush().map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write trace.jsonl: {e}")))?;
     }
-    let bugs = c.bugs.iter().map(|b| b.name().to_string()).collect();
-    let reproduce = format!("restoresim replay {}", target.display());
-    let summary = Summary::new(&report, &c.scenario_file, bugs, wall_ms, reproduce);
-    output::write_run(&dir, &report, &summary)
-        .map_err(|e| Failure { code: exit::INTERNAL, message: format!("cannot write the artifacts: {e}") })?;
-    print_summary(&report, &summary, &dir);
-    let same = summary.trace_hash == c.trace_hash;
-    println!(
-        "  replay        {} faults from {}; trace hash {} the recorded {}",
-        c.tape.len(),
-        c.summary_file.display(),
-        if same { "matches" } else { "DIFFERS from" },
-        c.trace_hash
-    );
-    if !same {
-        eprintln!(
-            "error: the replay is not the recorded run (trace hash {} != {}): the scenario, the code or the \
-             tape changed since, or the run was not deterministic",
-            summary.trace_hash, c.trace_hash
-        );
-        return Ok(exit::NONDETERMINISM);
+    let report = match run {
+        Ok(r) => r,
+        Err(message) => {
+            println!("{} seed {}: INTERNAL ERROR\n  {message}", t.scenario.name, t.seed);
+            if t.recorded_outcome.as_deref() == Some("internal_error") {
+                println!("  (reproduces the capsule's internal error)");
+            }
+            return Ok(exit::INTERNAL);
+        }
+    };
+    print_report(&t, &report);
+    if let Some(tape) = &t.tape {
+        println!("  fault tape    {} faults from the capsule's tape, random faults off", tape.len());
     }
-    Ok(report.outcome.exit_code() as u8)
+    if let Some(dir) = &dir {
+        let bug_names = t.bugs.iter().map(|b| b.name().to_string()).collect();
+        let summary = Summary::new(&report, &t.scenario_file, bug_names, wall_ms, reproduce(&t));
+        output::write_run(dir, &report, &summary).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+        println!("  artifacts     {}", dir.display());
+    }
+    match t.expected_hash {
+        Some(h) if h != report.trace_hash => {
+            println!(
+                "\nNONDETERMINISM: the capsule recorded trace hash {h:016x}, this replay gave {:016x}",
+                report.trace_hash
+            );
+            Ok(exit::NONDETERMINISM)
+        }
+        Some(_) => {
+            println!("  replay        same trace hash as the capsule: reproduced");
+            Ok(report.outcome.exit_code() as u8)
+        }
+        None => Ok(report.outcome.exit_code() as u8),
+    }
+}
+
+fn target(a: &ReplayArgs) -> Result<Target, Failure> {
+    let extra = parse_bugs(&a.bugs)?;
+    if capsule::is_capsule(&a.target) {
+        let c = capsule::read(&a.target).map_err(|e| match e {
+            CapsuleError::Scenario(e) => Failure::new(exit::BAD_INPUT, e),
+            e => Failure::new(exit::BAD_INPUT, e),
+        })?;
+        let same_run = a.seed.is_none_or(|s| s == c.seed) && extra.iter().all(|b| c.bugs.contains(b));
+        let mut bugs = c.bugs.clone();
+        bugs.extend(extra.into_iter().filter(|b| !c.bugs.contains(b)));
+        // The tape anchors faults in the recorded seed's run; another seed
+        // draws its own faults.
+        let tape = c.tape.filter(|_| a.seed.is_none_or(|s| s == c.seed));
+        return Ok(Target {
+            scenario_file: c.scenario_file,
+            seed: a.seed.unwrap_or(c.seed),
+            bugs,
+            expected_hash: if same_run { c.trace_hash } else { None },
+            recorded_outcome: Some(c.outcome),
+            scenario: c.scenario,
+            tape,
+        });
+    }
+    let scenario = scenario::load(&a.target).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    Ok(Target {
+        seed: a.seed.unwrap_or(scenario.seed),
+        scenario,
+        scenario_file: a.target.clone(),
+        bugs: extra,
+        expected_hash: None,
+        recorded_outcome: None,
+        tape: None,
+    })
+}
+
+fn reproduce(t: &Target) -> String {
+    let mut cmd = format!("restoresim replay {} --seed {}", t.scenario_file.display(), t.seed);
+    for b in &t.bugs {
+        cmd.push_str(&format!(" --bug {}", b.name()));
+    }
+    cmd
+}
+
+/// Runs the seed twice keeping every step; 0 when both runs are one run,
+/// else prints the first divergent event of both and returns 4.
+fn check_determinism(t: &Target) -> Result<u8, Failure> {
+    let once = || guard::catch(|| t.run(RunOptions { bugs: t.bugs.clone(), record_steps: true, ..Default::default() }));
+    let (a, b) = (once(), once());
+    let verdict = match (&a, &b) {
+        (Ok(x), Ok(y)) if x.trace_hash == y.trace_hash && x.steps == y.steps => None,
+        (Ok(x), Ok(y)) => Some(format!(
+            "trace hashes {:016x} and {:016x}; {}",
+            x.trace_hash,
+            y.trace_hash,
+            guard::first_divergence(&x.steps, &y.steps).unwrap_or_default()
+        )),
+        (Err(m1), Err(m2)) if m1 == m2 => None,
+        (x, y) => Some(format!("run 1 {}; run 2 {}", panic_or_events(x), panic_or_events(y))),
+    };
+    match verdict {
+        None => {
+            let events = a.as_ref().map_or(0, |r| r.events);
+            println!("determinism   two runs of seed {}: the same {events} events", t.seed);
+            Ok(0)
+        }
+        Some(d) => {
+            println!("NONDETERMINISM: {} seed {} ran twice differently: {d}", t.scenario.name, t.seed);
+            Ok(exit::NONDETERMINISM)
+        }
+    }
+}
+
+fn panic_or_events(r: &Result<RunReport, String>) -> String {
+    match r {
+        Ok(r) => format!("ended after {} events", r.events),
+        Err(m) => m.clone(),
+    }
+}
+
+fn print_report(t: &Target, r: &RunReport) {
+    let outcome = match r.outcome {
+        Outcome::Pass => "pass",
+        Outcome::SafetyViolation => "SAFETY VIOLATION",
+        Outcome::LivenessViolation => "LIVENESS VIOLATION",
+    };
+    println!("{} seed {}: {outcome}", r.scenario, r.seed);
+    if !t.bugs.is_empty() {
+        println!("  bugs          {}", t.bugs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
+    }
+    println!("  events        {} in {} virtual", r.events, run::record::fmt_time(r.virtual_time_us));
+    println!("  trace hash    {:016x}", r.trace_hash);
+    if let Some(v) = &r.violation {
+        println!("  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
+        println!("  {}", v.message);
+    }
 }

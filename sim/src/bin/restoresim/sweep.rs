@@ -1,0 +1,195 @@
+//! `restoresim sweep` and `restoresim merge`: parse and check the arguments,
+//! hand the work to `restoresim::sweep`, print the outcome, exit with the
+//! sweep's code.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use restoresim::output;
+use restoresim::run::{self, RunOptions, RunReport};
+use restoresim::scenario::{self, Scenario};
+use restoresim::sweep::{self, Sample, SeedRange, Shard, Sweep, SweepError, SweepSpec, SweepSummary};
+
+use super::progress::{Reporter, failure_line};
+use super::{Failure, exit, parse_bugs};
+
+/// The arguments of `restoresim sweep`.
+pub struct SweepArgs {
+    pub scenario: PathBuf,
+    pub seeds: Option<SeedRange>,
+    pub jobs: Option<usize>,
+    pub shard: Option<Shard>,
+    pub out: Option<PathBuf>,
+    pub resume: bool,
+    pub bugs: Vec<String>,
+    pub check_determinism: Option<Sample>,
+    pub max_capsules: Option<u64>,
+    pub inject_panic_at_seed: Option<u64>,
+}
+
+/// The seed `--inject-panic-at-seed` names (`u64::MAX`: none).
+static PANIC_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// `run::run`, but panicking on one seed: lets the tests see a panic in a
+/// model become that seed's internal error through the real binary.
+fn run_or_panic(s: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    if seed == PANIC_AT.load(Ordering::Relaxed) {
+        panic!("injected panic for seed {seed} (--inject-panic-at-seed)");
+    }
+    run::run(s, seed, options)
+}
+
+pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
+    let Some(seeds) = a.seeds else {
+        return Err(Failure::new(
+            exit::USAGE,
+            "name the seeds to sweep: --seeds A..B (B excluded), e.g. --seeds 0..1000",
+        ));
+    };
+    let scenario = scenario::load(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    let text = std::fs::read_to_string(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    let bugs = parse_bugs(&a.bugs)?;
+    let spec = SweepSpec {
+        scenario: scenario.name.clone(),
+        scenario_file: a.scenario.display().to_string(),
+        scenario_digest: sweep::digest_text(&text),
+        bugs: bugs.iter().map(|b| b.name().to_string()).collect(),
+        seeds,
+        shard: a.shard,
+        check_determinism: a.check_determinism,
+        max_capsules: a.max_capsules,
+    };
+    if spec.own_seeds().is_empty() {
+        let shard = a.shard.map_or(String::new(), |s| s.to_string());
+        return Err(Failure::new(exit::USAGE, format!("shard {shard} of {seeds} holds no seed")));
+    }
+    let out = match (a.out, a.resume) {
+        (Some(out), _) => out,
+        (None, true) => return Err(Failure::new(exit::USAGE, "--resume needs --out DIR: the sweep to go on with")),
+        (None, false) => {
+            let shard = a.shard.map_or(String::new(), |s| format!("-shard{}of{}", s.index, s.count));
+            output::fresh_dir(&Path::new("out").join(format!("sweep-{}-{seeds}{shard}", scenario.name)))
+        }
+    };
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err(Failure::new(exit::USAGE, "--jobs must be at least 1"));
+    }
+    let runner: sweep::Runner = match a.inject_panic_at_seed {
+        Some(seed) => {
+            PANIC_AT.store(seed, Ordering::Relaxed);
+            run_or_panic
+        }
+        None => run::run,
+    };
+    let own = spec.own_seeds();
+    eprintln!(
+        "sweep {} seeds {own}{} on {jobs} threads → {}",
+        scenario.name,
+        a.shard.map_or(String::new(), |s| format!(" (shard {s} of {seeds})")),
+        out.display()
+    );
+    let reporter = Reporter::new(&spec);
+    let job = Sweep {
+        spec,
+        scenario: &scenario,
+        scenario_text: &text,
+        bugs,
+        out: out.clone(),
+        jobs,
+        resume: a.resume,
+        runner,
+    };
+    let done = sweep::run_sweep(&job, &reporter).map_err(failure)?;
+    print_summary(&job.spec, &done.summary, &done.results, &out);
+    Ok(done.summary.exit_code)
+}
+
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
+    if dirs.is_empty() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "name the sweep folders to merge, e.g. restoresim merge shard-1 shard-2",
+        ));
+    }
+    let out = match out {
+        Some(out) => out,
+        None => {
+            let spec = sweep::read_spec(&dirs[0]).map_err(failure)?;
+            output::fresh_dir(&Path::new("out").join(format!("merged-{}-{}", spec.scenario, spec.seeds)))
+        }
+    };
+    let merged = sweep::merge::merge(dirs, &out).map_err(failure)?;
+    eprintln!("merged {} folders → {}", dirs.len(), out.display());
+    print_summary(&merged.spec, &merged.summary, &merged.results, &out);
+    Ok(merged.summary.exit_code)
+}
+
+fn failure(e: SweepError) -> Failure {
+    let code = match &e {
+        SweepError::Usage(_) => exit::USAGE,
+        SweepError::BadFile { .. } => exit::BAD_INPUT,
+        SweepError::Io { .. } | SweepError::Output(_) | SweepError::Report(_) => exit::INTERNAL,
+    };
+    Failure::new(code, e)
+}
+
+/// The end of a sweep, for a person: counts, completion times, failures
+/// with their reproduce commands and capsules, speed, where the files are.
+fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResult], dir: &Path) {
+    let count = |k: &str| s.outcomes.get(k).copied().unwrap_or(0);
+    let verdict = match s.exit_code {
+        0 => "pass".to_string(),
+        4 => "NONDETERMINISM".to_string(),
+        _ => format!("{} failing seeds", s.failures_total),
+    };
+    println!("{} seeds {}: {verdict}", s.scenario, s.seeds);
+    println!(
+        "  outcomes      {} pass, {} safety violations, {} liveness violations, {} internal errors",
+        count("pass"),
+        count("safety_violation"),
+        count("liveness_violation"),
+        count("internal_error")
+    );
+    for (invariant, n) in &s.invariants {
+        println!("  invariant     {invariant}: {n}");
+    }
+    let c = &s.completion_time_us;
+    let t = run::record::fmt_time;
+    if c.count > 0 {
+        println!("  completion    p50 {}  p90 {}  p99 {}  max {} (virtual)", t(c.p50), t(c.p90), t(c.p99), t(c.max));
+    }
+    let d = &s.determinism;
+    let sample = d.sample.as_deref().map_or("failing seeds only".into(), |x| format!("sample {x} + failing seeds"));
+    println!("  determinism   {} seeds run twice ({sample}), {} diverged", d.checked, d.diverged.len());
+    let tm = &s.timing;
+    println!(
+        "  speed         {} seeds in {:.1}s: {:.1} seeds/s, {:.2} M events/s, {:.0}x virtual time, {} threads",
+        tm.seeds_run,
+        tm.wall_ms as f64 / 1000.0,
+        tm.seeds_per_sec,
+        tm.events_per_sec / 1e6,
+        tm.simulated_to_wall,
+        tm.jobs
+    );
+    let failing: Vec<_> = results.iter().filter(|r| r.failed()).take(5).collect();
+    if !failing.is_empty() {
+        println!();
+        let kept = sweep::capsuled(spec, results);
+        for r in &failing {
+            println!("{}", failure_line(spec, r));
+            if kept.contains(&r.seed) {
+                println!("  capsule: {}", dir.join(sweep::capsule_rel(r.seed)).display());
+            }
+        }
+        if s.failures_total > failing.len() as u64 {
+            println!(
+                "... and {} more in {}",
+                s.failures_total - failing.len() as u64,
+                dir.join("summary.json").display()
+            );
+        }
+        println!();
+    }
+    println!("  artifacts     {} (summary.json, results.jsonl, junit.xml)", dir.display());
+}
