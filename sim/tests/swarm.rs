@@ -50,7 +50,7 @@ fn swarm_first_100_seeds_pass_and_replay() {
     eprintln!("100 swarm seeds: {events} events in {:?}", started.elapsed());
 }
 
-/// The default protocol survives 1,000 seeds of swarm.ron (~4 s at the test
+/// The default protocol survives 1,000 seeds of swarm.ron (~3 s at the test
 /// profile's opt-level 1; every 50th seed is also replayed from its tape).
 #[test]
 fn swarm_1000_seeds_pass() {
@@ -62,7 +62,9 @@ fn swarm_1000_seeds_pass() {
     assert_eq!(totals.never_reached(), Vec::<String>::new(), "1,000 seeds reach every goal and transition");
 }
 
-/// Exploration, not a check: many more seeds, failures listed.
+/// Exploration, not a check: many more seeds, failures listed (with a
+/// planted bug, counted by invariant). `SWARM_SEEDS=A..B` (default 1..10000),
+/// `SWARM_FILE=other.ron`, `SWARM_BUG=LastKeyRegress`.
 #[test]
 #[ignore = "exploration: SWARM_SEEDS=A..B cargo test --test swarm explore -- --ignored"]
 fn explore() {
