@@ -3,26 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{restoresim, temp_dir, text};
 
-fn restoresim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_restoresim"))
-        .args(args)
-        .current_dir(common::workspace())
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("restoresim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use std::path::Path;
 
 #[test]
 fn run_writes_summary_plots_and_trace() {

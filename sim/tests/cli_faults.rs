@@ -5,30 +5,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{restoresim, summary, temp_dir, text};
 
-fn restoresim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_restoresim"))
-        .args(args)
-        .current_dir(common::workspace())
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("restoresim-clif-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
+use std::path::Path;
+use std::process::Output;
 
 fn run_into(dir: &Path, args: &[&str]) -> (Output, serde_json::Value) {
     let mut all = vec!["run"];

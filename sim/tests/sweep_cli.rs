@@ -4,27 +4,11 @@
 
 mod common;
 
+use common::{restoresim, temp_dir, text};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn restoresim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_restoresim"))
-        .args(args)
-        .current_dir(common::workspace())
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("restoresim-sweepcli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn both(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
@@ -35,9 +19,12 @@ fn json(path: &Path) -> serde_json::Value {
 }
 
 /// `summary.json` without its wall-clock part.
+
+/// `summary.json` without its wall-clock `timing`, the part that may differ
+/// between equal sweeps.
 fn summary(dir: &Path) -> serde_json::Value {
     let mut v = json(&dir.join("summary.json"));
-    v.as_object_mut().unwrap().remove("timing");
+    v.as_object_mut().expect("an object").remove("timing");
     v
 }
 

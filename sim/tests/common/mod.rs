@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use restoresim::run::{self, Outcome, RunOptions, RunReport};
 use restoresim::scenario::{self, Scenario};
@@ -38,4 +39,30 @@ pub fn assert_all_done(r: &RunReport) {
     for restore in &r.restores {
         assert_eq!(restore.state, "Done", "seed {}: {restore:?}", r.seed);
     }
+}
+
+/// Runs the `restoresim` binary from the workspace root.
+pub fn restoresim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_restoresim"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("the binary runs")
+}
+
+/// A fresh, empty temporary folder path unique to this test process.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("restoresim-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A folder's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json exists"))
+        .expect("summary.json is JSON")
 }
