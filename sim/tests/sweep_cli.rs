@@ -18,8 +18,6 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
-/// `summary.json` without its wall-clock part.
-
 /// `summary.json` without its wall-clock `timing`, the part that may differ
 /// between equal sweeps.
 fn summary(dir: &Path) -> serde_json::Value {
