@@ -34,6 +34,7 @@ fn spec(file: &str, seeds: &str, bugs: &[Bug]) -> SweepSpec {
         shard: None,
         check_determinism: None,
         max_capsules: None,
+        required_goals: vec![],
     }
 }
 

@@ -242,3 +242,27 @@ fn check_reports_every_bad_file_with_its_position() {
     assert_eq!(bundled.status.code(), Some(0), "{}", both(&bundled));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_sweep_fails_when_no_seed_reaches_a_required_goal() {
+    let dir = temp_dir("coverage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let quickstart = std::fs::read_to_string(common::workspace().join("scenarios/quickstart.ron")).unwrap();
+    // quickstart has no faults: no seed can reach a kill on commit.
+    let needs_kill =
+        quickstart.replace("expect: AllDone,", "expect: AllDone,\n    coverage: (require: [\"kill_on_commit\"]),");
+    let file = dir.join("needs-kill.ron");
+    std::fs::write(&file, needs_kill).unwrap();
+    let out = restoresim(&["sweep", s(&file), "--seeds", "0..6", "--jobs", "2", "--out", s(&dir.join("sweep"))]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("required goal(s) reached by no seed: kill_on_commit"), "{stdout}");
+    let summary = summary(&dir.join("sweep"));
+    assert_eq!(summary["coverage"]["required_missing"][0], "kill_on_commit");
+    assert_eq!(summary["outcomes"]["pass"], 6);
+    // The bundled scenario that requires goals reaches them.
+    let ok =
+        restoresim(&["sweep", "scenarios/restart-mid-applying.ron", "--seeds", "0..4", "--out", s(&dir.join("ok"))]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -84,6 +84,7 @@ mod tests {
             shard: None,
             check_determinism: None,
             max_capsules: Some(3),
+            required_goals: vec![],
         };
         let keeper = Keeper::new(&spec, Path::new("/nonexistent"), &[]);
         let admitted: Vec<u64> = [50, 40, 60, 10, 70, 45, 5].into_iter().filter(|s| keeper.admit(*s)).collect();

@@ -57,6 +57,10 @@ pub struct SweepSpec {
     /// resumed or merged.
     #[serde(default)]
     pub max_capsules: Option<u64>,
+    /// Coverage goals the scenario requires (`coverage: (require: [...])`):
+    /// the sweep fails when no seed reached one of them.
+    #[serde(default)]
+    pub required_goals: Vec<String>,
 }
 
 impl SweepSpec {
@@ -114,8 +118,10 @@ pub fn capsule_rel(seed: u64) -> String {
 /// The exit code of a sweep with these results (DESIGN.md §8). When several
 /// apply, the one that undermines the others most wins: nondeterminism (4:
 /// no reproduce command can be trusted), then an internal error (70: a
-/// panic), then safety (1), then liveness (3).
-pub fn exit_code(results: &[SeedResult]) -> u8 {
+/// panic), then safety (1), then liveness (3). A sweep whose seeds all passed
+/// but never reached a required coverage goal exits 1 too: it did not test
+/// what it claims to.
+pub fn exit_code(results: &[SeedResult], required_missing: &[String]) -> u8 {
     let any = |f: &dyn Fn(&SeedResult) -> bool| results.iter().any(f);
     if any(&|r| r.determinism == Some(Determinism::Diverged)) {
         4
@@ -125,6 +131,8 @@ pub fn exit_code(results: &[SeedResult]) -> u8 {
         1
     } else if any(&|r| r.outcome == SeedOutcome::LivenessViolation) {
         3
+    } else if !required_missing.is_empty() {
+        1
     } else {
         0
     }
@@ -222,6 +230,7 @@ mod tests {
             shard: None,
             check_determinism: None,
             max_capsules: None,
+            required_goals: vec![],
         };
         assert_eq!(spec.reproduce(7), "restoresim run 'my scenarios/it'\\''s.ron' --seed 7 --bug AckBeforePersist");
         let plain = SweepSpec { scenario_file: "scenarios/ci-smoke.ron".into(), ..spec };

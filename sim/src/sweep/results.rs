@@ -8,6 +8,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
@@ -76,6 +78,9 @@ pub struct SeedResult {
     /// The first divergent event of both runs, when they diverged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub divergence: Option<String>,
+    /// Coverage goals this seed reached, with how often.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub goals: BTreeMap<String, u64>,
 }
 
 impl SeedResult {
@@ -90,6 +95,7 @@ impl SeedResult {
             message: report.violation.as_ref().map(|v| format!("{} ({}): {}", v.invariant, v.event, v.message)),
             determinism: None,
             divergence: None,
+            goals: report.coverage.counts.iter().filter(|(_, n)| **n > 0).map(|(g, n)| (g.clone(), *n)).collect(),
         }
     }
 
@@ -104,6 +110,7 @@ impl SeedResult {
             message: Some(message),
             determinism: None,
             divergence: None,
+            goals: BTreeMap::new(),
         }
     }
 

@@ -40,10 +40,40 @@ pub struct SweepSummary {
     /// The first `FAILURES_LISTED` failing seeds, by seed.
     pub failures: Vec<FailureEntry>,
     pub failures_total: u64,
+    /// Coverage goals over all seeds: how many seeds reached each, those no
+    /// seed reached, and the required ones among them (which fail the sweep).
+    #[serde(default)]
+    pub coverage: SweepCoverage,
     /// What `restoresim sweep` / `merge` exits with (DESIGN.md §8).
     pub exit_code: u8,
     /// Wall-clock numbers: the only part that differs between equal sweeps.
     pub timing: Timing,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepCoverage {
+    /// Per goal, the number of seeds that reached it.
+    pub seeds_reaching: BTreeMap<String, u64>,
+    pub never_reached: Vec<String>,
+    pub required_missing: Vec<String>,
+}
+
+impl SweepCoverage {
+    pub fn of(results: &[SeedResult], required: &[String]) -> SweepCoverage {
+        let mut seeds_reaching: BTreeMap<String, u64> =
+            crate::faults::coverage::GOALS.iter().map(|(g, _)| (g.to_string(), 0)).collect();
+        for r in results {
+            for goal in r.goals.keys() {
+                *seeds_reaching.entry(goal.clone()).or_default() += 1;
+            }
+        }
+        let missing = |g: &String| seeds_reaching.get(g).is_none_or(|n| *n == 0);
+        SweepCoverage {
+            never_reached: seeds_reaching.keys().filter(|g| missing(g)).cloned().collect(),
+            required_missing: required.iter().filter(|g| missing(g)).cloned().collect(),
+            seeds_reaching,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +213,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         })
         .collect();
     let ran = || results.iter().filter(|r| r.outcome != SeedOutcome::InternalError);
+    let coverage = SweepCoverage::of(results, &spec.required_goals);
     SweepSummary {
         scenario: spec.scenario.clone(),
         scenario_file: spec.scenario_file.clone(),
@@ -205,7 +236,8 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         virtual_time_us_total: results.iter().map(|r| r.virtual_time_us).sum(),
         failures_total: failing.len() as u64,
         failures,
-        exit_code: exit_code(results),
+        exit_code: exit_code(results, &coverage.required_missing),
+        coverage,
         timing,
     }
 }

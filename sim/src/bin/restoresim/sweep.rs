@@ -58,6 +58,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         shard: a.shard,
         check_determinism: a.check_determinism,
         max_capsules: a.max_capsules,
+        required_goals: scenario.coverage.require.clone(),
     };
     if spec.own_seeds().is_empty() {
         let shard = a.shard.map_or(String::new(), |s| s.to_string());
@@ -141,6 +142,7 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
     let verdict = match s.exit_code {
         0 => "pass".to_string(),
         4 => "NONDETERMINISM".to_string(),
+        _ if s.failures_total == 0 => "REQUIRED COVERAGE NOT REACHED".to_string(),
         _ => format!("{} failing seeds", s.failures_total),
     };
     println!("{} seeds {}: {verdict}", s.scenario, s.seeds);
@@ -158,6 +160,12 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
     let t = run::record::fmt_time;
     if c.count > 0 {
         println!("  completion    p50 {}  p90 {}  p99 {}  max {} (virtual)", t(c.p50), t(c.p90), t(c.p99), t(c.max));
+    }
+    let cov = &s.coverage;
+    let reached = cov.seeds_reaching.len() - cov.never_reached.len();
+    println!("  coverage      {reached}/{} goals reached by some seed", cov.seeds_reaching.len());
+    if !cov.required_missing.is_empty() {
+        println!("  coverage      required goal(s) reached by no seed: {}", cov.required_missing.join(", "));
     }
     let d = &s.determinism;
     let sample = d.sample.as_deref().map_or("failing seeds only".into(), |x| format!("sample {x} + failing seeds"));
