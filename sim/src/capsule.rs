@@ -87,13 +87,13 @@ pub fn write(
             RunOptions { bugs: src.bugs.to_vec(), trace: Some(&mut trace), record_steps, ..Default::default() };
         (src.runner)(src.scenario, seed, options)
     });
-    let wall_ms = started.elapsed().as_millis() as u64;
+    let wall = started.elapsed();
     trace.flush().map_err(io(&path))?;
     let mut bug_names: Vec<String> = src.bugs.iter().map(|b| b.name().to_string()).collect();
     bug_names.extend(src.scenario.bugs.iter().cloned());
     match rerun {
         Ok(report) => {
-            let summary = Summary::new(&report, src.scenario_file, bug_names, wall_ms, reproduce.to_string());
+            let summary = Summary::new(&report, src.scenario_file, bug_names, wall, reproduce.to_string());
             output::write_run(dir, &report, &summary)?;
             Ok(Rerun::Report(Box::new(report)))
         }

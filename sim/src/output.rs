@@ -59,9 +59,11 @@ impl<'a> Summary<'a> {
         report: &'a RunReport,
         scenario_file: &Path,
         bugs: Vec<String>,
-        wall_ms: u64,
+        wall: std::time::Duration,
         reproduce: String,
     ) -> Self {
+        let wall_ms = wall.as_millis() as u64;
+        let events_per_sec = (report.events as f64 / wall.as_secs_f64().max(1e-6)) as u64;
         let s = report.stats;
         Summary {
             scenario: &report.scenario,
@@ -73,7 +75,7 @@ impl<'a> Summary<'a> {
             events: report.events,
             virtual_time_us: report.virtual_time_us,
             wall_ms,
-            events_per_sec: report.events * 1000 / wall_ms.max(1),
+            events_per_sec,
             bugs,
             restores: &report.restores,
             messages: s.messages_sent,

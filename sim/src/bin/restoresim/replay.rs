@@ -86,7 +86,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         };
         t.run(options)
     });
-    let wall_ms = started.elapsed().as_millis() as u64;
+    let wall = started.elapsed();
     if let Some(mut w) = trace {
         w.flush().map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write trace.jsonl: {e}")))?;
     }
@@ -106,7 +106,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
     }
     if let Some(dir) = &dir {
         let bug_names = t.bugs.iter().map(|b| b.name().to_string()).collect();
-        let summary = Summary::new(&report, &t.scenario_file, bug_names, wall_ms, reproduce(&t));
+        let summary = Summary::new(&report, &t.scenario_file, bug_names, wall, reproduce(&t));
         output::write_run(dir, &report, &summary).map_err(|e| Failure::new(exit::INTERNAL, e))?;
         println!("  artifacts     {}", dir.display());
     }
