@@ -78,7 +78,7 @@ pub fn write(
     std::fs::write(&path, format!("{reproduce}\n")).map_err(io(&path))?;
     let path = dir.join("trace.jsonl");
     let mut trace = BufWriter::new(File::create(&path).map_err(io(&path))?);
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let rerun = crate::sweep::guard::catch(|| {
         // Spelled with `..` on purpose: options added later (a fault tape, ...)
         // keep their defaults here without touching this line.
@@ -87,7 +87,7 @@ pub fn write(
             RunOptions { bugs: src.bugs.to_vec(), trace: Some(&mut trace), record_steps, ..Default::default() };
         (src.runner)(src.scenario, seed, options)
     });
-    let wall = started.elapsed();
+    let wall = wall_started.elapsed();
     trace.flush().map_err(io(&path))?;
     let mut bug_names: Vec<String> = src.bugs.iter().map(|b| b.name().to_string()).collect();
     bug_names.extend(src.scenario.bugs.iter().cloned());

@@ -292,14 +292,14 @@ fn run_one(
     } else {
         None
     };
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let options = RunOptions {
         bugs: bugs.clone(),
         trace: trace_file.as_mut().map(|w| w as &mut dyn Write),
         ..RunOptions::default()
     };
     let report = run::run(&scenario, seed, options);
-    let wall = started.elapsed();
+    let wall = wall_started.elapsed();
     if let Some(mut w) = trace_file {
         w.flush().context("cannot write trace.jsonl").map_err(internal)?;
     }

@@ -77,7 +77,7 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
         .build()
         .map_err(|e| SweepError::Usage(format!("cannot start {} threads: {e}", sweep.jobs)))?;
     progress.start(todo.len() as u64, done.len() as u64);
-    let started = Instant::now();
+    let wall_started = Instant::now();
     pool.install(|| {
         // One seed per task: seeds differ a lot in cost, and a failing one
         // also writes a capsule.
@@ -105,7 +105,7 @@ pub fn run_sweep(sweep: &Sweep, progress: &dyn Progress) -> Result<SweepDone, Sw
             }
         });
     });
-    let wall_ms = started.elapsed().as_millis() as u64;
+    let wall_ms = wall_started.elapsed().as_millis() as u64;
     progress.finish();
     if let Some(e) = failure.into_inner().expect("no panic holds the lock") {
         return Err(e);

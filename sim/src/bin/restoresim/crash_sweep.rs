@@ -67,7 +67,7 @@ pub fn sweep(
     check_tablet(tablet, &scenario)?;
     let bucket: Bucket = bucket.map_or(Ok(Bucket::ALL), str::parse).map_err(usage)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let name = crash_points::tablet_name(tablet);
     let (traced, counts) = crash_points::trace(&scenario, seed, tablet);
     say!(
@@ -122,7 +122,7 @@ pub fn sweep(
     say!(
         "{passed}/{} points passed ({safety} safety, {liveness} liveness violations; {not_reached} not reached) in {} ms",
         points.len(),
-        started.elapsed().as_millis()
+        wall_started.elapsed().as_millis()
     );
     let missing = totals.missing_required(&scenario.coverage.require);
     if !missing.is_empty() {

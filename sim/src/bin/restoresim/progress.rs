@@ -42,14 +42,14 @@ impl Reporter {
             bar.set_message("0 failures");
             bar
         });
-        let now = Instant::now();
+        let wall_now = Instant::now();
         Reporter {
             spec: spec.clone(),
             bar,
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            clock: Mutex::new((now, now)),
+            clock: Mutex::new((wall_now, wall_now)),
         }
     }
 
@@ -84,8 +84,8 @@ impl Progress for Reporter {
             bar.set_length(to_run);
             bar.reset();
         }
-        let now = Instant::now();
-        *self.clock.lock().expect("never poisoned") = (now, now);
+        let wall_now = Instant::now();
+        *self.clock.lock().expect("never poisoned") = (wall_now, wall_now);
     }
 
     fn seed_done(&self, r: &SeedResult) {
@@ -106,7 +106,7 @@ impl Progress for Reporter {
             None => {
                 let mut clock = self.clock.lock().expect("never poisoned");
                 if clock.1.elapsed() >= LINE_EVERY {
-                    clock.1 = Instant::now();
+                    clock.1 = Instant::now(); // wall clock: progress lines only
                     drop(clock);
                     eprintln!("{}", self.plain_line());
                 }

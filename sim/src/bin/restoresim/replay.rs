@@ -77,7 +77,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         }
         _ => None,
     };
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let run = guard::catch(|| {
         let options = RunOptions {
             bugs: t.bugs.clone(),
@@ -86,7 +86,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         };
         t.run(options)
     });
-    let wall = started.elapsed();
+    let wall = wall_started.elapsed();
     if let Some(mut w) = trace {
         w.flush().map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write trace.jsonl: {e}")))?;
     }
