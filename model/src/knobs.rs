@@ -47,7 +47,8 @@ pub enum Bug {
     /// coordinator then persists and reports progress the shard does not have;
     /// a crash loses rows the coordinator counts as applied.
     /// Caught by: 8 (reported ahead of durable), 4 (stage advanced before every
-    /// shard durably finished), 1 (data differs at Done).
+    /// shard durably finished), 7 (Done without every shard durably done), 1
+    /// (data differs at Done).
     AckBeforePersist,
     /// DataShard accepts requests of any generation and round, so a delayed or
     /// duplicated old request rewinds the stamp it durably accepted.
@@ -55,7 +56,8 @@ pub enum Bug {
     NoGenerationCheck,
     /// SchemeShard starts incremental i+1 as soon as the first shard finished
     /// i. Caught by: 4 (CurrentIncrementalIdx advanced before every shard was
-    /// Done), 2 (a shard applies i+1 before the stage barrier).
+    /// Done), 2 (a shard applies i+1 before the stage barrier), 6 (the last
+    /// stage "completes" while Waiting: Waiting → Done skips Applying).
     NoStageBarrier,
     /// SchemeShard ignores pipe resets from DataShards; without a shard timeout
     /// a restarted shard is never asked again and the restore waits forever.
@@ -92,9 +94,9 @@ impl Bug {
     pub fn caught_by(self) -> &'static [Invariant] {
         use Invariant::*;
         match self {
-            Bug::AckBeforePersist => &[ReportedNotAhead, ProgressMonotonic, FinalData],
+            Bug::AckBeforePersist => &[ReportedNotAhead, ProgressMonotonic, NoFalseSuccess, FinalData],
             Bug::NoGenerationCheck => &[StaleHasNoEffect],
-            Bug::NoStageBarrier => &[ProgressMonotonic, Order],
+            Bug::NoStageBarrier => &[ProgressMonotonic, Order, LegalTransitions],
             Bug::NoRetryOnPipeReset => &[Liveness],
             Bug::SkipDoneCheck => &[ProgressMonotonic, ExactlyOnce, Order],
             Bug::LastKeyRegress => &[ProgressMonotonic],
