@@ -103,6 +103,21 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
     if s.protocol.batch_rows == 0 {
         return Err(("batch_rows".into(), "expected `batch_rows >= 1`".into()));
     }
+    // Zero here would let an actor re-arm itself at the same instant forever:
+    // virtual time would stand still until the event budget ran out.
+    for (field, value) in [
+        ("poll_interval", s.client.poll_interval),
+        ("request_timeout", s.client.request_timeout),
+        ("initial", s.protocol.backoff.initial),
+        ("reset_notify", s.network.reset_notify),
+    ] {
+        if value.us() == 0 {
+            return Err((field.into(), format!("expected `{field}` of at least \"1us\"")));
+        }
+    }
+    if s.protocol.backoff.max < s.protocol.backoff.initial {
+        return Err(("backoff".into(), "expected `backoff.max >= backoff.initial`".into()));
+    }
     if s.protocol.max_shards_in_flight == Some(0) {
         return Err(("max_shards_in_flight".into(), "expected `max_shards_in_flight >= 1` (or None)".into()));
     }
@@ -285,6 +300,15 @@ mod tests {
                   kind: KillOnCommit)]), coverage: (require: [\"kill_on_commit\"]))";
         let s = parse(ok, Path::new("t.ron")).expect("parses");
         assert!(s.faults.swarm.is_some());
+    }
+
+    #[test]
+    fn intervals_that_would_stop_time_are_refused() {
+        let e = err("(\nname: \"x\",\nclient: (poll_interval: \"0ms\"),\n)");
+        assert_eq!((e.line, e.column), (3, 10), "{e}");
+        assert!(e.message.contains("poll_interval"), "{e}");
+        let e = err("(name: \"x\", protocol: (backoff: (initial: \"10ms\", max: \"1ms\")))");
+        assert!(e.message.contains("backoff.max"), "{e}");
     }
 
     #[test]
