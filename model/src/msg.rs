@@ -1,7 +1,7 @@
 //! Messages between actors. Names follow YDB's events where one exists
 //! (`TEvIncrementalRestoreRequest`/`Response`).
 
-use crate::ids::{Generation, IncrIdx, Key, OperationId, RequestKey, ShardIdx, Stamp, TxId};
+use crate::ids::{IncrIdx, Key, OperationId, RequestKey, ShardIdx, Stamp, TxId};
 use crate::progress::ProgressReport;
 
 /// An actor's address. The engine maps these to its own node ids.
@@ -150,19 +150,4 @@ impl Msg {
             Msg::IncrementalRestoreResponse(_) => "TEvIncrementalRestoreResponse",
         }
     }
-}
-
-/// The coordinator generation a message was stamped with, if any. Used by
-/// checks of invariant 5 (stale messages never change state).
-pub fn stamp_of(msg: &Msg) -> Option<Stamp> {
-    match msg {
-        Msg::IncrementalRestoreRequest(r) => Some(r.stamp),
-        Msg::IncrementalRestoreResponse(r) => Some(r.stamp),
-        _ => None,
-    }
-}
-
-/// Convenience for tests and logs.
-pub fn generation_of(msg: &Msg) -> Option<Generation> {
-    stamp_of(msg).map(|s| s.generation)
 }

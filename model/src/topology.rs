@@ -67,13 +67,6 @@ impl Topology {
     pub fn table_by_name(&self, name: &str) -> Option<&TableSpec> {
         self.tables.iter().find(|t| t.name == name)
     }
-
-    /// Position of `shard` within its table (0-based), for plots and logs.
-    pub fn position_in_table(&self, shard: ShardIdx) -> usize {
-        let table = self.shard(shard).table;
-        let first = self.tables[table.0 as usize].shards[0];
-        (shard.0 - first.0) as usize
-    }
 }
 
 #[cfg(test)]
@@ -89,6 +82,5 @@ mod tests {
             let owners = t.tables[0].shards.iter().filter(|s| t.shard(**s).contains(key)).count();
             assert_eq!(owners, 1, "key {key}");
         }
-        assert_eq!(t.position_in_table(ShardIdx(4)), 1);
     }
 }

@@ -61,10 +61,6 @@ impl Invariant {
             Invariant::Liveness => "liveness",
         }
     }
-
-    pub fn is_safety(self) -> bool {
-        self != Invariant::Liveness
-    }
 }
 
 impl fmt::Display for Invariant {

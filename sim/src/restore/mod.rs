@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use restoresim_model::client::{Client, ClientConfig};
 use restoresim_model::datashard::{DataShard, DataShardDb};
-use restoresim_model::ids::{Generation, IncrIdx, Key, ShardIdx};
+use restoresim_model::ids::{Generation, Key, ShardIdx};
 use restoresim_model::invariants::{self, Checker, Invariant, Violation};
 use restoresim_model::knobs::ProtocolKnobs;
 use restoresim_model::msg::{Actor, Msg, ResponseStatus};
@@ -415,17 +415,4 @@ impl System for RestoreSystem {
             Timer::ReadRetry { .. } => "ReadRetry",
         }
     }
-}
-
-/// The incremental a shard durably reached, for logs: (finished count, LastKey of the next).
-pub fn shard_position(db: &DataShardDb, op: restoresim_model::ids::OperationId, k: u32) -> (u32, Option<Key>) {
-    let mut done = 0;
-    for j in 1..=k {
-        match db.progress(op, IncrIdx(j)) {
-            Some(p) if p.done => done += 1,
-            Some(p) => return (done, p.last_key),
-            None => return (done, None),
-        }
-    }
-    (done, None)
 }
