@@ -42,6 +42,23 @@ pub enum Timer {
     ReadRetry { op: OperationId, incr: IncrIdx },
 }
 
+impl Timer {
+    /// Short name for traces and coverage.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Timer::ClientStart { .. } => "ClientStart",
+            Timer::ClientRetry { .. } => "ClientRetry",
+            Timer::ClientPoll { .. } => "ClientPoll",
+            Timer::AllocateTimeout { .. } => "AllocateTimeout",
+            Timer::StageRetry { .. } => "StageRetry",
+            Timer::ShardRetry { .. } => "ShardRetry",
+            Timer::ShardTimeout { .. } => "ShardTimeout",
+            Timer::Deadline { .. } => "Deadline",
+            Timer::ReadRetry { .. } => "ReadRetry",
+        }
+    }
+}
+
 /// A DataShard's read of one batch of an incremental backup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReadBackup {
@@ -54,6 +71,25 @@ pub struct ReadBackup {
     /// Exclusive resume point.
     pub after: Option<Key>,
     pub limit: u32,
+}
+
+impl ReadBackup {
+    /// Backup storage's answer, from the table's chain: the batch, whether
+    /// more follows, and the row counts progress is measured in. An
+    /// incremental the chain does not have is unreadable.
+    pub fn serve(&self, chain: &crate::data::BackupChain) -> Result<BatchRows, ReadError> {
+        let inc = chain.incremental(self.incr).ok_or(ReadError::Fatal)?;
+        let changes = inc.range_after(self.start, self.end, self.after, self.limit as usize).to_vec();
+        let last = changes.last().map(|(k, _)| *k).or(self.after);
+        let more = !inc.range_after(self.start, self.end, last, 1).is_empty();
+        let through_end: Key = last.map_or(self.start, |k| k.saturating_add(1));
+        Ok(BatchRows {
+            rows_through: inc.count_in(self.start, through_end),
+            rows_total: inc.count_in(self.start, self.end),
+            changes,
+            more,
+        })
+    }
 }
 
 /// Why a backup read failed.

@@ -13,7 +13,7 @@ use crate::ids::{Generation, IncrIdx, Key, Micros, RequestKey};
 use crate::invariants::{Checker, Violation};
 use crate::knobs::ProtocolKnobs;
 use crate::msg::{Actor, Msg};
-use crate::outbox::{BackupBatch, BatchRows, Command, Commit, Outbox, ReadBackup, Timer};
+use crate::outbox::{BackupBatch, Command, Commit, Outbox, ReadBackup, Timer};
 use crate::schemeshard::{SchemeShard, SchemeShardDb};
 use crate::topology::Topology;
 use crate::txallocator::{TxAllocator, TxAllocatorDb};
@@ -218,17 +218,7 @@ impl World {
     }
 
     fn read(&self, read: &ReadBackup) -> BackupBatch {
-        let inc = self.workload.chain(read.table).incremental(read.incr).expect("incremental exists");
-        let changes = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
-        let last = changes.last().map(|(k, _)| *k).or(read.after);
-        let more = !inc.range_after(read.start, read.end, last, 1).is_empty();
-        let through = last.map_or(read.start, |k| k + 1);
-        let rows = BatchRows {
-            rows_through: inc.count_in(read.start, through),
-            rows_total: inc.count_in(read.start, read.end),
-            changes,
-            more,
-        };
-        BackupBatch { op: read.op, incr: read.incr, result: Ok(rows) }
+        let result = read.serve(self.workload.chain(read.table));
+        BackupBatch { op: read.op, incr: read.incr, result }
     }
 }

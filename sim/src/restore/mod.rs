@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use restoresim_model::client::{Client, ClientConfig};
 use restoresim_model::datashard::{DataShard, DataShardDb};
-use restoresim_model::ids::{Generation, Key, ShardIdx};
+use restoresim_model::ids::{Generation, ShardIdx};
 use restoresim_model::invariants::{self, Checker, Invariant, Violation};
 use restoresim_model::knobs::ProtocolKnobs;
 use restoresim_model::msg::{Actor, Msg, ResponseStatus};
 use restoresim_model::note::Note;
-use restoresim_model::outbox::{BackupBatch, BatchRows, ReadBackup, ReadError};
+use restoresim_model::outbox::{BackupBatch, ReadBackup, ReadError};
 use restoresim_model::schemeshard::{SchemeShard, SchemeShardDb, SchemeShardWrite};
 use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
 use restoresim_model::workload::Workload;
@@ -156,23 +156,6 @@ impl RestoreSystem {
 
     fn datashard_index(node: NodeId) -> usize {
         (node - FIRST_DATASHARD) as usize
-    }
-
-    fn read_backup(&self, read: &ReadBackup) -> Result<BatchRows, ReadError> {
-        let chain = self.workload.chain(read.table);
-        let Some(inc) = chain.incremental(read.incr) else {
-            return Err(ReadError::Fatal);
-        };
-        let changes = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
-        let last = changes.last().map(|(k, _)| *k).or(read.after);
-        let more = !inc.range_after(read.start, read.end, last, 1).is_empty();
-        let through_end: Key = last.map_or(read.start, |k| k.saturating_add(1));
-        Ok(BatchRows {
-            rows_through: inc.count_in(read.start, through_end),
-            rows_total: inc.count_in(read.start, read.end),
-            changes,
-            more,
-        })
     }
 
     /// Invariant 5: a message older than what its receiver durably knows must
@@ -375,7 +358,7 @@ impl System for RestoreSystem {
         let result = match fault {
             Some(IoFault::Transient) => Err(ReadError::Transient),
             Some(IoFault::Fatal) => Err(ReadError::Fatal),
-            None => self.read_backup(&io),
+            None => io.serve(self.workload.chain(io.table)),
         };
         BackupBatch { op: io.op, incr: io.incr, result }
     }
@@ -403,16 +386,6 @@ impl System for RestoreSystem {
     }
 
     fn timer_label(timer: &Timer) -> &'static str {
-        match timer {
-            Timer::ClientStart { .. } => "ClientStart",
-            Timer::ClientRetry { .. } => "ClientRetry",
-            Timer::ClientPoll { .. } => "ClientPoll",
-            Timer::AllocateTimeout { .. } => "AllocateTimeout",
-            Timer::StageRetry { .. } => "StageRetry",
-            Timer::ShardRetry { .. } => "ShardRetry",
-            Timer::ShardTimeout { .. } => "ShardTimeout",
-            Timer::Deadline { .. } => "Deadline",
-            Timer::ReadRetry { .. } => "ReadRetry",
-        }
+        timer.kind()
     }
 }
