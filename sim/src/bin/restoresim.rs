@@ -26,7 +26,6 @@ use clap::{Parser, Subcommand};
 use restoresim::output::{self, Summary};
 use restoresim::run::{self, Outcome, RunOptions};
 use restoresim::scenario;
-use restoresim::sweep::{Sample, SeedRange, Shard};
 use restoresim_model::knobs::Bug;
 
 /// Exit codes of DESIGN.md §8.
@@ -71,37 +70,8 @@ enum Command {
     /// summary.json, junit.xml and a capsule per failing seed. With
     /// --crash-points TABLET: systematic crash points of one seed instead.
     Sweep {
-        scenario: PathBuf,
-        /// Seeds A..B (B excluded), A..=B, or one seed. Required.
-        // Optional to clap, checked by `sweep::sweep`: other sweep modes
-        // (crash points) can then share the subcommand.
-        #[arg(long, value_name = "A..B")]
-        seeds: Option<SeedRange>,
-        /// Threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Run only part K of N of the seed range (for CI machines; see `merge`).
-        #[arg(long, value_name = "K/N")]
-        shard: Option<Shard>,
-        /// Output folder (default: a fresh folder under out/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Go on with the sweep in --out, skipping seeds already in its results.jsonl.
-        #[arg(long)]
-        resume: bool,
-        /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
-        #[arg(long = "bug", value_name = "NAME")]
-        bugs: Vec<String>,
-        /// Re-run one seed in N (default 1/20) and compare trace hashes; failing
-        /// seeds are always re-run. Exit 4 on a mismatch.
-        #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20")]
-        check_determinism: Option<Sample>,
-        /// Keep capsules of only the N lowest failing seeds (default: all).
-        #[arg(long, value_name = "N")]
-        max_capsules: Option<u64>,
-        /// Test hook: panic inside the run of this seed.
-        #[arg(long, hide = true)]
-        inject_panic_at_seed: Option<u64>,
+        #[command(flatten)]
+        args: sweep::SweepArgs,
         /// Systematic crash points of a tablet (SchemeShard, TxAllocator or
         /// DataShard<n>): a tracing run counts its events and commits, then
         /// one run restarts it right after each event and one kills it on
@@ -127,23 +97,8 @@ enum Command {
     /// Run a capsule (or a scenario and seed) again; exit 4 if the trace hash
     /// differs from the capsule's.
     Replay {
-        /// A capsule folder, or a scenario file.
-        target: PathBuf,
-        /// Seed (default: the capsule's, or the scenario's `seed`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Plant a bug on top of the capsule's (repeatable).
-        #[arg(long = "bug", value_name = "NAME")]
-        bugs: Vec<String>,
-        /// Run twice and name the first divergent event if the runs differ.
-        #[arg(long)]
-        check_determinism: bool,
-        /// Write every processed event to trace.jsonl in --out.
-        #[arg(long)]
-        trace: bool,
-        /// Write the run's artifacts here (default with --trace: a fresh folder under out/).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        args: replay::ReplayArgs,
     },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
@@ -186,59 +141,21 @@ fn main() -> ExitCode {
         Command::Run { scenario, seed, out, trace, bugs, crash_point } => {
             run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref())
         }
-        Command::Sweep {
-            scenario,
-            crash_points: Some(tablet),
-            bucket,
-            seed,
-            seeds,
-            jobs,
-            shard,
-            out,
-            resume,
-            bugs,
-            check_determinism,
-            max_capsules,
-            ..
-        } => {
-            let seed_flags = seeds.is_some() || jobs.is_some() || shard.is_some() || out.is_some() || resume;
-            if seed_flags || check_determinism.is_some() || max_capsules.is_some() {
+        Command::Sweep { args, crash_points: Some(tablet), bucket, seed } => {
+            let a = &args;
+            let seed_flags = a.seeds.is_some() || a.jobs.is_some() || a.shard.is_some() || a.out.is_some() || a.resume;
+            if seed_flags || a.check_determinism.is_some() || a.max_capsules.is_some() {
                 return Err(Failure::new(
                     exit::USAGE,
                     "--crash-points sweeps one seed (--seed N), sequentially; --seeds, --jobs, --shard, --out, \
                      --resume, --check-determinism and --max-capsules do not apply",
                 ));
             }
-            crash_sweep::sweep(&scenario, &tablet, bucket.as_deref(), seed, &bugs)
+            crash_sweep::sweep(&args.scenario, &tablet, bucket.as_deref(), seed, &args.bugs)
         }
-        Command::Sweep {
-            scenario,
-            seeds,
-            jobs,
-            shard,
-            out,
-            resume,
-            bugs,
-            check_determinism,
-            max_capsules,
-            inject_panic_at_seed,
-            ..
-        } => sweep::sweep(sweep::SweepArgs {
-            scenario,
-            seeds,
-            jobs,
-            shard,
-            out,
-            resume,
-            bugs,
-            check_determinism,
-            max_capsules,
-            inject_panic_at_seed,
-        }),
+        Command::Sweep { args, .. } => sweep::sweep(args),
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
-        Command::Replay { target, seed, bugs, check_determinism, trace, out } => {
-            replay::replay(replay::ReplayArgs { target, seed, bugs, check_determinism, trace, out })
-        }
+        Command::Replay { args } => replay::replay(args),
         Command::Check { scenarios } => check::check(&scenarios),
     });
     match result {

@@ -21,12 +21,24 @@ use restoresim_model::knobs::Bug;
 
 use super::{Failure, exit, parse_bugs};
 
+#[derive(clap::Args)]
 pub struct ReplayArgs {
+    /// A capsule folder, or a scenario file.
     pub target: PathBuf,
+    /// Seed (default: the capsule's, or the scenario's `seed`).
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Plant a bug on top of the capsule's (repeatable).
+    #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    /// Run twice and name the first divergent event if the runs differ.
+    #[arg(long)]
     pub check_determinism: bool,
+    /// Write every processed event to trace.jsonl in --out.
+    #[arg(long)]
     pub trace: bool,
+    /// Write the run's artifacts here (default with --trace: a fresh folder under out/).
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 

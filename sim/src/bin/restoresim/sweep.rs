@@ -13,17 +13,39 @@ use restoresim::sweep::{self, Sample, SeedRange, Shard, Sweep, SweepError, Sweep
 use super::progress::{Reporter, failure_line};
 use super::{Failure, exit, parse_bugs};
 
-/// The arguments of `restoresim sweep`.
+/// The arguments of `restoresim sweep` over a seed range.
+#[derive(clap::Args)]
 pub struct SweepArgs {
     pub scenario: PathBuf,
+    /// Seeds A..B (B excluded), A..=B, or one seed. Required.
+    // Optional to clap, checked by `sweep::sweep`: other sweep modes
+    // (crash points) can then share the subcommand.
+    #[arg(long, value_name = "A..B")]
     pub seeds: Option<SeedRange>,
+    /// Threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
     pub jobs: Option<usize>,
+    /// Run only part K of N of the seed range (for CI machines; see `merge`).
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Output folder (default: a fresh folder under out/).
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Go on with the sweep in --out, skipping seeds already in its results.jsonl.
+    #[arg(long)]
     pub resume: bool,
+    /// Plant a bug (repeatable), e.g. --bug AckBeforePersist.
+    #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    /// Re-run one seed in N (default 1/20) and compare trace hashes; failing
+    /// seeds are always re-run. Exit 4 on a mismatch.
+    #[arg(long, value_name = "1/N", num_args = 0..=1, default_missing_value = "1/20")]
     pub check_determinism: Option<Sample>,
+    /// Keep capsules of only the N lowest failing seeds (default: all).
+    #[arg(long, value_name = "N")]
     pub max_capsules: Option<u64>,
+    /// Test hook: panic inside the run of this seed.
+    #[arg(long, hide = true)]
     pub inject_panic_at_seed: Option<u64>,
 }
 
