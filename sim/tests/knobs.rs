@@ -44,14 +44,29 @@ fn resume_from_last_key_off_rescans_after_a_restart() {
     );
 }
 
+/// The rounds on the requests of a run, read off its trace.
+fn request_rounds(s: &Scenario, seed: u64) -> Vec<u32> {
+    let mut trace = Vec::new();
+    let r =
+        restoresim::run::run(s, seed, restoresim::run::RunOptions { trace: Some(&mut trace), ..Default::default() });
+    common::assert_all_done(&r);
+    let text = String::from_utf8(trace).expect("utf-8 trace");
+    text.lines()
+        .filter(|l| l.contains("IncrementalRestoreRequest(TEvIncrementalRestoreRequest"))
+        .filter_map(|l| l.split("round: Round(").nth(1)?.split(')').next()?.parse().ok())
+        .collect()
+}
+
 #[test]
 fn request_rounds_off_stamps_generation_only() {
     let a = base();
     let mut b = base();
     b.protocol.request_rounds = false;
-    let (ra, rb) = differs(&a, &b, 1);
-    common::assert_all_done(&ra);
-    common::assert_all_done(&rb);
+    differs(&a, &b, 1);
+    let (on, off) = (request_rounds(&a, 1), request_rounds(&b, 1));
+    assert!(!on.is_empty() && !off.is_empty(), "requests were traced");
+    assert!(on.iter().any(|r| *r >= 2), "the restart made the coordinator re-send with a new round: {on:?}");
+    assert!(off.iter().all(|r| *r == 0), "generation only: every round is 0: {off:?}");
 }
 
 #[test]
