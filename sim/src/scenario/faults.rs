@@ -211,6 +211,7 @@ pub enum Trigger {
     AtCommit(u64),
 }
 
+/// `OpState` as a scenario writes it: a mirror, so `model/` needs no serde.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub enum OpStateName {
     Allocating,

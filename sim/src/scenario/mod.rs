@@ -139,7 +139,9 @@ impl Default for ClientSpec {
     }
 }
 
-/// The protocol knobs of DESIGN.md §4.6; defaults are the design document's.
+/// The protocol knobs of DESIGN.md §4.6 as a scenario writes them (durations
+/// with units); defaults are taken from `ProtocolKnobs::default()`, the design
+/// document's. A mirror, so `model/` needs no serde; `run/config.rs` maps it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProtocolSpec {
