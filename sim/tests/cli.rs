@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{restoresim, temp_dir, text};
+use common::{restoresim, summary, temp_dir, text};
 
 use std::path::Path;
 
@@ -15,8 +15,7 @@ fn run_writes_summary_plots_and_trace() {
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("pass") && stdout.contains("events") && stdout.contains("Done"), "{stdout}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&dir);
     for field in ["scenario", "seed", "outcome", "violation", "trace_hash", "events", "virtual_time_us", "wall_ms"] {
         assert!(summary.get(field).is_some(), "summary.json lacks {field}");
     }
@@ -40,8 +39,7 @@ fn same_seed_same_trace_hash_through_the_binary() {
     let hash = |dir: &Path| {
         let out = restoresim(&["run", "scenarios/ci-smoke.ron", "--seed", "9", "--out", dir.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+        let s = summary(dir);
         s["trace_hash"].as_str().unwrap().to_string()
     };
     let (a, b) = (temp_dir("h1"), temp_dir("h2"));
@@ -104,8 +102,7 @@ fn a_safety_violation_exits_1_and_prints_its_reproduce_command() {
         stdout.contains("reproduce: restoresim run scenarios/ci-smoke.ron --seed 1 --bug LastKeyRegress"),
         "{stdout}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&dir);
     assert_eq!(summary["outcome"], "safety_violation");
     assert_eq!(summary["violation"]["invariant"], "4-progress-monotonic");
     assert!(summary["violation"]["event_index"].as_u64().unwrap() > 0);
