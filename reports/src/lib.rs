@@ -6,6 +6,7 @@ mod error;
 mod font;
 pub mod junit;
 pub mod run_plot;
+pub mod study_plot;
 pub mod sweep_plot;
 
 pub use error::ReportError;
@@ -14,4 +15,5 @@ pub use run_plot::{
     BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
     write_run_plot,
 };
+pub use study_plot::{PointStats, StudyPlot, StudyPoint, StudySeries, write_study_plot};
 pub use sweep_plot::{SweepPlot, write_sweep_plot};

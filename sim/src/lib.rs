@@ -4,7 +4,7 @@
 //! seed and checks it; `faults` is the harness side of fault injection
 //! (swarm, tape, triggers, coverage, crash points); `output` writes the
 //! artifacts; `sweep` runs many seeds in parallel; `capsule` packs a failing
-//! seed for replay.
+//! seed for replay; `study` runs a parameter grid over many seeds.
 
 pub mod capsule;
 pub mod engine;
@@ -13,5 +13,6 @@ pub mod output;
 pub mod restore;
 pub mod run;
 pub mod scenario;
+pub mod study;
 pub mod sweep;
 pub mod workload;

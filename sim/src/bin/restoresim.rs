@@ -12,6 +12,8 @@ mod crash_sweep;
 mod progress;
 #[path = "restoresim/replay.rs"]
 mod replay;
+#[path = "restoresim/study.rs"]
+mod study;
 #[path = "restoresim/sweep.rs"]
 mod sweep;
 
@@ -86,7 +88,14 @@ enum Command {
         #[arg(long, requires = "crash_points")]
         seed: Option<u64>,
     },
-    /// Combine the output folders of a sharded sweep into one.
+    /// Run a capacity study: a parameter grid over a base scenario, many
+    /// seeds per point; write study.csv, study.json, plots and REPORT.md.
+    #[command(after_help = study::paths_help())]
+    Study {
+        #[command(flatten)]
+        args: study::StudyArgs,
+    },
+    /// Combine the output folders of a sharded sweep (or study) into one.
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
@@ -100,7 +109,7 @@ enum Command {
         #[command(flatten)]
         args: replay::ReplayArgs,
     },
-    /// Check scenario files; exit 65 with file:line:column for each bad one.
+    /// Check scenario and study files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
 }
 
@@ -154,6 +163,7 @@ fn main() -> ExitCode {
             crash_sweep::sweep(&args.scenario, &tablet, bucket.as_deref(), seed, &args.bugs)
         }
         Command::Sweep { args, .. } => sweep::sweep(args),
+        Command::Study { args } => study::study(args),
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
         Command::Replay { args } => replay::replay(args),
         Command::Check { scenarios } => check::check(&scenarios),

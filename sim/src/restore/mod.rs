@@ -81,6 +81,8 @@ pub struct RestoreSystem {
     /// Notes of the events since the harness last drained them.
     pub notes: Vec<Note>,
     pub tracker: DurableTracker,
+    /// Changes applied and re-applied (for study metrics; no model reads it).
+    pub rows: crate::run::metrics::RowCounts,
     outbox: Outbox,
 }
 
@@ -99,6 +101,7 @@ impl RestoreSystem {
         RestoreSystem {
             checker: Checker::new(Arc::clone(&workload)),
             tracker: DurableTracker::new(&workload),
+            rows: Default::default(),
             workload,
             knobs: Arc::new(knobs),
             client_config,
@@ -330,6 +333,12 @@ impl System for RestoreSystem {
                 let index = Self::datashard_index(node);
                 let tablet = &mut self.datashards[index];
                 let before = tablet.db.progress(c.op, c.incr).copied();
+                // Changes come in key order: those at or below the durable
+                // LastKey were applied before (a restart or a rescan).
+                let done_to = before.and_then(|p| p.last_key);
+                let again = done_to.map_or(0, |k| c.changes.partition_point(|(key, _)| *key <= k));
+                self.rows.applied += c.changes.len() as u64;
+                self.rows.reapplied += again as u64;
                 c.apply(&mut tablet.db);
                 let spec = self.workload.topology.shard(ShardIdx(index as u32));
                 self.tracker.on_datashard_commit(now, spec, &tablet.db, c.op);

@@ -4,6 +4,7 @@
 
 pub mod config;
 mod diagnose;
+pub mod metrics;
 pub mod record;
 
 use std::io::Write;
@@ -89,6 +90,8 @@ pub struct RunReport {
     /// it (a determinism check compares two runs' steps to name the first
     /// divergent event); empty otherwise, so passing sweeps keep no trace.
     pub steps: Vec<Step>,
+    /// Counters for capacity studies (virtual, seed-determined).
+    pub metrics: metrics::RunMetrics,
 }
 
 impl RunReport {
@@ -136,6 +139,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
     let liveness_deadline = window.1.saturating_add(scenario.budgets.liveness_bound.us());
     let mut recorder = Recorder::default();
     let mut coverage = CoverageTracker::default();
+    let mut counters = metrics::Counters::default();
     let mut fault_tape = Vec::new();
     let mut verdict: Option<(Outcome, ViolationReport)> = None;
     let mut steps = Vec::new();
@@ -166,10 +170,12 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
                 coverage.resync(engine.system.schemeshard.db.states.iter().map(|(op, row)| (*op, row.state)));
             }
             coverage.step(&step);
+            counters.step(&step);
             let notes = std::mem::take(&mut engine.system.notes);
             for note in &notes {
                 recorder.note(step.time, note);
                 coverage.note(&step, note);
+                counters.note(note);
             }
             triggers.after_step(&mut engine, &step, &notes);
             // Give the buffer back: notes are many, allocations are not free.
@@ -210,6 +216,19 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
     );
     let plot = recorder.plot(title, end, &engine.system, window);
     let nodes = kinds.len() as u32;
+    let node_commits: Vec<u64> = (0..nodes).map(|n| engine.node_commits(n)).collect();
+    let restores = summaries(&engine.system);
+    let stats = engine.stats();
+    let system = &engine.system;
+    let metrics = metrics::finish(
+        counters,
+        &stats,
+        &node_commits,
+        system.rows,
+        &system.tracker,
+        system.client.as_ref(),
+        &restores,
+    );
     RunReport {
         scenario: scenario.name.clone(),
         seed,
@@ -218,17 +237,18 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         trace_hash: engine.trace_hash(),
         events: engine.steps(),
         virtual_time_us: end,
-        stats: engine.stats(),
-        restores: summaries(&engine.system),
+        stats,
+        restores,
         log: recorder.log,
         plot,
         fault_tape,
         swarm_profile,
         coverage: coverage.finish(&scenario.coverage.require),
         node_events: (0..nodes).map(|n| engine.node_events(n)).collect(),
-        node_commits: (0..nodes).map(|n| engine.node_commits(n)).collect(),
+        node_commits,
         replayed: tape.is_some(),
         steps,
+        metrics,
     }
 }
 

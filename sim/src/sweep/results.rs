@@ -81,6 +81,10 @@ pub struct SeedResult {
     /// Coverage goals this seed reached, with how often.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub goals: BTreeMap<String, u64>,
+    /// The run's counters (messages, retries, rows re-applied, progress
+    /// lag, ...); what a capacity study tabulates. Null when it panicked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::run::metrics::RunMetrics>,
 }
 
 impl SeedResult {
@@ -96,6 +100,7 @@ impl SeedResult {
             determinism: None,
             divergence: None,
             goals: report.coverage.counts.iter().filter(|(_, n)| **n > 0).map(|(g, n)| (g.clone(), *n)).collect(),
+            metrics: Some(report.metrics.clone()),
         }
     }
 
@@ -111,6 +116,7 @@ impl SeedResult {
             determinism: None,
             divergence: None,
             goals: BTreeMap::new(),
+            metrics: None,
         }
     }
 

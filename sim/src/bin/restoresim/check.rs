@@ -1,5 +1,6 @@
-//! `restoresim check SCENARIO...`: parse and check every file, report each
-//! bad one with file:line:column and what was expected, exit 65 if any.
+//! `restoresim check FILE...`: parse and check every scenario or study
+//! file (a study with every point's scenario), report each bad one with
+//! file:line:column and what was expected, exit 65 if any.
 
 use std::path::PathBuf;
 
@@ -13,8 +14,14 @@ pub fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
     }
     let mut bad = 0;
     for p in paths {
-        match scenario::load(p) {
-            Ok(s) => println!("ok    {} ({})", p.display(), s.name),
+        let is_study = std::fs::read_to_string(p).is_ok_and(|t| restoresim::study::is_study(&t));
+        let checked = if is_study {
+            restoresim::study::load(p).map(|s| format!("study {}, {} points", s.name, s.points.len()))
+        } else {
+            scenario::load(p).map(|s| s.name)
+        };
+        match checked {
+            Ok(what) => println!("ok    {} ({what})", p.display()),
             Err(e) => {
                 bad += 1;
                 eprintln!("error: {e}");

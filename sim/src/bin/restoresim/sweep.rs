@@ -135,6 +135,9 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
             "name the sweep folders to merge, e.g. restoresim merge shard-1 shard-2",
         ));
     }
+    if dirs[0].join(restoresim::study::STUDY_SPEC_FILE).exists() {
+        return super::study::merge(dirs, out);
+    }
     let out = match out {
         Some(out) => out,
         None => {
@@ -148,7 +151,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
     Ok(merged.summary.exit_code)
 }
 
-fn failure(e: SweepError) -> Failure {
+pub fn failure(e: SweepError) -> Failure {
     let code = match &e {
         SweepError::Usage(_) => exit::USAGE,
         SweepError::BadFile { .. } => exit::BAD_INPUT,
