@@ -47,6 +47,11 @@ pub struct StudyPlot {
     pub y_log: bool,
     /// Category names when x is not numeric: point `x` = index into this.
     pub x_ticks: Option<Vec<String>>,
+    /// Draw the line through the means, without the p10–p90 band: for a
+    /// rate (a 0/1 metric), whose percentiles are only ever 0 or 1.
+    pub mean_line: bool,
+    /// The legend line above the chart; empty: the standard one for the kind of line.
+    pub note: String,
     pub series: Vec<StudySeries>,
 }
 
@@ -182,14 +187,16 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &StudyPlot) -
     for (k, series) in plot.series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         let with: Vec<(f64, PointStats)> = series.points.iter().filter_map(|p| p.stats.map(|s| (sx(p.x), s))).collect();
-        if with.len() > 1 {
+        if with.len() > 1 && !plot.mean_line {
             let mut band: Vec<(f64, f64)> = with.iter().map(|(x, s)| (*x, sy(s.p90))).collect();
             band.extend(with.iter().rev().map(|(x, s)| (*x, sy(s.p10))));
             chart.draw_series([Polygon::new(band, color.mix(0.15).filled())])?;
         }
+        let centre = |s: &PointStats| if plot.mean_line { s.mean } else { s.p50 };
         let line =
-            chart.draw_series(LineSeries::new(with.iter().map(|(x, s)| (*x, sy(s.p50))), color.stroke_width(2)))?;
-        let name = if series.label.is_empty() { "p50".to_string() } else { format!("{} (p50)", series.label) };
+            chart.draw_series(LineSeries::new(with.iter().map(|(x, s)| (*x, sy(centre(s)))), color.stroke_width(2)))?;
+        let what = if plot.mean_line { "mean" } else { "p50" };
+        let name = if series.label.is_empty() { what.to_string() } else { format!("{} ({what})", series.label) };
         line.label(name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
         for (x, s) in &with {
             chart.draw_series([PathElement::new(
@@ -197,7 +204,9 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &StudyPlot) -
                 color.stroke_width(3),
             )])?;
             chart.draw_series([Circle::new((*x, sy(s.mean)), 4, color.filled())])?;
-            chart.draw_series([Circle::new((*x, sy(s.p50)), 3, WHITE.filled())])?;
+            if !plot.mean_line {
+                chart.draw_series([Circle::new((*x, sy(s.p50)), 3, WHITE.filled())])?;
+            }
         }
     }
     chart
@@ -206,7 +215,13 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &StudyPlot) -
         .border_style(TEXT.mix(0.3))
         .label_font(font::text(13).color(&TEXT))
         .draw()?;
-    let note = "line: p50   band: p10–p90   dot and bar: mean with its 95% confidence interval";
+    let note = if !plot.note.is_empty() {
+        plot.note.as_str()
+    } else if plot.mean_line {
+        "line and dot: mean (a rate)   bar: its 95% confidence interval (Wilson)"
+    } else {
+        "line: p50   band: p10–p90   dot and bar: mean with its 95% confidence interval"
+    };
     top.draw(&Text::new(note, (100, 4), font::text(12).color(&TEXT)))?;
     failures(&bottom, plot, (x0, x1), &sx, &x_fmt)
 }
@@ -284,6 +299,8 @@ mod tests {
             x_log: true,
             y_log: true,
             x_ticks: None,
+            mean_line: false,
+            note: String::new(),
             series: vec![
                 StudySeries { label: "cap = 16".into(), points: vec![point(10.0, 1e3, 0), point(1e4, 1e6, 2)] },
                 StudySeries { label: "cap = 64".into(), points: vec![point(10.0, 8e2, 0), point(1e4, 5e5, 0)] },
@@ -296,6 +313,7 @@ mod tests {
             x_ticks: Some(vec!["design-default".into(), "generation-only".into()]),
             x_log: false,
             y_log: false,
+            mean_line: true,
             series: vec![StudySeries { label: String::new(), points: vec![point(0.0, 5.0, 0), point(1.0, 9.0, 10)] }],
             ..plot
         };

@@ -13,6 +13,8 @@ pub struct Metric {
     pub unit: &'static str,
     pub description: &'static str,
     pub lower_is_better: bool,
+    /// 0 or 1 per run: its mean is a rate (Wilson interval; plotted by its mean).
+    pub rate: bool,
     value: fn(&SeedResult) -> Option<f64>,
 }
 
@@ -36,6 +38,7 @@ macro_rules! counter {
             unit: $unit,
             description: $description,
             lower_is_better: true,
+            rate: false,
             value: |r| r.metrics.as_ref().map(|m| m.$field as f64),
         }
     };
@@ -47,6 +50,7 @@ pub static ALL: &[Metric] = &[
         unit: "virtual µs",
         description: "virtual time until every restore ended",
         lower_is_better: true,
+        rate: false,
         value: |r| r.metrics.as_ref().map(|_| r.virtual_time_us as f64),
     },
     Metric {
@@ -54,6 +58,7 @@ pub static ALL: &[Metric] = &[
         unit: "events",
         description: "events the engine processed",
         lower_is_better: true,
+        rate: false,
         value: |r| r.metrics.as_ref().map(|_| r.events as f64),
     },
     counter!("messages_sent", "messages", "messages handed to the network", messages_sent),
@@ -72,6 +77,7 @@ pub static ALL: &[Metric] = &[
         unit: "% of rows applied",
         description: "rows re-applied as a share of rows applied",
         lower_is_better: true,
+        rate: false,
         value: |r| {
             r.metrics.as_ref().map(|m| {
                 if m.rows_applied == 0 { 0.0 } else { 100.0 * m.rows_reapplied as f64 / m.rows_applied as f64 }
@@ -83,6 +89,7 @@ pub static ALL: &[Metric] = &[
         unit: "percent points",
         description: "largest gap between durable and reported percent",
         lower_is_better: true,
+        rate: false,
         value: |r| r.metrics.as_ref().map(|m| m.progress_lag_bp as f64 / 100.0),
     },
     counter!("progress_lag_us", "virtual µs", "longest wait from durable progress to a report of it", progress_lag_us),
@@ -91,6 +98,7 @@ pub static ALL: &[Metric] = &[
         unit: "virtual µs",
         description: "virtual time of the first progress report above 0 %",
         lower_is_better: true,
+        rate: false,
         value: |r| r.metrics.as_ref().and_then(|m| m.first_progress_us).map(|t| t as f64),
     },
     Metric {
@@ -98,6 +106,7 @@ pub static ALL: &[Metric] = &[
         unit: "share of runs",
         description: "1 when a restore ended Failed because a deadline passed, else 0 (mean = rate)",
         lower_is_better: true,
+        rate: true,
         value: |r| r.metrics.as_ref().map(|m| if m.failed_by_deadline > 0 { 1.0 } else { 0.0 }),
     },
 ];

@@ -12,7 +12,7 @@ use restoresim_reports::{PointStats, StudyPlot, StudyPoint, StudySeries};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{self, Metric};
-use super::stats::{Stats, stats};
+use super::stats::{Stats, rate_stats, stats};
 use super::{PointResults, Study, StudySpec, point_file};
 use crate::scenario::units::parse_duration;
 use crate::sweep::{SeedResult, SweepError, write_json};
@@ -135,6 +135,14 @@ pub fn write(dir: &Path, study: &Study, spec: &StudySpec, points: &[PointResults
         let (png, svg) = (plots.join(format!("{}.png", m.name)), plots.join(format!("{}.svg", m.name)));
         restoresim_reports::write_study_plot(&plot, &png, &svg)?;
     }
+    if report.timing.wall_ms > 0 {
+        let wall = timing_plot(study, &report);
+        restoresim_reports::write_study_plot(
+            &wall,
+            &plots.join("wall_ms_per_run.png"),
+            &plots.join("wall_ms_per_run.svg"),
+        )?;
+    }
     let md = dir.join(REPORT_FILE);
     std::fs::write(&md, markdown(study, &report)).map_err(SweepError::io(&md))?;
     Ok(report)
@@ -198,7 +206,7 @@ fn point_report(study: &Study, point: &super::file::Point, results: &[SeedResult
     let mut stats_by = BTreeMap::new();
     for m in &study.metrics {
         let values: Vec<f64> = ended.iter().filter_map(|r| m.of(r)).collect();
-        if let Some(s) = stats(&values) {
+        if let Some(s) = if m.rate { rate_stats(&values) } else { stats(&values) } {
             stats_by.insert(m.name.to_string(), s);
         }
     }
@@ -257,8 +265,43 @@ pub fn summarize(study: &Study, spec: &StudySpec, points: &[PointResults]) -> St
     }
 }
 
+/// Wall time per run against the first axis: one number per point, this
+/// session's wall time of the point over its runs (at `--jobs N`, a run's share).
+fn timing_plot(study: &Study, report: &StudyReport) -> StudyPlot {
+    let per_run = |pr: &PointReport| {
+        let wall = report.timing.points.get(&pr.name).copied().unwrap_or(0) as f64;
+        let per = if pr.runs == 0 { 0.0 } else { wall / pr.runs as f64 };
+        Some(PointStats { p10: per, p50: per, p90: per, mean: per, ci_low: per, ci_high: per })
+    };
+    let mut plot = plot_of(study, report, &per_run);
+    plot.mean_line = true;
+    plot.note = "one wall-clock number per point: it depends on this machine and --jobs, not on the seeds".into();
+    plot.title = format!("{}: wall time per run vs {} (this machine)", study.name, study.axes[0].label);
+    plot.y_label = "wall ms per run (the point's wall time / its runs)".into();
+    plot
+}
+
 /// The plot of one metric: x = the first axis; a series per combination of the others.
 fn plot(study: &Study, report: &StudyReport, m: &Metric) -> StudyPlot {
+    let stats_of = |pr: &PointReport| {
+        pr.metrics.get(m.name).map(|s| PointStats {
+            p10: s.p10,
+            p50: s.p50,
+            p90: s.p90,
+            mean: s.mean,
+            ci_low: s.ci95[0],
+            ci_high: s.ci95[1],
+        })
+    };
+    let mut plot = plot_of(study, report, &stats_of);
+    plot.title = format!("{}: {} vs {}", study.name, m.name, study.axes[0].label);
+    plot.y_label = format!("{} ({})", m.name, m.unit);
+    plot.mean_line = m.rate;
+    plot
+}
+
+/// Points grouped into series, axes and scales chosen; the caller names the y axis.
+fn plot_of(study: &Study, report: &StudyReport, stats_of: &dyn Fn(&PointReport) -> Option<PointStats>) -> StudyPlot {
     let first = &study.axes[0];
     let numeric_x = numeric_axis(&first.values);
     let x_of = |value: &str| -> f64 {
@@ -275,14 +318,7 @@ fn plot(study: &Study, report: &StudyReport, m: &Metric) -> StudyPlot {
             .map(|(a, v)| format!("{} = {}", a.label, display(v)))
             .collect();
         let label = rest.join(", ");
-        let stats = pr.metrics.get(m.name).map(|s| PointStats {
-            p10: s.p10,
-            p50: s.p50,
-            p90: s.p90,
-            mean: s.mean,
-            ci_low: s.ci95[0],
-            ci_high: s.ci95[1],
-        });
+        let stats = stats_of(pr);
         let failures = pr.runs - pr.outcomes.get("pass").copied().unwrap_or(0);
         let p = StudyPoint { x: x_of(&point.values[0]), stats, runs: pr.runs, failures };
         match series.iter_mut().find(|s| s.label == label) {
@@ -304,12 +340,14 @@ fn plot(study: &Study, report: &StudyReport, m: &Metric) -> StudyPlot {
         _ => "",
     };
     StudyPlot {
-        title: format!("{}: {} vs {}", study.name, m.name, first.label),
+        title: String::new(),
         x_label: format!("{}{unit}", first.path),
-        y_label: format!("{} ({})", m.name, m.unit),
+        y_label: String::new(),
         x_log,
         y_log,
         x_ticks: numeric_x.is_none().then(|| first.values.iter().map(|v| display(v)).collect()),
+        mean_line: false,
+        note: String::new(),
         series,
     }
 }
@@ -431,7 +469,7 @@ fn markdown(study: &Study, report: &StudyReport) -> String {
 /// Wall time per point, apart from the results: it depends on the machine
 /// and `--jobs`, not on the seeds.
 fn timing_section(md: &mut String, report: &StudyReport) {
-    md.push_str("\n## Wall time (this machine; not part of the results)\n\n| point | runs | wall ms | ms per run |\n|---|---|---|---|\n");
+    md.push_str("\n## Wall time (this machine; not part of the results)\n\n![wall time](plots/wall_ms_per_run.png)\n\n| point | runs | wall ms | wall ms / runs |\n|---|---|---|---|\n");
     for p in &report.points {
         let wall = report.timing.points.get(&p.name).copied().unwrap_or(0);
         let per = if p.runs == 0 { 0.0 } else { wall as f64 / p.runs as f64 };

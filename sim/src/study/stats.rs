@@ -69,9 +69,33 @@ pub fn stats(values: &[f64]) -> Option<Stats> {
     })
 }
 
+/// Statistics of a 0/1 metric: as `stats`, but the mean's interval is
+/// Wilson's score interval, which stays inside [0, 1] and does not collapse
+/// to a point when every run agrees (the t interval does both wrong for a rate).
+pub fn rate_stats(values: &[f64]) -> Option<Stats> {
+    let mut s = stats(values)?;
+    let (n, p, z) = (s.n as f64, s.mean, 1.96);
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    s.ci95 = [(centre - half).max(0.0), (centre + half).min(1.0)];
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_has_a_wilson_interval_inside_0_1() {
+        let mut v = vec![0.0; 38];
+        v.extend([1.0, 1.0]);
+        let s = rate_stats(&v).unwrap();
+        assert!((s.mean - 0.05).abs() < 1e-12);
+        // Wilson 95 % for 2/40: [0.0138, 0.1650].
+        assert!((s.ci95[0] - 0.0138).abs() < 1e-3 && (s.ci95[1] - 0.1650).abs() < 1e-3, "{s:?}");
+        let none = rate_stats(&[0.0; 40]).unwrap();
+        assert!(none.ci95[0] == 0.0 && none.ci95[1] > 0.05, "{none:?}");
+    }
 
     #[test]
     fn stats_of_a_small_sample() {
