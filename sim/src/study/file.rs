@@ -304,7 +304,7 @@ pub fn file_safe(value: &str) -> String {
         }
     }
     let out = out.trim_end_matches('_').to_string();
-    if out.is_empty() { "x".into() } else { out }
+    if out.is_empty() { "none".into() } else { out }
 }
 
 fn combinations(axes: &[Axis], grid: Grid) -> Result<Vec<Vec<String>>, String> {
