@@ -328,3 +328,19 @@ fn wasted_work_is_counted_only_without_resume_from_last_key() {
     let rescanned = wasted(&scenario);
     assert!(rescanned.iter().all(|n| *n > 0), "a rescan re-applies durable rows: {rescanned:?}");
 }
+
+/// Stage-scope retry (generation-only) shows as stage retries, not as
+/// re-sent requests; shard-scope retry (the design's) the other way round.
+#[test]
+fn retries_are_counted_by_scope() {
+    let generation_only = common::load("generation-only.ron");
+    let design = common::load("design-default.ron");
+    let (mut stage, mut resent) = (0, 0);
+    for seed in 0..3 {
+        let m = common::run(&generation_only, seed).metrics;
+        assert_eq!(m.requests_resent, 0, "seed {seed}: {m:?}");
+        stage += m.stage_retries;
+        resent += common::run(&design, seed).metrics.requests_resent;
+    }
+    assert!(stage > 0 && resent > 0, "stage retries {stage}, re-sent requests {resent}");
+}

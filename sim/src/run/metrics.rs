@@ -27,7 +27,9 @@ pub struct RunMetrics {
     pub commits_schemeshard: u64,
     pub commits_datashard: u64,
     pub commits_txallocator: u64,
-    /// Requests the coordinator sent again to a shard (a new round).
+    /// Requests the coordinator sent again to a shard within a stage (a new
+    /// round after a timeout, a pipe reset or a shard retry); the fresh
+    /// requests of a stage retry are not re-sends.
     pub requests_resent: u64,
     /// Times the coordinator went back to Allocating for the incremental it
     /// was already on (a stage-scope retry).

@@ -66,7 +66,12 @@ pub static ALL: &[Metric] = &[
     counter!("commits_schemeshard", "commits", "SchemeShard commits completed", commits_schemeshard),
     counter!("commits_datashard", "commits", "DataShard commits completed (all shards)", commits_datashard),
     counter!("commits_txallocator", "commits", "TxAllocator commits completed", commits_txallocator),
-    counter!("requests_resent", "requests", "requests the coordinator re-sent to a shard", requests_resent),
+    counter!(
+        "requests_resent",
+        "requests",
+        "requests re-sent to a shard within a stage (a stage retry's fresh requests are not counted)",
+        requests_resent
+    ),
     counter!("stage_retries", "retries", "returns to Allocating for the same incremental", stage_retries),
     counter!("backoff_retries", "retries", "retries after a backoff (stage or shard)", backoff_retries),
     counter!("pipe_resets", "resets", "pipe-reset notifications delivered", pipe_resets),
