@@ -85,6 +85,9 @@ pub struct Size {
     pub incrementals: u32,
     pub events: u64,
     pub virtual_time_us: Micros,
+    /// Rows of the full backup and most changes per incremental, per table.
+    pub rows: u64,
+    pub changes: u64,
 }
 
 impl Size {
@@ -96,12 +99,15 @@ impl Size {
             incrementals: scenario.workload.incrementals,
             events: report.events,
             virtual_time_us: report.virtual_time_us,
+            rows: scenario.workload.rows,
+            changes: scenario.workload.changes.max,
         }
     }
 
-    /// The preference order's key.
-    pub fn key(&self) -> (usize, u32, u64) {
-        (self.faults, self.shards, self.events)
+    /// The preference order's key: fewer faults, then fewer shards, then
+    /// fewer events; at equal events, the smaller workload.
+    pub fn key(&self) -> (usize, u32, u64, u32, usize, u64, u64) {
+        (self.faults, self.shards, self.events, self.incrementals, self.tables, self.rows, self.changes)
     }
 }
 

@@ -52,10 +52,21 @@ pub fn tell(report: &RunReport, trace: &[String], goal: &str) -> String {
         out.push(format!("  {}. {} {}", i + 1, fmt_time(e.at_us), cut(&json.to_string(), PAYLOAD_CHARS)));
     }
     let violation_at = report.violation.as_ref().map_or(u64::MAX, |v| v.event_index);
+    // The actors of the violating event matter as much as the faulted ones.
+    for raw in trace.iter().rev().take(4) {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(raw) else { continue };
+        if e["i"].as_u64() == Some(violation_at) {
+            for end in ["node", "peer"] {
+                if let Some(a) = e[end].as_str().filter(|a| *a != "Client") {
+                    touched.insert(a.to_string());
+                }
+            }
+        }
+    }
     let mut lines = timeline(report, trace, &touched, violation_at);
     let room = MAX_LINES.saturating_sub(out.len() + 4);
     trim(&mut lines, room);
-    out.push(format!("what happened (faulted actors: {}):", touched.into_iter().collect::<Vec<_>>().join(", ")));
+    out.push(format!("what happened (actors followed: {}):", touched.into_iter().collect::<Vec<_>>().join(", ")));
     out.extend(lines.into_iter().map(|l| format!("  {}", l.text)));
     if let Some(v) = &report.violation {
         out.push(format!("VIOLATION {} at {} ({})", v.invariant, fmt_time(v.at_us), v.event));

@@ -113,6 +113,14 @@ fn shards(s: &Scenario) -> Vec<Candidate> {
             let note = format!("workload: table {} {n} → {} shards (only the faulted ones)", t.name, keep.len());
             out.push(Candidate { scenario: c, note });
         }
+        // Each shard the tape does not name, removed alone (later ones move down).
+        for k in (first..first + n).filter(|k| !named.contains(k)) {
+            let mut c = s.clone();
+            c.workload.tables[j].shards = n - 1;
+            renumber(&mut c, k, 1);
+            let note = format!("workload: table {} {n} → {} shards (without DataShard {k})", t.name, n - 1);
+            out.push(Candidate { scenario: c, note });
+        }
         let mut counts = vec![1, 2, n / 2, n.saturating_sub(1)];
         counts.retain(|&k| k >= 1 && k < n);
         counts.dedup();
