@@ -305,4 +305,24 @@ mod tests {
         ];
         assert_eq!(to_faults(&from_faults(&faults)), faults);
     }
+
+    #[test]
+    fn a_bad_tape_is_refused_at_its_place() {
+        let cases = [
+            ("Drop(from: SchemeShard, to: DataShard(9), nth: 1)", "DataShard(9)", "does not exist"),
+            ("Duplicate(from: Client, to: SchemeShard, nth: 0)", "nth: 0", "1-based"),
+            ("Partition(nodes: [], from: \"1ms\", until: \"2ms\")", "Partition", "at least one node"),
+            ("Restart(tablet: Client, at: AfterStep(3))", "Client", "TabletRef"),
+        ];
+        for (entry, needle, message) in cases {
+            let text = format!("(\nname: \"x\",\nfaults: (tape: [{entry}]),\n)");
+            let e = crate::scenario::parse(&text, std::path::Path::new("t.ron")).expect_err(entry);
+            assert_eq!(e.line, 3, "{entry}: {e}");
+            assert!(text.lines().nth(2).unwrap().contains(needle), "{entry}");
+            assert!(e.message.contains(message) || e.message.contains("variant"), "{entry}: {e}");
+        }
+        let ok = "(name: \"x\", faults: (tape: [KillOnCommit(tablet: SchemeShard, nth: 3)]))";
+        let s = crate::scenario::parse(ok, std::path::Path::new("t.ron")).expect("parses");
+        assert_eq!(to_faults(s.faults.tape.as_deref().unwrap()).len(), 1);
+    }
 }
