@@ -129,6 +129,8 @@ pub struct Capsule {
     /// The recorded trace hash; `None` when the recorded run panicked.
     pub trace_hash: Option<u64>,
     pub outcome: String,
+    /// The violated invariant the summary records, if any.
+    pub invariant: Option<String>,
     /// The fault tape a replay takes its faults from, random faults off:
     /// the scenario's own `faults.tape` if it has one (a shrunk capsule's
     /// scenario is standalone), else the summary's recorded `fault_tape`.
@@ -218,5 +220,6 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
         _ => false,
     };
     let outcome = json["outcome"].as_str().unwrap_or("unknown").to_string();
-    Ok(Capsule { dir, scenario_file, scenario, seed, bugs, trace_hash, outcome, tape, tape_changed })
+    let invariant = json["violation"]["invariant"].as_str().map(str::to_string);
+    Ok(Capsule { dir, scenario_file, scenario, seed, bugs, trace_hash, outcome, invariant, tape, tape_changed })
 }

@@ -38,7 +38,7 @@ fn shrink_first_failure(bug: Bug, jobs: usize) -> (Shrunk, Goal) {
     let goal = Goal::of(&r, false).expect("a failing run has a goal");
     let tape: Vec<_> = r.fault_tape.iter().map(|(_, f)| f.clone()).collect();
     let options = ShrinkOptions { max_runs: TEST_MAX_RUNS, jobs, any_safety: false };
-    let shrunk = shrink::shrink(&s, seed, &[bug], &tape, options, &Quiet).expect("shrinks");
+    let shrunk = shrink::shrink(&s, seed, &[bug], &tape, None, options, &Quiet).expect("shrinks");
     (shrunk, goal)
 }
 
@@ -102,6 +102,6 @@ fn a_passing_run_is_refused() {
     let r = common::run(&s, 1);
     assert_eq!(r.outcome, Outcome::Pass);
     let tape: Vec<_> = r.fault_tape.iter().map(|(_, f)| f.clone()).collect();
-    let e = shrink::shrink(&s, 1, &[], &tape, ShrinkOptions::default(), &Quiet).err().expect("refused");
+    let e = shrink::shrink(&s, 1, &[], &tape, None, ShrinkOptions::default(), &Quiet).err().expect("refused");
     assert!(e.to_string().starts_with("nothing to shrink: seed 1 passes"), "{e}");
 }

@@ -86,6 +86,14 @@ fn bad_capsules_are_refused_with_a_reason() {
     let out = restoresim(&["shrink", s(&pass)]);
     assert_eq!(code(&out), 65);
     assert!(text(&out.stderr).contains("nothing to shrink: seed 1 passes"), "{}", text(&out.stderr));
+    // A summary that claims a failure its tape does not reproduce.
+    let mut claimed = common::summary(&pass);
+    claimed["outcome"] = "safety_violation".into();
+    claimed["violation"] = serde_json::json!({"invariant": "1-final-data"});
+    std::fs::write(pass.join("summary.json"), claimed.to_string()).unwrap();
+    let out = restoresim(&["shrink", s(&pass)]);
+    assert_eq!(code(&out), 65);
+    assert!(text(&out.stderr).contains("does not fail the same way"), "{}", text(&out.stderr));
     std::fs::write(pass.join("summary.json"), "{ not json").unwrap();
     let out = restoresim(&["shrink", s(&pass)]);
     assert_eq!(code(&out), 65);

@@ -217,13 +217,23 @@ pub fn standalone(scenario: &Scenario, bugs: &[Bug], tape: &[InjectedFault]) -> 
     s
 }
 
+/// What a capsule recorded of its run: the standalone run must match it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// `pass`, `safety_violation`, `liveness_violation`.
+    pub outcome: String,
+    pub invariant: Option<String>,
+}
+
 /// Shrinks the failing run of `scenario` (with `bugs` planted) and `seed`
-/// whose faults are `tape` (a capsule's recorded tape, or the run's own).
+/// whose faults are `tape` (a capsule's recorded tape, or the run's own);
+/// `recorded`, from a capsule, is what its run must still show.
 pub fn shrink(
     scenario: &Scenario,
     seed: u64,
     bugs: &[Bug],
     tape: &[InjectedFault],
+    recorded: Option<&Recorded>,
     options: ShrinkOptions,
     progress: &dyn Progress,
 ) -> Result<Shrunk, ShrinkError> {
@@ -231,6 +241,21 @@ pub fn shrink(
     let start = standalone(scenario, bugs, tape);
     let first = crate::sweep::guard::catch(|| crate::run::run(&start, seed, Default::default()))
         .map_err(ShrinkError::Panicked)?;
+    let got = || {
+        let outcome = serde_json::to_value(first.outcome).ok().and_then(|v| v.as_str().map(str::to_string));
+        let invariant = first.violation.as_ref().map(|v| v.invariant.clone());
+        (outcome.unwrap_or_default(), invariant)
+    };
+    if let Some(r) = recorded.filter(|r| r.outcome != "pass") {
+        let (outcome, invariant) = got();
+        if outcome != r.outcome || invariant != r.invariant {
+            let show = |o: &str, i: &Option<String>| format!("{o} {}", i.as_deref().unwrap_or(""));
+            return Err(ShrinkError::NotReproduced {
+                recorded: show(&r.outcome, &r.invariant).trim().to_string(),
+                got: show(&outcome, &invariant).trim().to_string(),
+            });
+        }
+    }
     let Some(goal) = Goal::of(&first, options.any_safety) else {
         return Err(ShrinkError::Passes { seed, how: " (from its fault tape, random faults off)".into() });
     };

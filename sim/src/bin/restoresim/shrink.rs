@@ -126,7 +126,8 @@ fn shrink_one(path: &Path, out: &Path, options: ShrinkOptions) -> Result<(Shrunk
         ));
     };
     let reporter = Reporter::new(format!("{} seed {}", c.scenario.name, c.seed));
-    let result = shrink::shrink(&c.scenario, c.seed, &c.bugs, tape, options, &reporter);
+    let recorded = shrink::Recorded { outcome: c.outcome.clone(), invariant: c.invariant.clone() };
+    let result = shrink::shrink(&c.scenario, c.seed, &c.bugs, tape, Some(&recorded), options, &reporter);
     reporter.finish();
     let shrunk = result.map_err(|e| match e {
         ShrinkError::Panicked(_) => Failure::new(exit::INTERNAL, e),
@@ -181,6 +182,7 @@ pub fn after_sweep(
     for case in &mut suite.cases {
         let seed = case.name.strip_prefix("seed ").and_then(|s| s.parse::<u64>().ok());
         let (Some(w), Some(problem)) = (seed.and_then(|s| minimal.get(&s)), case.problem.as_mut()) else { continue };
+        problem.message.push_str(&format!(" — minimal reproduce: {}", w.reproduce));
         problem.text.push_str(&format!("minimal reproduce: {}\nstory:\n", w.reproduce));
         for line in w.story.lines().take(8) {
             problem.text.push_str(line);
