@@ -75,9 +75,10 @@ pub fn tell(report: &RunReport, trace: &[String], goal: &str) -> String {
     out.join("\n") + "\n"
 }
 
-/// Every candidate line: faults' events (rank 0), crashes and boots after
-/// the start (1), the violation's event (0), state transitions (2), the
-/// touched actors' messages and commits (3).
+/// Every candidate line: faults' events (rank 0), crashes, boots,
+/// partitions and the faulted actors' pipe resets (1), the violation's
+/// event (0), state transitions (2), the touched actors' messages and
+/// commits (3).
 fn timeline(report: &RunReport, trace: &[String], touched: &BTreeSet<String>, violation_at: u64) -> Vec<Line> {
     let mut lines = Vec::new();
     for raw in trace {
@@ -88,7 +89,11 @@ fn timeline(report: &RunReport, trace: &[String], touched: &BTreeSet<String>, vi
         let node = e["node"].as_str().unwrap_or("");
         let peer = e["peer"].as_str().unwrap_or("");
         let faulted = e.get("faults").is_some();
-        let lifecycle = matches!(kind, "crash" | "boot" | "kill_on_commit") && at_us > 0;
+        // Crashes and boots after the start, partitions, and the pipe resets
+        // a faulted actor causes (how the others learn of it, or do not).
+        let lifecycle = (matches!(kind, "crash" | "boot" | "kill_on_commit") && at_us > 0)
+            || matches!(kind, "partition_start" | "partition_end")
+            || (kind == "pipe_reset" && (touched.contains(node) || touched.contains(peer)));
         let touches = touched.contains(node) && (kind == "commit" || (kind == "deliver" && touched.contains(peer)));
         let rank = if faulted || index == violation_at {
             0
@@ -101,6 +106,7 @@ fn timeline(report: &RunReport, trace: &[String], touched: &BTreeSet<String>, vi
         };
         let what = match kind {
             "deliver" => format!("{peer} → {node}"),
+            "pipe_reset" => format!("{node} (pipe to {peer})"),
             _ => node.to_string(),
         };
         let mut text =
