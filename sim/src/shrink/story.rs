@@ -109,8 +109,11 @@ fn timeline(report: &RunReport, trace: &[String], touched: &BTreeSet<String>, vi
             "pipe_reset" => format!("{node} (pipe to {peer})"),
             _ => node.to_string(),
         };
-        let mut text =
-            format!("{} #{index} {kind} {what}: {}", fmt_time(at_us), compact(e["payload"].as_str().unwrap_or("")));
+        let payload = compact(e["payload"].as_str().unwrap_or(""));
+        let mut text = format!("{} #{index} {kind} {what}", fmt_time(at_us));
+        if !payload.is_empty() {
+            text.push_str(&format!(": {payload}"));
+        }
         if faulted {
             let faults: Vec<String> =
                 e["faults"].as_array().into_iter().flatten().map(|f| f["fault"].to_string()).collect();
