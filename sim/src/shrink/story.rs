@@ -88,7 +88,9 @@ fn timeline(report: &RunReport, trace: &[String], touched: &BTreeSet<String>, vi
         let kind = e["kind"].as_str().unwrap_or("");
         let node = e["node"].as_str().unwrap_or("");
         let peer = e["peer"].as_str().unwrap_or("");
-        let faulted = e.get("faults").is_some();
+        // Timed restarts and partitions are decided before the first event
+        // (the faults list says when they happen): not an event that matters.
+        let faulted = e.get("faults").is_some() && at_us > 0;
         // Crashes and boots after the start, partitions, and the pipe resets
         // a faulted actor causes (how the others learn of it, or do not).
         let lifecycle = (matches!(kind, "crash" | "boot" | "kill_on_commit") && at_us > 0)
