@@ -272,7 +272,9 @@ fn point(
             format!("point {name} ({}) is not a valid scenario: {}", described.join(", "), e.message),
         )
     })?;
-    debug_assert_eq!(checked, scenario, "a point's file reads back as its scenario");
+    // The point runs what its file says (read back, not the value in
+    // memory), so `restoresim run points/NAME.ron` is exactly that run even
+    // where writing normalizes a value (a probability's fraction, say).
     Ok(Point { name, values, scenario: checked, text: point_text })
 }
 
