@@ -14,4 +14,5 @@ pub mod restore;
 pub mod run;
 pub mod scenario;
 pub mod sweep;
+pub mod timeline;
 pub mod workload;
