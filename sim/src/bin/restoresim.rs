@@ -90,7 +90,8 @@ enum Command {
         #[arg(long, requires = "crash_points")]
         seed: Option<u64>,
     },
-    /// Combine the output folders of a sharded sweep into one.
+    /// Combine the output folders of a sharded sweep into one. A folder
+    /// may be a pattern ('out/shard-*', quoted), expanded here.
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,

@@ -13,6 +13,7 @@
 //! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`),
 //!   or per the `--max-capsules` lowest failing seeds.
 
+pub mod glob;
 pub mod guard;
 mod keep;
 pub mod merge;
