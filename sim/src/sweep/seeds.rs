@@ -206,17 +206,17 @@ mod tests {
         };
         let slurm =
             env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
-        assert_eq!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/4", &slurm), Ok(Shard { index: 4, count: 4 }));
-        assert_eq!(Shard::parse_with("auto", &slurm), Ok(Shard { index: 4, count: 4 }));
+        assert_eq!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/4", slurm), Ok(Shard { index: 4, count: 4 }));
+        assert_eq!(Shard::parse_with("auto", slurm), Ok(Shard { index: 4, count: 4 }));
         let from_one =
             env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
-        assert_eq!(Shard::parse_with("auto", &from_one), Ok(Shard { index: 1, count: 4 }));
+        assert_eq!(Shard::parse_with("auto", from_one), Ok(Shard { index: 1, count: 4 }));
         let k8s = env(&[("JOB_COMPLETION_INDEX", "0"), ("RESTORESIM_SHARDS", "8")]);
-        assert_eq!(Shard::parse_with("auto", &k8s), Ok(Shard { index: 1, count: 8 }));
-        assert_eq!(Shard::parse_with("env:JOB_COMPLETION_INDEX/8", &k8s), Ok(Shard { index: 1, count: 8 }));
+        assert_eq!(Shard::parse_with("auto", k8s), Ok(Shard { index: 1, count: 8 }));
+        assert_eq!(Shard::parse_with("env:JOB_COMPLETION_INDEX/8", k8s), Ok(Shard { index: 1, count: 8 }));
         assert_eq!(Shard::parse_with("2/4", env(&[])), Ok(Shard { index: 2, count: 4 }));
-        assert!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/3", &slurm).unwrap_err().contains("index 3, outside 0..3"));
-        assert!(Shard::parse_with("env:NOPE/4", &slurm).unwrap_err().contains("NOPE is not set"));
+        assert!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/3", slurm).unwrap_err().contains("index 3, outside 0..3"));
+        assert!(Shard::parse_with("env:NOPE/4", slurm).unwrap_err().contains("NOPE is not set"));
         assert!(Shard::parse_with("auto", env(&[])).unwrap_err().contains("neither a Slurm job array"));
         assert!(
             Shard::parse_with("env:X/4", env(&[("X", "two")])).unwrap_err().contains("X=\"two\" is not a whole number")
