@@ -13,6 +13,7 @@ pub mod output;
 pub mod restore;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 pub mod timeline;
 pub mod workload;

@@ -231,3 +231,19 @@ fn a_sweep_writes_a_report_page_with_each_failure_linked_to_its_capsule() {
     assert!(page.contains("restart_mid_applying"), "coverage goals are listed");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn after_sweep_shrink_the_report_tells_the_minimal_capsules_story() {
+    let dir = temp_dir("timeline-shrink");
+    let args = ["sweep", "scenarios/ci-smoke.ron", "--seeds", "1..2", "--bug", "LastKeyRegress", "--shrink"];
+    let out = restoresim(&[&args[..], &["--out", dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let story = std::fs::read_to_string(dir.join("capsules/seed-1-min/story.txt")).unwrap();
+    let first = story.lines().next().unwrap();
+    assert!(page.contains("<summary>capsules/seed-1-min/story.txt</summary>"), "the story is shown");
+    assert!(page.contains(&restoresim_reports::timeline::html::escape(first)), "{first}");
+    assert!(page.contains("href=\"capsules/seed-1-min/timeline.html\""), "the minimal capsule's timeline is linked");
+    assert!(dir.join("capsules/seed-1-min/timeline.html").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

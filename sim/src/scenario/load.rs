@@ -139,7 +139,8 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             return Err(("OpEnters".into(), format!("incremental {incr} does not exist (1..={})", w.incrementals)));
         }
     }
-    check_faults(s, total_shards)
+    check_faults(s, total_shards)?;
+    super::tape::check(s.faults.tape.as_deref().unwrap_or_default(), total_shards)
 }
 
 /// Bounds that keep a typo from allocating or scheduling without end.

@@ -5,6 +5,7 @@
 
 mod faults;
 mod load;
+pub mod tape;
 pub mod units;
 
 use serde::{Deserialize, Serialize};
