@@ -247,3 +247,28 @@ fn after_sweep_shrink_the_report_tells_the_minimal_capsules_story() {
     assert!(dir.join("capsules/seed-1-min/timeline.html").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_fault_family_lands_on_the_timeline() {
+    let dir = temp_dir("timeline-faults");
+    let out =
+        restoresim(&["run", "scenarios/faults-all.ron", "--seed", "1", "--trace", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let data = page_data(&std::fs::read_to_string(dir.join("timeline.html")).unwrap());
+    let faults = &common::summary(&dir)["faults"];
+    let messages = data["messages"].as_array().unwrap();
+    let count = |pred: &dyn Fn(&Value) -> bool| messages.iter().filter(|m| pred(m)).count() as u64;
+    assert_eq!(count(&|m| m["fate"] == "dropped"), faults["drops"].as_u64().unwrap(), "a cross per drop");
+    assert_eq!(count(&|m| m["copy"] == true), faults["duplicates"].as_u64().unwrap(), "a dashed copy per duplicate");
+    assert!(count(&|m| m["reordered"] == true) > 0, "reordered messages are marked");
+    assert_eq!(data["partitions"].as_array().unwrap().len() as u64, faults["partitions"].as_u64().unwrap());
+    // Every crash, restart and kill on commit is a down span.
+    let went_down = faults["crashes"].as_u64().unwrap() + faults["restarts"].as_u64().unwrap();
+    let spans = data["down"].as_array().unwrap();
+    assert_eq!(spans.len() as u64, went_down + faults["kill_on_commit"].as_u64().unwrap(), "{spans:?}");
+    let marks: Vec<&str> = data["faults"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    for kind in ["drop", "duplicate", "slow_commit", "allocator_empty", "read_error", "kill_on_commit"] {
+        assert!(marks.contains(&kind), "{kind} marked: {marks:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
