@@ -461,6 +461,11 @@
     showOnly((a) => !q || D.actors[a].toLowerCase().includes(q));
   });
 
+  // `timeline.html#violation` opens zoomed on the violation (report.html links so).
+  if (window.location.hash === "#violation" && D.violation) {
+    const span = Math.min(end, 2000);
+    view = { t0: D.violation.at_us - span * 0.7, t1: D.violation.at_us + span * 0.3 };
+  }
   const started = performance.now();
   draw();
   // How long the first full draw took, for the browser test to report.

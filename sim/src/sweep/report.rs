@@ -107,6 +107,10 @@ fn failure_row(dir: &Path, f: &super::summary::FailureEntry) -> FailureRow {
     let minimal = format!("{}-min", capsule_rel(f.seed));
     link("minimal capsule", minimal.clone());
     link("minimal timeline", format!("{minimal}/timeline.html"));
+    if let Some(at) = row.links.iter().position(|(text, _)| text == "timeline") {
+        // Opens zoomed on the violation (timeline.js reads the fragment).
+        row.links.insert(at + 1, ("at the violation".into(), format!("{capsule}/timeline.html#violation")));
+    }
     let story = [dir.join(capsule).join("story.txt"), dir.join(&minimal).join("story.txt")]
         .into_iter()
         .find_map(|p| std::fs::read_to_string(&p).ok().map(|text| (p, text)));
