@@ -8,6 +8,8 @@ pub mod junit;
 pub mod run_plot;
 pub mod study_plot;
 pub mod sweep_plot;
+pub mod sweep_report;
+pub mod timeline;
 
 pub use error::ReportError;
 pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};

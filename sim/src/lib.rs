@@ -16,4 +16,5 @@ pub mod scenario;
 pub mod shrink;
 pub mod study;
 pub mod sweep;
+pub mod timeline;
 pub mod workload;

@@ -18,6 +18,8 @@ mod shrink;
 mod study;
 #[path = "restoresim/sweep.rs"]
 mod sweep;
+#[path = "restoresim/timeline.rs"]
+mod timeline;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -38,6 +40,8 @@ mod exit {
     pub const NONDETERMINISM: u8 = 4;
     pub const BAD_INPUT: u8 = 65;
     pub const INTERNAL: u8 = 70;
+    pub const CANT_CREATE: u8 = 73;
+    pub const IO: u8 = 74;
 }
 
 #[derive(Parser)]
@@ -97,7 +101,8 @@ enum Command {
         #[command(flatten)]
         args: study::StudyArgs,
     },
-    /// Combine the output folders of a sharded sweep (or study) into one.
+    /// Combine the output folders of a sharded sweep (or study) into one. A folder
+    /// may be a pattern ('out/shard-*', quoted), expanded here.
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
@@ -120,6 +125,22 @@ enum Command {
     },
     /// Check scenario and study files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
+    /// Draw a run folder or capsule (its trace.jsonl) as DIR/timeline.html:
+    /// a space-time diagram that opens from disk.
+    Timeline {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Export a run folder or capsule's trace for other tools.
+    Export {
+        /// chrome-trace: Chrome trace-event JSON, for Perfetto or chrome://tracing.
+        #[arg(long, value_enum)]
+        format: timeline::ExportFormat,
+        dir: PathBuf,
+        /// Output file (default: DIR/trace.chrome.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A failure that maps to an exit code.
@@ -177,6 +198,8 @@ fn main() -> ExitCode {
         Command::Replay { args } => replay::replay(args),
         Command::Shrink { args } => shrink::shrink(args),
         Command::Check { scenarios } => check::check(&scenarios),
+        Command::Timeline { dirs } => timeline::timeline(&dirs),
+        Command::Export { format, dir, out } => timeline::export(format, &dir, out),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -250,6 +273,9 @@ fn run_one(
     let bug_list = bugs.iter().map(|b| b.name().to_string()).chain(scenario.bugs.iter().cloned()).collect();
     let summary = Summary::new(&report, path, bug_list, wall, reproduce.clone());
     output::write_run(&dir, &report, &summary).context("cannot write the artifacts").map_err(internal)?;
+    if trace {
+        restoresim::timeline::write_html(&dir).context("cannot write timeline.html").map_err(internal)?;
+    }
     print_summary(&report, &summary, &dir);
     if report.outcome != Outcome::Pass {
         println!("\nreproduce: {reproduce}");

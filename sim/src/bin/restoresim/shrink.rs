@@ -190,5 +190,9 @@ pub fn after_sweep(
         }
     }
     restoresim_reports::write_junit(&suite, &dir.join(sweep::JUNIT_FILE)).map_err(|e| Failure::new(CANT_CREATE, e))?;
+    // report.html again, now that the minimal capsules (and their stories) exist.
+    let text = std::fs::read_to_string(dir.join(sweep::SUMMARY_FILE)).map_err(|e| Failure::new(CANT_CREATE, e))?;
+    let summary: sweep::SweepSummary = serde_json::from_str(&text).map_err(|e| Failure::new(CANT_CREATE, e))?;
+    sweep::report::write(dir, &summary).map_err(|e| Failure::new(CANT_CREATE, e))?;
     Ok(())
 }

@@ -29,7 +29,7 @@ pub struct StudyArgs {
     /// Threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only part K of N of every point's seeds (see `merge`).
+    /// Run only part K of N of every point's seeds (K/N, env:VAR/N or auto, as for sweep; see `merge`).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
     /// Go on with the study in --out, skipping runs already done.

@@ -25,8 +25,11 @@ pub struct SweepArgs {
     /// Threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only part K of N of the seed range (for CI machines; see `merge`).
-    #[arg(long, value_name = "K/N")]
+    /// Run only part K of N of the seed range (for CI machines; see
+    /// `merge`): K/N (1-based), env:VAR/N (VAR holds a 0-based index, e.g.
+    /// env:SLURM_ARRAY_TASK_ID/4), or auto (a Slurm job array, or an indexed
+    /// Kubernetes Job with RESTORESIM_SHARDS).
+    #[arg(long, value_name = "K/N|env:VAR/N|auto")]
     pub shard: Option<Shard>,
     /// Output folder (default: a fresh folder under out/).
     #[arg(long)]
@@ -139,6 +142,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
 }
 
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
+    let dirs = &sweep::glob::expand(dirs).map_err(failure)?;
     if dirs.is_empty() {
         return Err(Failure::new(
             exit::USAGE,
