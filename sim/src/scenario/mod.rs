@@ -4,8 +4,11 @@
 //! probabilities `"1%"`.
 
 mod faults;
+pub mod limits;
 mod load;
+pub mod locate;
 pub mod units;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +17,7 @@ pub use faults::{
     RandomPartitionSpec, RestartKind, RestartSpec, SwarmFamily, SwarmPartitions, SwarmSpec, TabletRef, TabletSpec,
     Trigger, WindowSpec,
 };
-pub use load::{ScenarioError, load, parse};
+pub use load::{ScenarioError, load, load_text, parse};
 pub use units::{Chance, Duration};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -124,6 +127,30 @@ pub struct RestoreSpec {
     /// Incrementals to apply; default: all of the table's, `[1, 2, ..., K]`.
     #[serde(default)]
     pub backups: Option<Vec<u32>>,
+    /// A deliberately bad request, to test the coordinator's validation:
+    /// the load-time checks of `table` and `backups` are skipped, and the
+    /// run fails unless the coordinator rejects it with this status.
+    #[serde(default)]
+    pub expect_rejection: Option<RejectName>,
+}
+
+/// `RejectStatus` as a scenario writes it (a mirror: `model/` needs no serde).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RejectName {
+    PathDoesNotExist,
+    BadRequest,
+    MultipleModifications,
+}
+
+impl RejectName {
+    pub fn status(self) -> restoresim_model::msg::RejectStatus {
+        use restoresim_model::msg::RejectStatus;
+        match self {
+            RejectName::PathDoesNotExist => RejectStatus::PathDoesNotExist,
+            RejectName::BadRequest => RejectStatus::BadRequest,
+            RejectName::MultipleModifications => RejectStatus::MultipleModifications,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
