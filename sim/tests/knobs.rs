@@ -4,7 +4,7 @@
 
 mod common;
 
-use restoresim::run::Outcome;
+use restoresim::run::{Outcome, RestoreState};
 use restoresim::scenario::{
     Duration, OpStateName, ProgressPersist, RestartSpec, RetryScope, Scenario, TabletRef, Trigger,
 };
@@ -129,7 +129,7 @@ fn deadlines_fail_the_restore_with_a_timeout() {
         }
         let r = common::run(&s, 1);
         assert_eq!(r.outcome, Outcome::Pass, "{:?}", r.violation);
-        assert_eq!(r.restores[0].state, "Failed");
+        assert_eq!(r.restores[0].state, RestoreState::FAILED);
         assert!(
             r.restores[0].detail.contains("Timeout") && r.restores[0].detail.contains("deadline"),
             "{:?}",

@@ -82,6 +82,7 @@ impl SchemeShard {
                 queue: VecDeque::new(),
                 alloc_cookie: None,
             };
+            op.assert_counters();
             ss.by_key.insert(operation.key, *id);
             if !op.state.is_terminal() {
                 ss.running.insert(op.table, *id);
