@@ -82,6 +82,14 @@ impl SweepSpec {
         cmd
     }
 
+    /// Is `other` the same sweep (bar the shard)? The scenario is compared
+    /// by its text's digest, not by how its path was spelled
+    /// (`scenarios/a.ron` and `./scenarios/a.ron` are one scenario).
+    pub fn same_sweep(&self, other: &SweepSpec) -> bool {
+        let plain = |s: &SweepSpec| SweepSpec { shard: None, scenario_file: String::new(), ..s.clone() };
+        plain(self) == plain(other)
+    }
+
     /// The same sweep, unsharded (what `merge` produces).
     pub fn whole(&self) -> SweepSpec {
         SweepSpec { shard: None, ..self.clone() }

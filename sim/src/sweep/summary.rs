@@ -39,6 +39,9 @@ pub struct SweepSummary {
     pub virtual_time_us_total: u64,
     /// The first `FAILURES_LISTED` failing seeds, by seed.
     pub failures: Vec<FailureEntry>,
+    /// Says that `failures` is capped, and where the full list is.
+    #[serde(default)]
+    pub failures_listed: String,
     pub failures_total: u64,
     /// Coverage goals over all seeds: how many seeds reached each, those no
     /// seed reached, and the required ones among them (which fail the sweep).
@@ -234,6 +237,12 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         events: Percentiles::of(ran().map(|r| r.events).collect()),
         events_total: results.iter().map(|r| r.events).sum(),
         virtual_time_us_total: results.iter().map(|r| r.virtual_time_us).sum(),
+        failures_listed: format!(
+            "`failures` lists the first {} of {} failing seeds (at most {FAILURES_LISTED}, by seed); results.jsonl \
+             has every seed's line",
+            failing.len().min(FAILURES_LISTED),
+            failing.len()
+        ),
         failures_total: failing.len() as u64,
         failures,
         exit_code: exit_code(results, &coverage.required_missing),

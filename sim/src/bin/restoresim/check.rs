@@ -14,15 +14,15 @@ pub fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
     let mut bad = 0;
     for p in paths {
         match scenario::load(p) {
-            Ok(s) => println!("ok    {} ({})", p.display(), s.name),
+            Ok(s) => say!("ok    {} ({})", p.display(), s.name),
             Err(e) => {
                 bad += 1;
-                eprintln!("error: {e}");
+                tell!("error: {e}");
             }
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} files bad", paths.len());
+        tell!("{bad} of {} files bad", paths.len());
     }
     Ok(if bad > 0 { exit::BAD_INPUT } else { 0 })
 }
