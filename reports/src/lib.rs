@@ -11,7 +11,7 @@ pub mod sweep_plot;
 pub use error::ReportError;
 pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};
 pub use run_plot::{
-    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
-    write_run_plot,
+    BandKind, FaultKind, FaultMarker, FaultWindow, MarkKind, PercentSeries, RunPlot, SeriesKind, ShardSeries,
+    StateBand, TimeMark, write_run_plot,
 };
 pub use sweep_plot::{SweepPlot, write_sweep_plot};

@@ -58,6 +58,7 @@ pub(super) fn state_bands<DB: DrawingBackend>(
     }
     row_names(&mut chart, &rows, row_px, &style)?;
     panels::fault_lines(&mut chart, plot, frame)?;
+    panels::mark_lines(&mut chart, plot, frame)?;
     let kinds: Vec<BandKind> =
         look::BAND_KINDS.into_iter().filter(|kind| plot.bands.iter().any(|b| b.kind == *kind)).collect();
     let entries: Vec<Entry> = kinds

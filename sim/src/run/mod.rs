@@ -241,7 +241,15 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             Outcome::LivenessViolation => "LIVENESS VIOLATION",
         }
     );
-    let plot = recorder.plot(title, end, &engine.system, window);
+    let liveness = outcome == Outcome::LivenessViolation;
+    let marks = record::PlotMarks {
+        window,
+        faulted: !fault_tape.is_empty(),
+        violation: violation.as_ref().map(|v| (v.at_us, v.invariant.clone())),
+        deadline: liveness.then_some(liveness_deadline),
+        zoom: liveness,
+    };
+    let plot = recorder.plot(title, end, &engine.system, marks);
     let nodes = kinds.len() as u32;
     RunReport {
         scenario: scenario.name.clone(),
