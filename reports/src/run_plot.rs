@@ -1,4 +1,4 @@
-//! The progress plot of one run (DESIGN.md §9): reported vs true durable
+//! The progress plot of one run (docs/design.md §9): reported vs true durable
 //! percent over virtual time, per-shard progress, coordinator state bands per
 //! incremental, and fault markers.
 

@@ -1,4 +1,4 @@
-//! The sweep plot (DESIGN.md §9): left, a histogram of the virtual time at
+//! The sweep plot (docs/design.md §9): left, a histogram of the virtual time at
 //! which each passing seed's restores had all ended, with p50/p90/p99
 //! marked; right, the seeds by outcome and by broken invariant.
 

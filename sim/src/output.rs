@@ -1,4 +1,4 @@
-//! Artifacts of a run (DESIGN.md §8): `summary.json`, `progress.png`,
+//! Artifacts of a run (docs/design.md §8): `summary.json`, `progress.png`,
 //! `progress.svg`, `log.txt` (the short log); `trace.jsonl` is streamed by
 //! the run itself.
 

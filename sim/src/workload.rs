@@ -1,4 +1,4 @@
-//! Seeded workload generation (DESIGN.md §3): the full backup, then each
+//! Seeded workload generation (docs/design.md §3): the full backup, then each
 //! incremental as a set of changes over the table as it stands after the
 //! previous one (erases and partial updates of existing rows, new keys, empty
 //! incrementals, skewed keys). All draws come from the workload stream.

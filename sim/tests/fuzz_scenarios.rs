@@ -174,7 +174,7 @@ proptest! {
     fn a_hundred_thousand_inputs(text in inputs()) {
         check_text(&text)?;
         let seen = PARSED.load(Ordering::Relaxed) + REFUSED.load(Ordering::Relaxed);
-        if seen % 10_000 == 0 {
+        if seen.is_multiple_of(10_000) {
             eprintln!(
                 "fuzz: {seen} inputs, {} refused (65), {} accepted, {} of them run (0/1/3), 0 panics",
                 REFUSED.load(Ordering::Relaxed),

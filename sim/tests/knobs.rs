@@ -1,4 +1,4 @@
-//! Each protocol knob (DESIGN.md §4.6) changes behaviour for real: the same
+//! Each protocol knob (docs/design.md §4.6) changes behaviour for real: the same
 //! scenario and seed with the knob flipped gives another run, and the
 //! difference is the one the knob is for.
 

@@ -1,5 +1,5 @@
 //! LongIncrementalRestoreOp: the coordinator's in-memory state machine for one
-//! restore (DESIGN.md §4.3). Per incremental: Allocating → Proposing →
+//! restore (docs/design.md §4.3). Per incremental: Allocating → Proposing →
 //! Waiting → Applying, then the next incremental or Done; Failed on a
 //! non-retriable error or a deadline.
 //!

@@ -1,4 +1,4 @@
-//! The `restoresim` command line (DESIGN.md §8). Errors are printed as text
+//! The `restoresim` command line (docs/design.md §8). Errors are printed as text
 //! and mapped to the documented exit codes; `main` never returns an error
 //! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump). One
 //! module per subcommand under `restoresim/` (named by `#[path]`: the

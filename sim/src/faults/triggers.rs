@@ -1,4 +1,4 @@
-//! Triggered restarts (DESIGN.md §5): "restart DataShard 3 when the op
+//! Triggered restarts (docs/design.md §5): "restart DataShard 3 when the op
 //! enters Applying of incremental 2" is one `RestartSpec`. Timed restarts
 //! and kills at a commit number are scheduled up front; the rest wait here
 //! and are checked after every event, on the event's notes and the

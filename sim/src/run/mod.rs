@@ -33,7 +33,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Exit code of `restoresim run` (DESIGN.md §8).
+    /// Exit code of `restoresim run` (docs/design.md §8).
     pub fn exit_code(self) -> i32 {
         match self {
             Outcome::Pass => 0,

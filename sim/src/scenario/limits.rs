@@ -4,7 +4,7 @@
 //! that `restoresim check` accepts can be run: it cannot make `run` or a
 //! sweep abort on an allocation, overflow a counter, or run for hours
 //! before its budget ends it. The limits come from what the engine runs in
-//! about a minute on one core (DESIGN.md's scale goal: a 100,000-shard
+//! about a minute on one core (docs/design.md's scale goal: a 100,000-shard
 //! restore): beyond one, `check`, `run` and `sweep` exit 65 naming the
 //! field's `file:line:column` and the limit.
 //!

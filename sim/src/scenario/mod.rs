@@ -1,4 +1,4 @@
-//! Scenario files (DESIGN.md §7): one RON file = one workload, one fault
+//! Scenario files (docs/design.md §7): one RON file = one workload, one fault
 //! plan, protocol knobs, checks and budgets. Every field but `name` has a
 //! default; unknown fields are errors; durations are written `"150ms"` and
 //! probabilities `"1%"`.
@@ -166,7 +166,7 @@ impl Default for ClientSpec {
     }
 }
 
-/// The protocol knobs of DESIGN.md §4.6 as a scenario writes them (durations
+/// The protocol knobs of docs/design.md §4.6 as a scenario writes them (durations
 /// with units); defaults are taken from `ProtocolKnobs::default()`, the design
 /// document's. A mirror, so `model/` needs no serde; `run/config.rs` maps it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]

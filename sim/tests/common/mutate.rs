@@ -114,12 +114,12 @@ pub enum Mutation {
 pub fn mutation() -> impl Strategy<Value = Mutation> {
     let n = any::<usize>();
     prop_oneof![
-        4 => (n.clone(), 0..NUMBERS.len()).prop_map(|(nth, value)| Mutation::Number { nth, value }),
-        3 => (n.clone(), 0..STRINGS.len()).prop_map(|(nth, value)| Mutation::Str { nth, value }),
-        2 => (n.clone(), n.clone()).prop_map(|(nth, with)| Mutation::Ident { nth, with }),
-        1 => (n.clone(), 1..8usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        1 => (n.clone(), 0..INSERTS.len()).prop_map(|(at, text)| Mutation::Insert { at, text }),
-        1 => (n.clone(), 1..200usize).prop_map(|(at, len)| Mutation::Duplicate { at, len }),
+        4 => (n, 0..NUMBERS.len()).prop_map(|(nth, value)| Mutation::Number { nth, value }),
+        3 => (n, 0..STRINGS.len()).prop_map(|(nth, value)| Mutation::Str { nth, value }),
+        2 => (n, n).prop_map(|(nth, with)| Mutation::Ident { nth, with }),
+        1 => (n, 1..8usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        1 => (n, 0..INSERTS.len()).prop_map(|(at, text)| Mutation::Insert { at, text }),
+        1 => (n, 1..200usize).prop_map(|(at, len)| Mutation::Duplicate { at, len }),
         1 => n.prop_map(|at| Mutation::Truncate { at }),
     ]
 }
