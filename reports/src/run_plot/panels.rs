@@ -172,7 +172,7 @@ fn mark_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, fr
         let right_half = x > frame.x_end / 2.0;
         let h = if right_half { HPos::Right } else { HPos::Left };
         let color = look::mark_color(mark.kind);
-        let style = font::text(13).color(&color).pos(Pos::new(h, VPos::Top));
+        let style = font::text(12).color(&color).pos(Pos::new(h, VPos::Top));
         let dx = if right_half { -5 } else { 5 };
         let at = EmptyElement::at((x, PERCENT_Y.end)) + Text::new(mark.label.clone(), (dx, 4 + 16 * i as i32), style);
         chart.plotting_area().draw(&at)?;
@@ -250,7 +250,7 @@ pub(super) fn percent<DB: DrawingBackend>(
 
 /// Each fault window's label, inside it at the bottom, where it fits.
 fn window_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
-    let style = font::text(11).color(&look::WINDOW_TEXT);
+    let style = font::text(12).color(&look::WINDOW_TEXT);
     let area = chart.plotting_area().strip_coord_spec();
     for window in plot.windows.iter().filter(|w| w.from_us <= frame.end_us) {
         let (x0, x1) = (frame.x(window.from_us), frame.x(window.to_us.max(window.from_us)));
@@ -295,7 +295,7 @@ fn fault_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, f
     for (_, x, kind, names) in groups {
         let color = look::fault_color(kind);
         let style =
-            font::text(11).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
+            font::text(12).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
         chart.plotting_area().draw(&Text::new(names.join(", "), (x, PERCENT_Y.end), style))?;
     }
     Ok(())
