@@ -279,26 +279,58 @@ fn fault_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, f
     }
     faults.retain(|f| !f.label.is_empty());
     faults.sort_by_key(|f| f.at_us);
-    let mut groups: Vec<(i32, f64, FaultKind, Vec<&str>)> = Vec::new();
+    let mut groups: Vec<(i32, f64, Vec<(FaultKind, &str)>)> = Vec::new();
     for fault in faults {
         let x = frame.x(fault.at_us);
         let px = chart.backend_coord(&(x, 0.0)).0;
+        let entry = (fault.kind, fault.label.as_str());
         match groups.last_mut() {
-            Some((last_px, _, _, names)) if px - *last_px < 13 => {
-                if !names.contains(&fault.label.as_str()) {
-                    names.push(&fault.label);
+            Some((last_px, _, names)) if px - *last_px < 13 => {
+                if !names.contains(&entry) {
+                    names.push(entry);
                 }
             }
-            _ => groups.push((px, x, fault.kind, vec![&fault.label])),
+            _ => groups.push((px, x, vec![entry])),
         }
     }
-    for (_, x, kind, names) in groups {
-        let color = look::fault_color(kind);
+    for (_, x, mut names) in groups {
+        // Crashes, restarts and kills first: they are always named.
+        names.sort_by_key(|(kind, _)| !is_lifecycle(*kind));
+        let color = look::fault_color(names[0].0);
         let style =
             font::text(12).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
-        chart.plotting_area().draw(&Text::new(names.join(", "), (x, PERCENT_Y.end), style))?;
+        chart.plotting_area().draw(&Text::new(group_label(&names), (x, PERCENT_Y.end), style))?;
     }
     Ok(())
+}
+
+fn is_lifecycle(kind: FaultKind) -> bool {
+    matches!(kind, FaultKind::Crash | FaultKind::Restart | FaultKind::KillOnCommit)
+}
+
+/// Characters a rotated label may take before it leaves the percent panel.
+const LABEL_CHARS: usize = 44;
+
+/// One label for close fault lines: every crash, restart and kill by name,
+/// then other faults while they fit, then how many more.
+fn group_label(names: &[(FaultKind, &str)]) -> String {
+    let mut label = String::new();
+    let mut more = 0;
+    for (kind, name) in names {
+        let sep = if label.is_empty() { 0 } else { 2 };
+        if is_lifecycle(*kind) || label.chars().count() + sep + name.chars().count() <= LABEL_CHARS {
+            if sep > 0 {
+                label.push_str(", ");
+            }
+            label.push_str(name);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        label.push_str(&format!(" +{more}"));
+    }
+    label
 }
 
 /// Middle panel for few shards: one thin line each, legend on the right.
@@ -336,6 +368,20 @@ mod tests {
 
     /// Few kinds keep their lines; the kind that would overflow the budget,
     /// and every kind after it, goes to the strip.
+    #[test]
+    fn a_group_label_names_every_crash_and_counts_the_rest() {
+        let names = [
+            (FaultKind::Drop, "DataShard0→SchemeShard"),
+            (FaultKind::Drop, "DataShard5→SchemeShard"),
+            (FaultKind::Crash, "DataShard3"),
+            (FaultKind::Restart, "SchemeShard"),
+        ];
+        let mut sorted = names.to_vec();
+        sorted.sort_by_key(|(kind, _)| !is_lifecycle(*kind));
+        assert_eq!(group_label(&sorted), "DataShard3, SchemeShard +2");
+        assert_eq!(group_label(&sorted[2..3]), "DataShard0→SchemeShard");
+    }
+
     #[test]
     fn fault_split_keeps_crashes_as_lines() {
         use FaultKind::{Crash, Drop, Restart};
