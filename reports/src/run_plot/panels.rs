@@ -279,7 +279,9 @@ fn fault_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, f
     }
     faults.retain(|f| !f.label.is_empty());
     faults.sort_by_key(|f| f.at_us);
-    let mut groups: Vec<(i32, f64, Vec<(FaultKind, &str)>)> = Vec::new();
+    // (first line's pixel, its x, the faults it labels)
+    type Group<'f> = (i32, f64, Vec<(FaultKind, &'f str)>);
+    let mut groups: Vec<Group> = Vec::new();
     for fault in faults {
         let x = frame.x(fault.at_us);
         let px = chart.backend_coord(&(x, 0.0)).0;
