@@ -130,9 +130,16 @@ pub struct Capsule {
     /// The recorded trace hash; `None` when the recorded run panicked.
     pub trace_hash: Option<u64>,
     pub outcome: String,
-    /// The recorded fault tape, if the summary has one: a replay takes its
-    /// faults from it, with random faults off.
+    /// The violated invariant the summary records, if any.
+    pub invariant: Option<String>,
+    /// The fault tape a replay takes its faults from, random faults off:
+    /// the scenario's own `faults.tape` if it has one (a shrunk capsule's
+    /// scenario is standalone), else the summary's recorded `fault_tape`.
     pub tape: Option<Vec<InjectedFault>>,
+    /// The tape differs from the one the recorded run took (its
+    /// `fault_tape_digest`): someone edited it, so a replay is a new
+    /// experiment, not a check of the recorded run.
+    pub tape_changed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +215,24 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
             Some(tape::from_tape(&entries, nodes).map_err(|e| bad(e.to_string()))?)
         }
     };
+    let tape = match &scenario.faults.tape {
+        Some(own) => Some(crate::scenario::tape::to_faults(own)),
+        None => tape,
+    };
+    let recorded_digest = match &json["fault_tape_digest"] {
+        serde_json::Value::Null => None,
+        v => Some(
+            v.as_str()
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .ok_or_else(|| bad("expected `fault_tape_digest` as 16 hex digits".into()))?,
+        ),
+    };
+    // Without a recorded digest (an older capsule) the tape counts as the recorded one.
+    let tape_changed = match (recorded_digest, &tape) {
+        (Some(d), Some(t)) => tape::digest(t) != d,
+        _ => false,
+    };
     let outcome = json["outcome"].as_str().unwrap_or("unknown").to_string();
-    Ok(Capsule { dir, scenario_file, scenario, seed, bugs, trace_hash, outcome, tape })
+    let invariant = json["violation"]["invariant"].as_str().map(str::to_string);
+    Ok(Capsule { dir, scenario_file, scenario, seed, bugs, trace_hash, outcome, invariant, tape, tape_changed })
 }

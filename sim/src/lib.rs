@@ -13,5 +13,6 @@ pub mod output;
 pub mod restore;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 pub mod workload;

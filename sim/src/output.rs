@@ -55,6 +55,9 @@ pub struct Summary<'a> {
     pub replayed: bool,
     /// Every injected fault with its logical anchor: `restoresim replay` input.
     pub fault_tape: Vec<TapeEntry>,
+    /// `faults::tape::digest` of `fault_tape`: `replay` compares it with the
+    /// tape it replays to tell an edited tape from a moved run.
+    pub fault_tape_digest: String,
 }
 
 impl<'a> Summary<'a> {
@@ -92,8 +95,13 @@ impl<'a> Summary<'a> {
             coverage: &report.coverage,
             replayed: report.replayed,
             fault_tape: crate::faults::tape::to_tape(&report.fault_tape),
+            fault_tape_digest: format!("{:016x}", crate::faults::tape::digest(&tape_only(&report.fault_tape))),
         }
     }
+}
+
+fn tape_only(tape: &[(u64, crate::engine::InjectedFault)]) -> Vec<crate::engine::InjectedFault> {
+    tape.iter().map(|(_, f)| f.clone()).collect()
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {

@@ -30,6 +30,8 @@ mod crash_sweep;
 mod progress;
 #[path = "restoresim/replay.rs"]
 mod replay;
+#[path = "restoresim/shrink.rs"]
+mod shrink;
 #[path = "restoresim/sweep.rs"]
 mod sweep;
 
@@ -163,6 +165,13 @@ enum Command {
         #[command(flatten)]
         args: replay::ReplayArgs,
     },
+    /// Reduce a failing capsule to its minimal failing run: fewest faults,
+    /// weakest faults, smallest workload; writes a minimal capsule with a
+    /// standalone scenario.ron, shrink.json and story.txt.
+    Shrink {
+        #[command(flatten)]
+        args: shrink::ShrinkArgs,
+    },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
 }
@@ -207,11 +216,11 @@ fn main() -> ExitCode {
         Command::Sweep { args, crash_points: Some(tablet), bucket, seed } => {
             let a = &args;
             let seed_flags = a.seeds.is_some() || a.jobs.is_some() || a.shard.is_some() || a.out.is_some() || a.resume;
-            if seed_flags || a.check_determinism.is_some() || a.max_capsules.is_some() {
+            if seed_flags || a.check_determinism.is_some() || a.max_capsules.is_some() || a.shrink {
                 return Err(Failure::new(
                     exit::USAGE,
                     "--crash-points sweeps one seed (--seed N), sequentially; --seeds, --jobs, --shard, --out, \
-                     --resume, --check-determinism and --max-capsules do not apply",
+                     --resume, --check-determinism, --max-capsules and --shrink do not apply",
                 ));
             }
             crash_sweep::sweep(&args.scenario, &tablet, bucket.as_deref(), seed, &args.bugs)
@@ -219,6 +228,7 @@ fn main() -> ExitCode {
         Command::Sweep { args, .. } => sweep::sweep(args),
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
         Command::Replay { args } => replay::replay(args),
+        Command::Shrink { args } => shrink::shrink(args),
         Command::Check { scenarios } => check::check(&scenarios),
     });
     match result {

@@ -143,6 +143,16 @@ fn to_entry(fault: &InjectedFault) -> TapeFault {
     }
 }
 
+/// A digest of a tape as a set of faults (order-free: a tape's order only
+/// matters between restarts at one anchor, which the set keeps apart).
+/// `summary.json` records it, so `replay` can tell a capsule whose tape was
+/// edited (a new experiment) from one whose run moved (nondeterminism).
+pub fn digest(faults: &[InjectedFault]) -> u64 {
+    let mut each: Vec<u64> = faults.iter().map(crate::engine::trace::digest).collect();
+    each.sort_unstable();
+    crate::engine::trace::digest(&each)
+}
+
 /// Reads a tape back for a system of `nodes` nodes; every name must be a
 /// node of it, every crashed node a tablet.
 pub fn from_tape(tape: &[TapeEntry], nodes: u32) -> Result<Vec<InjectedFault>, TapeError> {

@@ -140,8 +140,13 @@ pub struct RunOptions<'a> {
     pub record_steps: bool,
 }
 
+/// One run. A scenario with a fault tape (`faults: (tape: [...])`) runs
+/// from it, as `replay` does.
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
-    run_with(scenario, seed, options, None)
+    match &scenario.faults.tape {
+        Some(tape) => run_with(scenario, seed, options, Some(&crate::scenario::tape::to_faults(tape))),
+        None => run_with(scenario, seed, options, None),
+    }
 }
 
 /// Replays a run of `scenario` and `seed` from its fault tape: no random

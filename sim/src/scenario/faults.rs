@@ -133,6 +133,9 @@ pub struct FaultSpec {
     pub partitions: Vec<PartitionSpec>,
     /// Swarm mode: each seed draws which fault families are on and how hard.
     pub swarm: Option<SwarmSpec>,
+    /// A fault tape (see `super::tape`): with one, the run takes exactly
+    /// these faults, and no random fault or trigger.
+    pub tape: Option<Vec<super::tape::TapeFaultSpec>>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -103,7 +103,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         return Err(syntax(de.span_error(e)));
     }
     super::validate::validate(&scenario).map_err(|invalid| {
-        let (line, column) = super::locate::locate(text, &invalid.path);
+        let (line, column) = match &invalid.needle {
+            Some(needle) => super::locate::locate_within(text, &invalid.path, needle),
+            None => super::locate::locate(text, &invalid.path),
+        };
         at(line, column, invalid.message)
     })?;
     Ok(scenario)

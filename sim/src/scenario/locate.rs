@@ -52,6 +52,19 @@ impl fmt::Display for FieldPath {
 /// 1-based line and column of the value at `path` in `text` (the deepest
 /// written part of it; 1:1 when not even the first field is written).
 pub fn locate(text: &str, path: &FieldPath) -> (usize, usize) {
+    line_column(text, offset_of(text, path))
+}
+
+/// [`locate`], then the first `needle` from there on (the value's start
+/// if the needle is not found).
+pub fn locate_within(text: &str, path: &FieldPath, needle: &str) -> (usize, usize) {
+    let start = offset_of(text, path);
+    let offset = text[start..].find(needle).map_or(start, |i| start + i);
+    line_column(text, offset)
+}
+
+/// Byte offset of the value at `path` (the deepest written part of it).
+fn offset_of(text: &str, path: &FieldPath) -> usize {
     let mut w = Walker { text: text.as_bytes(), pos: 0, depth: 0 };
     let mut found = 0;
     w.skip_space();
@@ -59,7 +72,7 @@ pub fn locate(text: &str, path: &FieldPath) -> (usize, usize) {
         // Malformed text cannot happen after RON accepted it; the deepest
         // position found so far is still the best answer.
     }
-    line_column(text, found)
+    found
 }
 
 /// 1-based line and column (in characters) of byte `offset`.

@@ -7,6 +7,7 @@ mod faults;
 pub mod limits;
 mod load;
 pub mod locate;
+pub mod tape;
 pub mod units;
 pub mod validate;
 

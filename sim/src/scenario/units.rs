@@ -102,7 +102,16 @@ impl<'de> Deserialize<'de> for Duration {
 
 impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}us", self.0))
+        // The largest unit that says it exactly: a written-out scenario
+        // (a shrunk one) reads "20ms", not "20000us".
+        let us = self.0;
+        let text = match us {
+            0 => "0ms".to_string(),
+            _ if us.is_multiple_of(1_000_000) => format!("{}s", us / 1_000_000),
+            _ if us.is_multiple_of(1_000) => format!("{}ms", us / 1_000),
+            _ => format!("{us}us"),
+        };
+        s.serialize_str(&text)
     }
 }
 
@@ -128,13 +137,33 @@ impl<'de> Deserialize<'de> for Chance {
 
 impl Serialize for Chance {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}/{}", self.0.num, self.0.den))
+        let (num, den) = (u64::from(self.0.num), u64::from(self.0.den));
+        // A whole percent reads as one ("2%"); anything else as the fraction.
+        let text =
+            if (num * 100).is_multiple_of(den) { format!("{}%", num * 100 / den) } else { format!("{num}/{den}") };
+        s.serialize_str(&text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_units_read_back_the_same() {
+        for us in [0, 1, 999, 1_000, 20_000, 1_500_000, 2_000_000] {
+            let text = ron::to_string(&Duration(us)).unwrap();
+            assert_eq!(ron::from_str::<Duration>(&text).unwrap(), Duration(us), "{text}");
+        }
+        assert_eq!(ron::to_string(&Duration(20_000)).unwrap(), "\"20ms\"");
+        for (num, den) in [(0, 1), (1, 50), (1, 3), (5, 1_000_000), (1, 1)] {
+            let c = Chance(Ratio::new(num, den));
+            let text = ron::to_string(&c).unwrap();
+            let back = ron::from_str::<Chance>(&text).unwrap();
+            assert_eq!(u64::from(back.0.num) * u64::from(den), u64::from(num) * u64::from(back.0.den), "{text}");
+        }
+        assert_eq!(ron::to_string(&Chance(Ratio::new(1, 50))).unwrap(), "\"2%\"");
+    }
 
     #[test]
     fn durations_parse_to_microseconds() {

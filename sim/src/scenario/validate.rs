@@ -19,13 +19,16 @@ use super::{ActorRef, LatencySpec, Scenario, TabletRef, Trigger};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub path: FieldPath,
+    /// Text to find inside the value at `path`, when a check knows the
+    /// offending text rather than its path (the fault tape's checks).
+    pub needle: Option<String>,
     pub message: String,
 }
 
 type Check = Result<(), Invalid>;
 
 fn refuse(path: FieldPath, message: impl Into<String>) -> Check {
-    Err(Invalid { path, message: message.into() })
+    Err(Invalid { path, needle: None, message: message.into() })
 }
 
 fn p(fields: &[&'static str]) -> FieldPath {
@@ -44,7 +47,19 @@ pub fn validate(s: &Scenario) -> Check {
     check_triggers(s)?;
     check_partitions(s)?;
     check_swarm(s)?;
+    check_tape(s)?;
     check_names(s)
+}
+
+/// A fault tape written in the scenario (`tape.rs` checks its entries).
+fn check_tape(s: &Scenario) -> Check {
+    let tape = s.faults.tape.as_deref().unwrap_or_default();
+    let shards = u32::try_from(total_shards(s)).expect("at most MAX_TOTAL_SHARDS");
+    super::tape::check(tape, shards).map_err(|(needle, message)| Invalid {
+        path: p(&["faults", "tape"]),
+        needle: Some(needle),
+        message,
+    })
 }
 
 /// Shards in all tables (at most `MAX_TOTAL_SHARDS` once `check_workload` passed).

@@ -53,6 +53,8 @@ struct Target {
     recorded_outcome: Option<String>,
     /// The capsule's fault tape (for its own seed): replayed, random faults off.
     tape: Option<Vec<InjectedFault>>,
+    /// The tape was edited since the recorded run: a new experiment.
+    tape_changed: bool,
 }
 
 impl Target {
@@ -117,6 +119,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
     print_report(&t, &report);
     if let Some(tape) = &t.tape {
         say!("  fault tape    {} faults from the capsule's tape, random faults off", tape.len());
+        print_unfired(tape, &report);
     }
     if let Some(dir) = &dir {
         let bug_names = t.bugs.iter().map(|b| b.name().to_string()).collect();
@@ -125,6 +128,13 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         say!("  artifacts     {}", dir.display());
     }
     match t.expected_hash {
+        Some(_) if t.tape_changed => {
+            say!(
+                "  replay        the tape changed since the recorded run: a new experiment (its outcome decides \
+                 the exit code; the recorded trace hash does not apply)"
+            );
+            Ok(report.outcome.exit_code() as u8)
+        }
         Some(h) if h != report.trace_hash => {
             say!(
                 "\nNONDETERMINISM: the capsule recorded trace hash {h:016x}, this replay gave {:016x}",
@@ -157,6 +167,7 @@ fn target(a: &ReplayArgs) -> Result<Target, Failure> {
             expected_hash: if same_run { c.trace_hash } else { None },
             recorded_outcome: Some(c.outcome),
             scenario: c.scenario,
+            tape_changed: c.tape_changed && tape.is_some(),
             tape,
         });
     }
@@ -168,8 +179,33 @@ fn target(a: &ReplayArgs) -> Result<Target, Failure> {
         bugs: extra,
         expected_hash: None,
         recorded_outcome: None,
+        tape_changed: false,
         tape: None,
     })
+}
+
+/// Tape entries whose anchor never came (the nth message never happened,
+/// the run ended first): said, not silently passed over.
+fn print_unfired(tape: &[InjectedFault], report: &RunReport) {
+    let mut fired: Vec<&InjectedFault> = report.fault_tape.iter().map(|(_, f)| f).collect();
+    let mut unfired = Vec::new();
+    for (i, fault) in tape.iter().enumerate() {
+        match fired.iter().position(|f| *f == fault) {
+            Some(p) => {
+                fired.swap_remove(p);
+            }
+            None => unfired.push(i),
+        }
+    }
+    if unfired.is_empty() {
+        return;
+    }
+    say!("  NOT FIRED     {} tape entries never fired (their anchor never came):", unfired.len());
+    let entries = restoresim::faults::tape::to_tape(&tape.iter().map(|f| (0, f.clone())).collect::<Vec<_>>());
+    for i in unfired {
+        let json = serde_json::to_string(&entries[i].fault).unwrap_or_default();
+        say!("    entry {i}: {json}");
+    }
 }
 
 fn reproduce(t: &Target) -> String {

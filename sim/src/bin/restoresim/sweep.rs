@@ -44,6 +44,13 @@ pub struct SweepArgs {
     /// Keep capsules of only the N lowest failing seeds (default: all).
     #[arg(long, value_name = "N")]
     pub max_capsules: Option<u64>,
+    /// Shrink every kept capsule to its minimal failing run, written beside
+    /// it as capsules/seed-N-min/ (see `restoresim shrink`).
+    #[arg(long)]
+    pub shrink: bool,
+    /// With --shrink: stop each shrink after this many candidate runs.
+    #[arg(long, value_name = "N", default_value_t = 2_000, requires = "shrink")]
+    pub shrink_max_runs: u64,
     /// Test hook: panic inside the run of this seed.
     #[arg(long, hide = true)]
     pub inject_panic_at_seed: Option<u64>,
@@ -136,6 +143,9 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         runner,
     };
     let done = sweep::run_sweep(&job, &reporter).map_err(failure)?;
+    if a.shrink {
+        super::shrink::after_sweep(&out, &job.spec, &done.results, jobs, a.shrink_max_runs)?;
+    }
     print_summary(&job.spec, &done.summary, &done.results, &out);
     Ok(done.summary.exit_code)
 }
