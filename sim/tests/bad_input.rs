@@ -34,7 +34,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         (0..10_001).map(|i| format!("(tablet: SchemeShard, when: AtEvent({}))", i + 1)).collect::<Vec<_>>().join(", ");
     vec![
         // 1. sizes
-        ("incrementals u32::MAX", wl("incrementals: 4294967295"), "4294967295", "1 to 1000 incrementals"),
+        ("incrementals u32::MAX", wl("incrementals: 4294967295"), "4294967295", "1 to 200 incrementals"),
         ("shards u32::MAX", wl("tables: [(name: \"a\", shards: 4294967295)]"), "4294967295", "1 to 100000 shards"),
         (
             "a shard sum that wraps u32",
@@ -62,8 +62,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "shards × incrementals",
-            wl("tables: [(name: \"a\", shards: 100000)], incrementals: 1000, rows: 10, changes: (min: 1, max: 1)"),
-            "incrementals: |1000",
+            wl("tables: [(name: \"a\", shards: 100000)], incrementals: 10, rows: 10, changes: (min: 1, max: 1)"),
+            "incrementals: |10",
             "shards × incrementals",
         ),
         ("oracle rows", wl("rows: 1000000, key_space: 2000000, incrementals: 100"), "(rows", "oracle would hold"),
@@ -95,7 +95,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "[|7",
             "position 1 holds 7",
         ),
-        ("incrementals: 0", wl("incrementals: 0"), "incrementals: |0", "1 to 1000 incrementals"),
+        ("incrementals: 0", wl("incrementals: 0"), "incrementals: |0", "1 to 200 incrementals"),
         (
             "a restore after the time budget",
             scenario("  restores: [(table: \"orders\", at: \"2min\")],\n  budgets: (max_virtual_time: \"1min\"),"),
