@@ -7,6 +7,8 @@ mod font;
 pub mod junit;
 pub mod run_plot;
 pub mod sweep_plot;
+pub mod sweep_report;
+pub mod timeline;
 
 pub use error::ReportError;
 pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};

@@ -3,7 +3,8 @@
 //! (`scenario.ron`), the run's `summary.json` (seed, planted bugs,
 //! trace_hash, violation — and whatever else a run's summary carries, such
 //! as a swarm profile or fault tape), `trace.jsonl`, the progress plots,
-//! `log.txt`, and `REPRODUCE`: the one command that reproduces it.
+//! `log.txt`, `timeline.html` (the trace as a space-time diagram), and
+//! `REPRODUCE`: the one command that reproduces it.
 //! `restoresim replay CAPSULE` re-runs it — with the faults of its fault
 //! tape, random faults off — and checks the trace hash. A `run --out`
 //! folder (or its `summary.json`) reads as a capsule too.
@@ -96,6 +97,7 @@ pub fn write(
             let mut summary = Summary::new(&report, src.scenario_file, bug_names, wall, reproduce.to_string());
             summary.scenario_digest = Some(crate::sweep::digest_text(src.scenario_text));
             output::write_run(dir, &report, &summary)?;
+            crate::timeline::write_html(dir)?;
             Ok(Rerun::Report(Box::new(report)))
         }
         Err(message) => {

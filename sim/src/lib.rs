@@ -15,4 +15,5 @@ pub mod run;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod timeline;
 pub mod workload;

@@ -20,6 +20,8 @@ pub enum OutputError {
     },
     #[error(transparent)]
     Plot(#[from] restoresim_reports::ReportError),
+    #[error(transparent)]
+    Timeline(#[from] crate::timeline::TimelineError),
 }
 
 /// `summary.json` of one run.

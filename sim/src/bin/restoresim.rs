@@ -34,6 +34,8 @@ mod replay;
 mod shrink;
 #[path = "restoresim/sweep.rs"]
 mod sweep;
+#[path = "restoresim/timeline.rs"]
+mod timeline;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -80,12 +82,16 @@ fn output_code(e: &std::io::Error) -> u8 {
 /// An output error as a failure with its exit code (73 or 74), the path
 /// and the OS error.
 fn output_failure(e: restoresim::output::OutputError) -> Failure {
+    Failure::new(output_error_code(&e), e)
+}
+
+fn output_error_code(e: &restoresim::output::OutputError) -> u8 {
     use restoresim::output::OutputError;
-    let code = match &e {
+    match e {
         OutputError::Io { source, .. } => output_code(source),
         OutputError::Plot(r) => report_code(r),
-    };
-    Failure::new(code, e)
+        OutputError::Timeline(t) => timeline::code(t),
+    }
 }
 
 fn report_code(e: &restoresim_reports::ReportError) -> u8 {
@@ -151,7 +157,8 @@ enum Command {
         #[arg(long, requires = "crash_points")]
         seed: Option<u64>,
     },
-    /// Combine the output folders of a sharded sweep into one.
+    /// Combine the output folders of a sharded sweep into one. A folder
+    /// may be a pattern ('out/shard-*', quoted), expanded here.
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
@@ -174,6 +181,22 @@ enum Command {
     },
     /// Check scenario files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
+    /// Draw a run folder or capsule (its trace.jsonl) as DIR/timeline.html:
+    /// a space-time diagram that opens from disk.
+    Timeline {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Export a run folder or capsule's trace for other tools.
+    Export {
+        /// chrome-trace: Chrome trace-event JSON, for Perfetto or chrome://tracing.
+        #[arg(long, value_enum)]
+        format: timeline::ExportFormat,
+        dir: PathBuf,
+        /// Output file (default: DIR/trace.chrome.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A failure that maps to an exit code.
@@ -230,6 +253,8 @@ fn main() -> ExitCode {
         Command::Replay { args } => replay::replay(args),
         Command::Shrink { args } => shrink::shrink(args),
         Command::Check { scenarios } => check::check(&scenarios),
+        Command::Timeline { dirs } => timeline::timeline(&dirs),
+        Command::Export { format, dir, out } => timeline::export(format, &dir, out),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -298,6 +323,9 @@ fn run_one(
     let mut summary = Summary::new(&report, path, bug_list, wall, reproduce.clone());
     summary.scenario_digest = Some(restoresim::sweep::digest_text(&text));
     output::write_run(&dir, &report, &summary).map_err(output_failure)?;
+    if trace {
+        restoresim::timeline::write_html(&dir).map_err(timeline::failure)?;
+    }
     print_summary(&report, &summary, &dir);
     if report.outcome != Outcome::Pass {
         say!("\nreproduce: {reproduce}");

@@ -6,7 +6,7 @@
 use std::fmt::Debug;
 
 use super::inject::SendFate;
-use super::{Effect, Engine, Event, EventKind, Micros, NodeId, NodeKind, Step, System, trace};
+use super::{Effect, Engine, Event, EventKind, Micros, NodeId, NodeKind, Sent, Step, System, TracedSend, trace};
 
 impl<S: System> Engine<S> {
     pub(super) fn dispatch(&mut self, event: Event<S>) -> Step {
@@ -33,9 +33,12 @@ impl<S: System> Engine<S> {
                     self.crash(node, down_for, false);
                 }
             }
-            Event::Deliver { from, to, to_gen, msg } => {
+            Event::Deliver { from, to, to_gen, sent, msg } => {
                 step.node = to;
                 step.peer = from;
+                if self.tracing {
+                    self.delivered = Some(sent);
+                }
                 if !self.alive(to, to_gen) {
                     return step;
                 }
@@ -254,6 +257,10 @@ impl<S: System> Engine<S> {
         link.sent += 1;
         let (nth, piped) = (link.sent, link.pipe);
         let now = self.now;
+        if self.tracing {
+            self.sends.push(TracedSend { to, nth, label: S::msg_label(&msg) });
+        }
+        let sent = Sent { at: now, nth };
         let symmetric_cut = match self.partitions.blocking(from, to) {
             Some(symmetric) => {
                 self.stats.partition_drops += 1;
@@ -290,10 +297,10 @@ impl<S: System> Engine<S> {
         if fate.duplicate {
             self.stats.duplicates += 1;
             let copy = latency.sample(&mut self.latency_rng);
-            self.queue.push(now + copy, Event::Deliver { from, to, to_gen, msg: msg.clone() });
+            self.queue.push(now + copy, Event::Deliver { from, to, to_gen, sent, msg: msg.clone() });
         }
         self.stats.reordered += u64::from(fate.delay > 0);
         let latency = latency.sample(&mut self.latency_rng).saturating_add(fate.delay);
-        self.queue.push(now.saturating_add(latency), Event::Deliver { from, to, to_gen, msg });
+        self.queue.push(now.saturating_add(latency), Event::Deliver { from, to, to_gen, sent, msg });
     }
 }

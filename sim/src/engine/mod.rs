@@ -157,7 +157,7 @@ struct Link {
 pub(crate) enum Event<S: System + ?Sized> {
     Boot { node: NodeId },
     Crash { node: NodeId, down_for: Micros },
-    Deliver { from: NodeId, to: NodeId, to_gen: u32, msg: S::Msg },
+    Deliver { from: NodeId, to: NodeId, to_gen: u32, sent: Sent, msg: S::Msg },
     Timer { node: NodeId, generation: u32, timer: S::Timer },
     CommitDone { node: NodeId, generation: u32, commit: S::Commit },
     IoDone { node: NodeId, generation: u32, reply: S::IoReply },
@@ -225,6 +225,24 @@ pub struct Step {
 impl Step {
     pub const NONE: Step =
         Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0, node_event: 0, label: "" };
+}
+
+/// When a message left and its number on its directed link (the anchor
+/// of message faults): pairs a delivery with its send on the trace. Not
+/// hashed, so tracing adds nothing to the trace hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub at: Micros,
+    pub nth: u64,
+}
+
+/// A message sent during the last event (kept only while tracing), whatever
+/// became of it: delivered, duplicated, dropped or lost to a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracedSend {
+    pub to: NodeId,
+    pub nth: u64,
+    pub label: &'static str,
 }
 
 /// Counts of what the network and lifecycle did.
@@ -297,6 +315,9 @@ pub struct Engine<S: System> {
     /// With tracing on, the payload of the last event in Debug form.
     tracing: bool,
     detail: String,
+    /// With tracing on, what the last event sent, and the send it delivered.
+    sends: Vec<TracedSend>,
+    delivered: Option<Sent>,
 }
 
 impl<S: System> Engine<S> {
@@ -369,6 +390,8 @@ impl<S: System> Engine<S> {
             last_anchor: None,
             tracing: false,
             detail: String::new(),
+            sends: Vec::new(),
+            delivered: None,
         };
         for node in 0..kinds.len() as NodeId {
             engine.queue.push(0, Event::Boot { node });
@@ -427,6 +450,17 @@ impl<S: System> Engine<S> {
     /// The payload of the last processed event (empty unless tracing).
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// The messages the last processed event sent (empty unless tracing).
+    pub fn traced_sends(&self) -> &[TracedSend] {
+        &self.sends
+    }
+
+    /// The send the last processed event delivered, refused or discarded
+    /// (`None` unless tracing, or if it was no delivery).
+    pub fn delivered(&self) -> Option<Sent> {
+        self.delivered
     }
 
     /// Faults injected since the last call, in the order they were decided:
@@ -491,6 +525,8 @@ impl<S: System> Engine<S> {
         let (time, event) = self.queue.pop()?;
         if self.tracing {
             self.detail.clear();
+            self.sends.clear();
+            self.delivered = None;
         }
         debug_assert!(time >= self.now, "time never goes back");
         self.now = time;

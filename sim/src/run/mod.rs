@@ -5,6 +5,7 @@
 pub mod config;
 mod diagnose;
 pub mod record;
+mod trace_line;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -178,6 +179,8 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
     let mut verdict: Option<(Outcome, ViolationReport)> = None;
     let mut steps = Vec::new();
     let mut last = Step::NONE;
+    let tracing = options.trace.is_some();
+    let mut traced_notes = Vec::new();
     while verdict.is_none() {
         if engine.system.client.as_ref().is_some_and(|c| c.finished()) {
             verdict = final_data(&engine.system, &last).or_else(|| expectation(scenario, &engine.system, &last));
@@ -205,6 +208,9 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             }
             coverage.step(&step);
             let notes = std::mem::take(&mut engine.system.notes);
+            if tracing {
+                traced_notes.extend(notes.iter().map(trace_line::note_json));
+            }
             for note in &notes {
                 recorder.note(step.time, note);
                 coverage.note(&step, note);
@@ -217,7 +223,15 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         // The event's faults, and the restarts its triggers asked for.
         let injected = engine.take_faults();
         if let Some(out) = options.trace.as_deref_mut() {
-            let _ = writeln!(out, "{}", trace_line(&step, engine.detail(), &injected));
+            let extras = trace_line::LineExtras {
+                generation: engine.generation(step.node),
+                sends: engine.traced_sends(),
+                delivered: engine.delivered(),
+                notes: &traced_notes,
+                faults: &injected,
+            };
+            let _ = writeln!(out, "{}", trace_line::trace_line(&step, engine.detail(), &extras));
+            traced_notes.clear();
         }
         for (at, fault) in &injected {
             recorder.injected(*at, fault);
@@ -295,23 +309,6 @@ fn describe(step: &Step) -> String {
         EventKind::PipeReset => format!("#{} pipe reset {} ↔ {}", step.index, node, actor_of(step.peer)),
         kind => format!("#{} {} at {}", step.index, kind.name(), node),
     }
-}
-
-fn trace_line(step: &Step, detail: &str, faults: &[(Micros, InjectedFault)]) -> String {
-    let mut line = serde_json::json!({
-        "i": step.index,
-        "t_us": step.time,
-        "kind": step.kind.name(),
-        "node": actor_of(step.node).to_string(),
-        "peer": actor_of(step.peer).to_string(),
-        "digest": format!("{:016x}", step.payload),
-        "payload": detail,
-    });
-    if !faults.is_empty() {
-        // The faults decided during this event, as on the fault tape.
-        line["faults"] = serde_json::json!(faults::tape::to_tape(faults));
-    }
-    line.to_string()
 }
 
 fn budgets(

@@ -93,6 +93,7 @@ pub fn capsule(dir: &Path, shrunk: &Shrunk, source: &Path, max_runs: u64) -> Res
     let reproduce = format!("restoresim run {} --seed {}", scenario_path.display(), shrunk.seed);
     let summary = Summary::new(&report, &scenario_path, scenario.bugs.clone(), wall, reproduce.clone());
     output::write_run(dir, &report, &summary)?;
+    crate::timeline::write_html(dir).map_err(OutputError::from)?;
     let path = dir.join("REPRODUCE");
     std::fs::write(&path, format!("{reproduce}\n")).map_err(io(&path))?;
     let lines: Vec<String> = BufReader::new(File::open(&trace_path).map_err(io(&trace_path))?)

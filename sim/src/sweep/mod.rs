@@ -7,14 +7,17 @@
 //!   first, so `--resume` and `merge` can refuse to mix different sweeps.
 //! - `results.jsonl` — one [`SeedResult`] line per seed, flushed as it ends.
 //! - `summary.json`, `junit.xml`, `sweep.png`/`.svg` (completion-time
-//!   histogram, outcomes by invariant) — written at the end,
+//!   histogram, outcomes by invariant), `report.html` (all of it on one
+//!   page, with each failure's story and links) — written at the end,
 //!   from the results sorted by seed.
 //! - `capsules/seed-N/` — one capsule per failing seed (see `crate::capsule`),
 //!   or per the `--max-capsules` lowest failing seeds.
 
+pub mod glob;
 pub mod guard;
 mod keep;
 pub mod merge;
+pub mod report;
 pub mod results;
 mod runner;
 pub mod seeds;
@@ -204,7 +207,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Swe
     std::fs::write(path, json + "\n").map_err(SweepError::io(path))
 }
 
-/// Writes `summary.json`, `junit.xml` and the sweep plots from results
+/// Writes `summary.json`, `junit.xml`, the sweep plots and `report.html` from results
 /// sorted by seed.
 pub fn write_reports(
     dir: &Path,
@@ -216,6 +219,7 @@ pub fn write_reports(
     write_json(&dir.join(SUMMARY_FILE), &summary)?;
     restoresim_reports::write_junit(&summary::junit(spec, results), &dir.join(JUNIT_FILE))?;
     restoresim_reports::write_sweep_plot(&plot(&summary, results), &dir.join("sweep.png"), &dir.join("sweep.svg"))?;
+    report::write(dir, &summary)?;
     Ok(summary)
 }
 

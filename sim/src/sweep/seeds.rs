@@ -92,8 +92,61 @@ impl fmt::Display for Shard {
 impl FromStr for Shard {
     type Err = String;
 
+    /// `K/N`, or the scheduler's own variables (see `Shard::parse_with`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (k, n) = fraction(s, "K/N, e.g. 2/4")?;
+        Shard::parse_with(s, |name| std::env::var(name).ok())
+    }
+}
+
+impl Shard {
+    /// `K/N` (1-based); `env:VAR/N`, where the variable holds a 0-based
+    /// index as schedulers hand them out (Kubernetes' `JOB_COMPLETION_INDEX`,
+    /// Slurm's `SLURM_ARRAY_TASK_ID` with `--array=0-(N-1)`); or `auto`: a
+    /// Slurm job array's task among its tasks (`SLURM_ARRAY_TASK_ID` minus
+    /// `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`), else an indexed
+    /// Kubernetes Job's `JOB_COMPLETION_INDEX` of `RESTORESIM_SHARDS`.
+    /// `env` looks variables up (the process environment, or a test's map).
+    pub fn parse_with(s: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+        let number = |name: &str| -> Result<Option<u32>, String> {
+            match env(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .map(Some)
+                    .map_err(|_| format!("'{s}': the environment variable {name}={v:?} is not a whole number")),
+            }
+        };
+        let of = |index: u32, count: u32, what: &str| -> Result<Shard, String> {
+            if count == 0 || index >= count {
+                return Err(format!("'{s}': {what} gives index {index}, outside 0..{count}"));
+            }
+            Ok(Shard { index: index + 1, count })
+        };
+        if s == "auto" {
+            if let (Some(id), Some(min), Some(count)) =
+                (number("SLURM_ARRAY_TASK_ID")?, number("SLURM_ARRAY_TASK_MIN")?, number("SLURM_ARRAY_TASK_COUNT")?)
+            {
+                let index = id.checked_sub(min).ok_or_else(|| format!("'{s}': SLURM_ARRAY_TASK_ID < _MIN"))?;
+                return of(index, count, "the Slurm job array");
+            }
+            if let (Some(index), Some(count)) = (number("JOB_COMPLETION_INDEX")?, number("RESTORESIM_SHARDS")?) {
+                return of(index, count, "JOB_COMPLETION_INDEX of RESTORESIM_SHARDS");
+            }
+            return Err(format!(
+                "'{s}': found neither a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) nor an indexed \
+                 Kubernetes Job (JOB_COMPLETION_INDEX with RESTORESIM_SHARDS); use K/N or env:VAR/N"
+            ));
+        }
+        if let Some(rest) = s.strip_prefix("env:") {
+            let (name, count) = rest
+                .rsplit_once('/')
+                .ok_or_else(|| format!("'{s}': expected env:VAR/N, e.g. env:SLURM_ARRAY_TASK_ID/4"))?;
+            let count: u32 = count.parse().map_err(|_| format!("'{s}': expected env:VAR/N with N a whole number"))?;
+            let index = number(name)?.ok_or_else(|| format!("'{s}': the environment variable {name} is not set"))?;
+            return of(index, count, name);
+        }
+        let (k, n) = fraction(s, "K/N, e.g. 2/4, or env:VAR/N, or auto")?;
         if n == 0 || k == 0 || k > n {
             return Err(format!("'{s}': expected K/N with 1 <= K <= N, e.g. 2/4"));
         }
@@ -145,6 +198,30 @@ fn fraction(s: &str, expected: &str) -> Result<(u32, u32), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_come_from_the_schedulers_variables() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let slurm =
+            env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
+        assert_eq!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/4", slurm), Ok(Shard { index: 4, count: 4 }));
+        assert_eq!(Shard::parse_with("auto", slurm), Ok(Shard { index: 4, count: 4 }));
+        let from_one =
+            env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
+        assert_eq!(Shard::parse_with("auto", from_one), Ok(Shard { index: 1, count: 4 }));
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "0"), ("RESTORESIM_SHARDS", "8")]);
+        assert_eq!(Shard::parse_with("auto", k8s), Ok(Shard { index: 1, count: 8 }));
+        assert_eq!(Shard::parse_with("env:JOB_COMPLETION_INDEX/8", k8s), Ok(Shard { index: 1, count: 8 }));
+        assert_eq!(Shard::parse_with("2/4", env(&[])), Ok(Shard { index: 2, count: 4 }));
+        assert!(Shard::parse_with("env:SLURM_ARRAY_TASK_ID/3", slurm).unwrap_err().contains("index 3, outside 0..3"));
+        assert!(Shard::parse_with("env:NOPE/4", slurm).unwrap_err().contains("NOPE is not set"));
+        assert!(Shard::parse_with("auto", env(&[])).unwrap_err().contains("neither a Slurm job array"));
+        assert!(
+            Shard::parse_with("env:X/4", env(&[("X", "two")])).unwrap_err().contains("X=\"two\" is not a whole number")
+        );
+    }
 
     #[test]
     fn ranges_parse_in_three_spellings() {

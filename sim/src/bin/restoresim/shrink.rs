@@ -188,5 +188,12 @@ pub fn after_sweep(
     }
     restoresim_reports::write_junit(&suite, &dir.join(sweep::JUNIT_FILE))
         .map_err(|e| Failure::new(report_code(&e), e))?;
+    // report.html again, now that the minimal capsules (and their stories) exist.
+    let path = dir.join(sweep::SUMMARY_FILE);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Failure::new(exit::IO_ERROR, format!("{}: {e}", path.display())))?;
+    let summary: sweep::SweepSummary =
+        serde_json::from_str(&text).map_err(|e| Failure::new(exit::BAD_INPUT, format!("{}: {e}", path.display())))?;
+    sweep::report::write(dir, &summary).map_err(super::sweep::failure)?;
     Ok(())
 }

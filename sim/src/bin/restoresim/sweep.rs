@@ -25,8 +25,11 @@ pub struct SweepArgs {
     /// Threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only part K of N of the seed range (for CI machines; see `merge`).
-    #[arg(long, value_name = "K/N")]
+    /// Run only part K of N of the seed range (for CI machines; see
+    /// `merge`): K/N (1-based), env:VAR/N (VAR holds a 0-based index, e.g.
+    /// env:SLURM_ARRAY_TASK_ID/4), or auto (a Slurm job array, or an indexed
+    /// Kubernetes Job with RESTORESIM_SHARDS).
+    #[arg(long, value_name = "K/N|env:VAR/N|auto")]
     pub shard: Option<Shard>,
     /// Output folder (default: a fresh folder under out/).
     #[arg(long)]
@@ -151,6 +154,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
 }
 
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
+    let dirs = &sweep::glob::expand(dirs).map_err(failure)?;
     if dirs.is_empty() {
         return Err(Failure::new(
             exit::USAGE,
@@ -174,13 +178,13 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
     Ok(merged.summary.exit_code)
 }
 
-fn failure(e: SweepError) -> Failure {
+pub(super) fn failure(e: SweepError) -> Failure {
     let code = match &e {
         SweepError::Usage(_) => exit::USAGE,
         SweepError::BadFile { .. } => exit::BAD_INPUT,
         SweepError::Io { source, .. } => output_code(source),
-        SweepError::Output(restoresim::output::OutputError::Io { source, .. }) => output_code(source),
-        SweepError::Output(restoresim::output::OutputError::Plot(r)) | SweepError::Report(r) => report_code(r),
+        SweepError::Output(o) => super::output_error_code(o),
+        SweepError::Report(r) => report_code(r),
     };
     Failure::new(code, e)
 }
