@@ -2,6 +2,7 @@
 //! run and of a sweep, and JUnit XML; later an HTML index. This crate knows neither the engine
 //! nor the model: callers hand it the numbers, it draws them.
 
+mod draw;
 mod error;
 mod font;
 pub mod junit;

@@ -5,21 +5,20 @@
 //! the caller's choice (values spanning ≥ 100×), drawn as log10 on a linear
 //! chart with labels at powers of ten.
 
-use std::fs::{self, File};
 use std::path::Path;
 
 use plotters::chart::ChartBuilder;
 use plotters::coord::Shift;
-use plotters::drawing::{DrawingArea, DrawingAreaErrorKind, IntoDrawingArea};
+use plotters::drawing::DrawingArea;
 use plotters::element::{Circle, PathElement, Polygon, Text};
-use plotters::prelude::{BitMapBackend, DrawingBackend, SVGBackend};
+use plotters::prelude::DrawingBackend;
 use plotters::series::LineSeries;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, RGBColor, WHITE};
 
-use crate::{ReportError, font};
+use crate::{ReportError, draw, font};
 
-type DrawResultOf<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+use crate::draw::DrawResultOf;
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 760;
@@ -84,23 +83,13 @@ pub struct PointStats {
 
 /// Draws `plot` into `png` and `svg`; byte-identical for identical input.
 pub fn write_study_plot(plot: &StudyPlot, png: &Path, svg: &Path) -> Result<(), ReportError> {
-    let error = |path: &Path, message: String| ReportError::Draw { path: path.to_path_buf(), message };
-    if !font::register() {
-        return Err(error(png, "the embedded DejaVu Sans font was rejected".into()));
+    draw::write_png_and_svg(plot, png, svg, (WIDTH, HEIGHT))
+}
+
+impl draw::Figure for StudyPlot {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResultOf<(), DB> {
+        render(root, self)
     }
-    File::create(png).map_err(|source| ReportError::Io { path: png.to_path_buf(), source })?;
-    {
-        let root = BitMapBackend::new(png, (WIDTH, HEIGHT)).into_drawing_area();
-        render(&root, plot).map_err(|e| error(png, e.to_string()))?;
-        root.present().map_err(|e| error(png, e.to_string()))?;
-    }
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        render(&root, plot).map_err(|e| error(svg, e.to_string()))?;
-        root.present().map_err(|e| error(svg, e.to_string()))?;
-    }
-    fs::write(svg, text).map_err(|source| ReportError::Io { path: svg.to_path_buf(), source })
 }
 
 /// A value on the drawn scale: log10 on a log axis (non-positive values are
@@ -280,6 +269,8 @@ fn failures<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     fn point(x: f64, v: f64, failures: u64) -> StudyPoint {

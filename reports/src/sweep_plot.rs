@@ -2,21 +2,20 @@
 //! which each passing seed's restores had all ended, with p50/p90/p99
 //! marked; right, the seeds by outcome and by broken invariant.
 
-use std::fs::{self, File};
 use std::path::Path;
 
 use plotters::chart::ChartBuilder;
 use plotters::coord::Shift;
-use plotters::drawing::{DrawingArea, DrawingAreaErrorKind, IntoDrawingArea};
+use plotters::drawing::DrawingArea;
 use plotters::element::{PathElement, Rectangle, Text};
-use plotters::prelude::{BitMapBackend, DrawingBackend, SVGBackend};
+use plotters::prelude::DrawingBackend;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, RGBColor, WHITE};
 
-use crate::{ReportError, font};
+use crate::{ReportError, draw, font};
 
 /// What drawing on backend `DB` returns.
-type DrawResultOf<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+use crate::draw::DrawResultOf;
 
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 600;
@@ -43,23 +42,13 @@ pub struct SweepPlot {
 /// Draws `plot` into `png` and `svg` (1400 × 600 px); byte-identical for
 /// identical input.
 pub fn write_sweep_plot(plot: &SweepPlot, png: &Path, svg: &Path) -> Result<(), ReportError> {
-    let error = |path: &Path, message: String| ReportError::Draw { path: path.to_path_buf(), message };
-    if !font::register() {
-        return Err(error(png, "the embedded DejaVu Sans font was rejected".into()));
+    draw::write_png_and_svg(plot, png, svg, (WIDTH, HEIGHT))
+}
+
+impl draw::Figure for SweepPlot {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResultOf<(), DB> {
+        render(root, self)
     }
-    File::create(png).map_err(|source| ReportError::Io { path: png.to_path_buf(), source })?;
-    {
-        let root = BitMapBackend::new(png, (WIDTH, HEIGHT)).into_drawing_area();
-        render(&root, plot).map_err(|e| error(png, e.to_string()))?;
-        root.present().map_err(|e| error(png, e.to_string()))?;
-    }
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        render(&root, plot).map_err(|e| error(svg, e.to_string()))?;
-        root.present().map_err(|e| error(svg, e.to_string()))?;
-    }
-    fs::write(svg, text).map_err(|source| ReportError::Io { path: svg.to_path_buf(), source })
 }
 
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &SweepPlot) -> DrawResultOf<(), DB> {
@@ -156,6 +145,8 @@ fn outcomes<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &SweepPlot)
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
