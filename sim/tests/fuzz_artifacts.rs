@@ -20,18 +20,7 @@ use restoresim::run::{self, RunOptions};
 fn capsule_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = common::temp_dir("fuzz-capsule");
-        let out = restoresim(&[
-            "run",
-            "scenarios/ci-smoke.ron",
-            "--seed",
-            "1",
-            "--bug",
-            "LastKeyRegress",
-            "--out",
-            dir.to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let dir = common::failing_run("fuzz-capsule", &[]);
         std::fs::copy(common::workspace().join("scenarios/ci-smoke.ron"), dir.join("scenario.ron")).unwrap();
         dir
     })

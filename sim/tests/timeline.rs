@@ -12,20 +12,7 @@ use serde_json::Value;
 
 /// A failing traced run: ci-smoke seed 1 with a planted bug (4-progress-monotonic).
 fn failing_run(name: &str) -> std::path::PathBuf {
-    let dir = temp_dir(name);
-    let out = restoresim(&[
-        "run",
-        "scenarios/ci-smoke.ron",
-        "--seed",
-        "1",
-        "--bug",
-        "LastKeyRegress",
-        "--trace",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
-    dir
+    common::failing_run(name, &["--trace"])
 }
 
 /// The JSON embedded in a timeline page.

@@ -59,6 +59,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A failing run folder: ci-smoke seed 1 with `LastKeyRegress` planted
+/// (4-progress-monotonic), written to a fresh `temp_dir(name)` with `extra`
+/// arguments (e.g. `--trace`).
+pub fn failing_run(name: &str, extra: &[&str]) -> PathBuf {
+    let dir = temp_dir(name);
+    let mut args = vec!["run", "scenarios/ci-smoke.ron", "--seed", "1", "--bug", "LastKeyRegress", "--out"];
+    args.push(dir.to_str().expect("temp paths are UTF-8"));
+    args.extend_from_slice(extra);
+    let out = restoresim(&args);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    dir
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
