@@ -1,4 +1,4 @@
-//! The engine's overhead against the floor it cannot beat (DESIGN.md §10:
+//! The engine's overhead against the floor it cannot beat (docs/design.md §10:
 //! the engine within 2x of a bare `BinaryHeap` push/pop loop, measured in
 //! the same run). Each pair processes the same number of events from a
 //! queue of about the same depth, in steady state: the heaps and the

@@ -1,4 +1,4 @@
-//! Events per second of whole runs of the shipped scenarios (DESIGN.md §10:
+//! Events per second of whole runs of the shipped scenarios (docs/design.md §10:
 //! at least 1 M events/s single-threaded on the smoke scenario, invariant
 //! checks included). A run is everything `restoresim run` does for one seed
 //! short of writing files: workload generation, the simulation, the checks,

@@ -1,4 +1,4 @@
-//! The floor the engine is measured against (DESIGN.md §10): a bare
+//! The floor the engine is measured against (docs/design.md §10): a bare
 //! `BinaryHeap` of `(time, seq, payload)`, earliest first, popped and
 //! pushed in a loop. No model, no network, no trace: only the ordering work
 //! any discrete-event simulator must do.

@@ -1,4 +1,4 @@
-//! The data plane (DESIGN.md §3): rows with a few nullable value columns, and
+//! The data plane (docs/design.md §3): rows with a few nullable value columns, and
 //! incremental changes that erase a row or upsert only its changed columns.
 //!
 //! The same `apply_change` is used by DataShards when they commit a batch and

@@ -1,4 +1,4 @@
-//! Protocol knobs (DESIGN.md §4.6) and planted bugs (§4.8). Each knob's default
+//! Protocol knobs (docs/design.md §4.6) and planted bugs (§4.8). Each knob's default
 //! is the design document's choice; a scenario may switch it to compare.
 
 use crate::ids::Micros;

@@ -1,4 +1,4 @@
-//! The incremental-restore protocol of YDB as pure state machines (DESIGN.md
+//! The incremental-restore protocol of YDB as pure state machines (docs/design.md
 //! §3–§4, §6): Client, SchemeShard with its LongIncrementalRestoreOp,
 //! TxAllocator and DataShards; their messages and durable schemas; the data
 //! plane, the oracle and the invariants.

@@ -1,4 +1,4 @@
-//! The oracle (DESIGN.md §3): what the table must hold, computed from the
+//! The oracle (docs/design.md §3): what the table must hold, computed from the
 //! backups alone, without the protocol. Every safety check of data compares
 //! against it.
 

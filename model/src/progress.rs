@@ -1,4 +1,4 @@
-//! The progress API (DESIGN.md §4.7): what GetProgress returns, and the one
+//! The progress API (docs/design.md §4.7): what GetProgress returns, and the one
 //! percent formula used both for what SchemeShard reports and for the true
 //! durable progress the harness computes from DataShards.
 //!

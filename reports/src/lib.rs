@@ -14,8 +14,8 @@ pub mod timeline;
 pub use error::ReportError;
 pub use junit::{JunitCase, JunitProblem, JunitSuite, ProblemKind, write_junit};
 pub use run_plot::{
-    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
-    write_run_plot,
+    BandKind, FaultKind, FaultMarker, FaultWindow, MarkKind, PercentSeries, RunPlot, SeriesKind, ShardSeries,
+    StateBand, TimeMark, write_run_plot,
 };
 pub use study_plot::{PointStats, StudyPlot, StudyPoint, StudySeries, write_study_plot};
 pub use sweep_plot::{SweepPlot, write_sweep_plot};

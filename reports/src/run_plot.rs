@@ -1,4 +1,4 @@
-//! The progress plot of one run (DESIGN.md §9): reported vs true durable
+//! The progress plot of one run (docs/design.md §9): reported vs true durable
 //! percent over virtual time, per-shard progress, coordinator state bands per
 //! incremental, and fault markers.
 
@@ -43,6 +43,25 @@ pub struct RunPlot {
     pub faults: Vec<FaultMarker>,
     /// Fault windows to shade (partitions, the fault window itself).
     pub windows: Vec<FaultWindow>,
+    /// Labelled vertical lines across every panel: the violation that ended
+    /// the run, the liveness deadline. A mark beyond `end_us` is drawn at
+    /// the right edge (its label says when it was).
+    pub marks: Vec<TimeMark>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    /// Where an invariant broke (labelled with the invariant).
+    Violation,
+    /// Where the liveness bound ran out (dashed).
+    Deadline,
+}
+
+#[derive(Clone, Debug)]
+pub struct TimeMark {
+    pub at_us: u64,
+    pub kind: MarkKind,
+    pub label: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The sweep plot (DESIGN.md §9): left, a histogram of the virtual time at
+//! The sweep plot (docs/design.md §9): left, a histogram of the virtual time at
 //! which each passing seed's restores had all ended, with p50/p90/p99
 //! marked; right, the seeds by outcome and by broken invariant.
 
@@ -101,7 +101,7 @@ fn histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &SweepPlot
         .y_desc("seeds")
         .y_label_formatter(&|v| format!("{v:.0}"))
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(font::text(13).color(&TEXT))
+        .label_style(font::text(12).color(&TEXT))
         .axis_desc_style(font::text(14).color(&TEXT))
         .light_line_style(WHITE)
         .draw()?;
@@ -119,7 +119,7 @@ fn histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &SweepPlot
         } else {
             (HPos::Left, format!(" {label} {x:.1} ms"))
         };
-        let style = font::text(13).color(&MARK).pos(Pos::new(side, VPos::Center));
+        let style = font::text(12).color(&MARK).pos(Pos::new(side, VPos::Center));
         chart.draw_series([Text::new(text, (x, y), style)])?;
     }
     Ok(())
@@ -140,7 +140,7 @@ fn outcomes<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &SweepPlot)
         .y_labels(0)
         .x_desc("seeds")
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(font::text(13).color(&TEXT))
+        .label_style(font::text(12).color(&TEXT))
         .axis_desc_style(font::text(14).color(&TEXT))
         .light_line_style(WHITE)
         .draw()?;
@@ -148,7 +148,7 @@ fn outcomes<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &SweepPlot)
         let top = (rows - i) as f64;
         let color = if label == "pass" { PASS } else { FAIL };
         chart.draw_series([Rectangle::new([(0.0, top - 0.2), (*n as f64, top - 0.8)], color.mix(0.75).filled())])?;
-        let style = font::text(13).color(&TEXT).pos(Pos::new(HPos::Left, VPos::Center));
+        let style = font::text(12).color(&TEXT).pos(Pos::new(HPos::Left, VPos::Center));
         chart.draw_series([Text::new(format!("  {label}: {n}"), (0.0, top - 0.5), style)])?;
     }
     Ok(())

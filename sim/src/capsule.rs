@@ -94,7 +94,8 @@ pub fn write(
     bug_names.extend(src.scenario.bugs.iter().cloned());
     match rerun {
         Ok(report) => {
-            let summary = Summary::new(&report, src.scenario_file, bug_names, wall, reproduce.to_string());
+            let mut summary = Summary::new(&report, src.scenario_file, bug_names, wall, reproduce.to_string());
+            summary.scenario_digest = Some(crate::sweep::digest_text(src.scenario_text));
             output::write_run(dir, &report, &summary)?;
             crate::timeline::write_html(dir)?;
             Ok(Rerun::Report(Box::new(report)))
@@ -149,6 +150,12 @@ pub enum CapsuleError {
     Bad { path: PathBuf, message: String },
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// The scenario file is not the one the capsule was recorded with.
+    #[error(
+        "the capsule's scenario changed: {file} has digest {now}, the capsule recorded {recorded}; a replay of \
+         another scenario reproduces nothing (restore the file, or run the new scenario with `restoresim run`)"
+    )]
+    ScenarioChanged { file: PathBuf, recorded: String, now: String },
 }
 
 /// Is `path` a capsule (a folder, or a run's `summary.json`) rather than a
@@ -194,7 +201,13 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
         let named = named.as_ref().map_or(String::new(), |n| format!(" nor the `scenario_file` {}", n.display()));
         bad(format!("no scenario.ron beside it{named}"))
     })?;
-    let scenario = scenario::load(&scenario_file)?;
+    let (scenario, text) = scenario::load_text(&scenario_file)?;
+    if let Some(recorded) = json["scenario_digest"].as_str() {
+        let now = crate::sweep::digest_text(&text);
+        if now != recorded {
+            return Err(CapsuleError::ScenarioChanged { file: scenario_file, recorded: recorded.to_string(), now });
+        }
+    }
     let tape = match json.get("fault_tape") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => {

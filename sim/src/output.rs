@@ -1,4 +1,4 @@
-//! Artifacts of a run (DESIGN.md §8): `summary.json`, `progress.png`,
+//! Artifacts of a run (docs/design.md §8): `summary.json`, `progress.png`,
 //! `progress.svg`, `log.txt` (the short log); `trace.jsonl` is streamed by
 //! the run itself.
 
@@ -29,6 +29,9 @@ pub enum OutputError {
 pub struct Summary<'a> {
     pub scenario: &'a str,
     pub scenario_file: String,
+    /// Digest of the scenario file's text: `replay` refuses a capsule
+    /// whose scenario was edited since (`null` when not known).
+    pub scenario_digest: Option<String>,
     pub seed: u64,
     pub outcome: Outcome,
     pub violation: &'a Option<ViolationReport>,
@@ -73,6 +76,7 @@ impl<'a> Summary<'a> {
         Summary {
             scenario: &report.scenario,
             scenario_file: scenario_file.display().to_string(),
+            scenario_digest: None,
             seed: report.seed,
             outcome: report.outcome,
             violation: &report.violation,
@@ -119,10 +123,46 @@ pub fn write_run(dir: &Path, report: &RunReport, summary: &Summary) -> Result<()
     Ok(())
 }
 
+/// `name` as one safe file name: a scenario's `name` must not steer where
+/// files go (`"../../x"` or `"/etc/x"` stays under `out/`). Letters,
+/// digits, `-`, `_` and inner `.` are kept, anything else becomes `_`;
+/// at most 64 characters; never empty, `.` or `..`.
+pub fn safe_name(name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .take(64)
+        .collect();
+    safe = safe.trim_start_matches('.').to_string();
+    if safe.is_empty() { "scenario".to_string() } else { safe }
+}
+
 /// `base`, or `base-2`, `base-3`, ... : the first that does not exist yet.
 pub fn fresh_dir(base: &Path) -> PathBuf {
     if !base.exists() {
         return base.to_path_buf();
     }
     (2..).map(|i| PathBuf::from(format!("{}-{i}", base.display()))).find(|p| !p.exists()).expect("some suffix is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_name;
+
+    #[test]
+    fn a_scenario_name_cannot_leave_the_output_folder() {
+        for (name, safe) in [
+            ("quickstart", "quickstart"),
+            ("../../x", "_.._x"),
+            ("/etc/passwd", "_etc_passwd"),
+            ("..", "scenario"),
+            ("", "scenario"),
+            (".hidden", "hidden"),
+            ("a b/c", "a_b_c"),
+        ] {
+            assert_eq!(safe_name(name), safe, "{name}");
+            assert!(!safe_name(name).contains('/'));
+        }
+        assert_eq!(safe_name(&"x".repeat(300)).len(), 64);
+    }
 }

@@ -1,4 +1,4 @@
-//! Seeded workload generation (DESIGN.md §3): the full backup, then each
+//! Seeded workload generation (docs/design.md §3): the full backup, then each
 //! incremental as a set of changes over the table as it stands after the
 //! previous one (erases and partial updates of existing rows, new keys, empty
 //! incrementals, skewed keys). All draws come from the workload stream.
@@ -105,7 +105,9 @@ fn draw_key(spec: &WorkloadSpec, rng: &mut Stream) -> Key {
     match spec.keys {
         KeyDistribution::Uniform => rng.below(spec.key_space),
         KeyDistribution::Skewed { hot, span } => {
-            let hot_keys = (spec.key_space * u64::from(span.0.num) / u64::from(span.0.den)).max(1);
+            // In u128: `key_space` may be as large as u64::MAX.
+            let hot_keys = (u128::from(spec.key_space) * u128::from(span.0.num) / u128::from(span.0.den)) as u64;
+            let hot_keys = hot_keys.max(1);
             if rng.chance(hot.0) { rng.below(hot_keys) } else { rng.below(spec.key_space) }
         }
     }

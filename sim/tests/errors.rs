@@ -5,8 +5,8 @@
 mod common;
 
 use restoresim::engine::Ratio;
-use restoresim::run::Outcome;
-use restoresim::scenario::{Chance, Duration, Expect, RestoreSpec};
+use restoresim::run::{Outcome, RestoreState};
+use restoresim::scenario::{Chance, Duration, Expect, RejectName, RestoreSpec};
 
 #[test]
 fn unreadable_backup_data_fails_the_restore_with_issues() {
@@ -15,7 +15,7 @@ fn unreadable_backup_data_fails_the_restore_with_issues() {
     s.tablets.read_fatal = Chance(Ratio::new(1, 5));
     let r = common::run(&s, 1);
     assert_eq!(r.outcome, Outcome::Pass, "{:?}", r.violation);
-    assert_eq!(r.restores[0].state, "Failed");
+    assert_eq!(r.restores[0].state, RestoreState::FAILED);
     assert!(
         r.restores[0].detail.contains("BackupUnreadable") && r.restores[0].detail.contains("unreadable"),
         "{:?}",
@@ -34,36 +34,48 @@ fn transient_read_errors_are_retried_with_backoff_until_done() {
     }
 }
 
+fn restore(table: &str, at: u64, backups: Option<Vec<u32>>, expect_rejection: Option<RejectName>) -> RestoreSpec {
+    RestoreSpec { table: table.into(), at: Duration(at), backups, expect_rejection }
+}
+
 #[test]
 fn bad_requests_are_rejected_and_the_good_one_runs() {
     let mut s = common::load("quickstart.ron");
-    s.expect = Expect::Terminal;
-    let restore = |table: &str, at: u64, backups: Option<Vec<u32>>| RestoreSpec {
-        table: table.into(),
-        at: Duration(at),
-        backups,
-    };
+    s.expect = Expect::AllDone;
+    let bad = Some(RejectName::BadRequest);
     s.restores = vec![
-        restore("orders", 1_000, None),
-        restore("no-such-table", 1_000, None),
-        restore("orders", 1_000, Some(vec![])),
-        restore("orders", 1_000, Some(vec![2, 1])),
-        restore("orders", 5_000, None),
+        restore("orders", 1_000, None, None),
+        restore("no-such-table", 1_000, None, Some(RejectName::PathDoesNotExist)),
+        restore("orders", 1_000, Some(vec![]), bad),
+        restore("orders", 1_000, Some(vec![2, 1]), bad),
+        restore("orders", 5_000, None, Some(RejectName::MultipleModifications)),
     ];
     let r = common::run(&s, 1);
     assert_eq!(r.outcome, Outcome::Pass, "{:?}", r.violation);
-    let states: Vec<(&str, &str)> =
-        r.restores.iter().map(|x| (x.state.as_str(), x.detail.split(':').next().unwrap_or(""))).collect();
+    let states: Vec<(RestoreState, &str)> =
+        r.restores.iter().map(|x| (x.state, x.detail.split(':').next().unwrap_or(""))).collect();
+    let rejected = RestoreState::Rejected;
     assert_eq!(
         states,
         vec![
-            ("Done", "3 incrementals, 4 shards"),
-            ("Rejected", "PathDoesNotExist"),
-            ("Rejected", "BadRequest"),
-            ("Rejected", "BadRequest"),
-            ("Rejected", "MultipleModifications"),
+            (RestoreState::DONE, "3 incrementals, 4 shards"),
+            (rejected, "PathDoesNotExist"),
+            (rejected, "BadRequest"),
+            (rejected, "BadRequest"),
+            (rejected, "MultipleModifications"),
         ]
     );
+}
+
+#[test]
+fn a_request_expected_to_be_rejected_that_is_accepted_fails_the_run() {
+    let mut s = common::load("quickstart.ron");
+    s.restores = vec![restore("orders", 1_000, None, Some(RejectName::BadRequest))];
+    let r = common::run(&s, 1);
+    assert_eq!(r.outcome, Outcome::SafetyViolation);
+    let v = r.violation.expect("a violation");
+    assert_eq!(v.invariant, "6-legal-transitions");
+    assert!(v.message.contains("must reject with BadRequest"), "{}", v.message);
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! Each protocol knob (DESIGN.md §4.6) changes behaviour for real: the same
+//! Each protocol knob (docs/design.md §4.6) changes behaviour for real: the same
 //! scenario and seed with the knob flipped gives another run, and the
 //! difference is the one the knob is for.
 
 mod common;
 
-use restoresim::run::Outcome;
+use restoresim::run::{Outcome, RestoreState};
 use restoresim::scenario::{
     Duration, OpStateName, ProgressPersist, RestartSpec, RetryScope, Scenario, TabletRef, Trigger,
 };
@@ -129,7 +129,7 @@ fn deadlines_fail_the_restore_with_a_timeout() {
         }
         let r = common::run(&s, 1);
         assert_eq!(r.outcome, Outcome::Pass, "{:?}", r.violation);
-        assert_eq!(r.restores[0].state, "Failed");
+        assert_eq!(r.restores[0].state, RestoreState::FAILED);
         assert!(
             r.restores[0].detail.contains("Timeout") && r.restores[0].detail.contains("deadline"),
             "{:?}",

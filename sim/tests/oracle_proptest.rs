@@ -7,6 +7,7 @@ mod common;
 
 use proptest::prelude::*;
 use restoresim::engine::Ratio;
+use restoresim::run::RestoreState;
 use restoresim::scenario::{
     Chance, Duration, Expect, MinMax, OpStateName, RestartSpec, Scenario, TableSpec, TabletRef, Trigger,
 };
@@ -75,7 +76,7 @@ proptest! {
         let r = common::run(&s, seed);
         prop_assert_eq!(r.outcome, restoresim::run::Outcome::Pass, "{:?}\n{}", r.violation, r.log.join("\n"));
         for restore in &r.restores {
-            prop_assert_eq!(&restore.state, "Done");
+            prop_assert_eq!(restore.state, RestoreState::DONE);
         }
     }
 }

@@ -88,7 +88,12 @@ fn a_minimal_scenario_survives_unrelated_changes() {
     faster.client.poll_interval = Duration(2_000);
     let mut wider = shrunk.scenario.clone();
     wider.workload.tables.push(TableSpec { name: "extra".into(), shards: 3 });
-    wider.restores.push(RestoreSpec { table: "extra".into(), at: Duration::default(), backups: None });
+    wider.restores.push(RestoreSpec {
+        table: "extra".into(),
+        at: Duration::default(),
+        backups: None,
+        expect_rejection: None,
+    });
     for (what, changed) in [("another poll interval", faster), ("an extra restored table", wider)] {
         let r = common::run(&changed, shrunk.seed);
         assert_ne!(r.trace_hash, shrunk.report.trace_hash, "{what}: the change must change the run");

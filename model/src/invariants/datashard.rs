@@ -128,7 +128,18 @@ impl Checker {
             .filter_map(|j| db.progress(op, IncrIdx(j)).map(|p| (IncrIdx(j), *p)))
             .find(|(_, p)| p.last_key.is_some() || p.done)
         else {
-            return Ok(());
+            // Rows changed with no durable LastKey to say which prefix they
+            // belong to: nothing to compare them with is not "fine".
+            return Err(Violation::new(
+                Invariant::ExactlyOnce,
+                format!(
+                    "DataShard {} committed {} changed rows of op {} with no durable progress (LastKey) for any \
+                     incremental: rows must be committed atomically with the progress that covers them.",
+                    spec.idx.0,
+                    commit.changes.len(),
+                    op.0
+                ),
+            ));
         };
         let oracle = &self.oracles[spec.table.0 as usize];
         for (key, _) in &commit.changes {

@@ -1,4 +1,4 @@
-//! Safety invariants of DESIGN.md §6, checked incrementally: each check
+//! Safety invariants of docs/design.md §6, checked incrementally: each check
 //! looks only at what one commit or one message changed, except the deep
 //! data comparisons, which run once per shard per incremental and once per
 //! finished operation.
@@ -21,7 +21,7 @@ use crate::ids::{IncrIdx, OperationId};
 use crate::progress::OpState;
 use crate::workload::Workload;
 
-/// The invariants, numbered as in DESIGN.md §6.
+/// The invariants, numbered as in docs/design.md §6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
     /// 1. Final data equals the oracle (at Done, and per shard at its Done).

@@ -181,3 +181,14 @@ fn invariant_9_fires_on_two_restores_of_one_table_and_above_the_in_flight_cap() 
     c.on_shard_answered(OP, ShardIdx(1));
     assert!(c.on_request_sent(OP, ShardIdx(1), Some(1)).is_ok(), "a Done frees the slot");
 }
+
+#[test]
+fn invariant_3_fires_when_changed_rows_have_no_durable_progress() {
+    // The check's input (a durable LastKey) disappears: that is a
+    // violation, not "nothing to check".
+    let (mut c, mut db, spec) = setup();
+    let w = workload(3);
+    let changes = real_changes(&w, 1, 30);
+    let no_progress = IncrementalProgress { last_key: None, ..Default::default() };
+    assert_eq!(fire(&mut c, &mut db, &spec, commit(1, changes, no_progress)), Some(Invariant::ExactlyOnce));
+}

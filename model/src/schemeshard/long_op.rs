@@ -1,5 +1,5 @@
 //! LongIncrementalRestoreOp: the coordinator's in-memory state machine for one
-//! restore (DESIGN.md §4.3). Per incremental: Allocating → Proposing →
+//! restore (docs/design.md §4.3). Per incremental: Allocating → Proposing →
 //! Waiting → Applying, then the next incremental or Done; Failed on a
 //! non-retriable error or a deadline.
 //!
@@ -102,6 +102,38 @@ impl LongIncrementalRestoreOp {
         (pos < self.shards.len()).then_some(pos)
     }
 
+    /// The redundant counters agree with the per-shard rows (TigerBeetle
+    /// style): `done` counts Done shards, `accepted` those that answered
+    /// this round (Accepted or Done), `in_flight` those with a request
+    /// outstanding (Requested or Accepted). A drift panics — an internal
+    /// error with a capsule — instead of wrapping or miscounting silently.
+    /// O(shards): `SchemeShard` calls it after every transaction on
+    /// operations of up to `COUNTERS_CHECKED_ALWAYS` shards, and for larger
+    /// ones where it walks the shards anyway (a stage's start, a boot).
+    pub fn assert_counters(&self) {
+        let (mut done, mut accepted, mut outstanding) = (0u32, 0u32, 0u32);
+        for s in &self.shards {
+            match s.status {
+                ShardStatus::Done => (done, accepted) = (done + 1, accepted + 1),
+                ShardStatus::Accepted => (accepted, outstanding) = (accepted + 1, outstanding + 1),
+                ShardStatus::Requested => outstanding += 1,
+                ShardStatus::Pending => {}
+            }
+        }
+        let op = self.id.0;
+        assert_eq!(self.done, done, "op{op}: `done` ({}) drifted from the shards Done ({done})", self.done);
+        assert_eq!(
+            self.accepted, accepted,
+            "op{op}: `accepted` ({}) drifted from the shards Accepted or Done ({accepted})",
+            self.accepted
+        );
+        assert_eq!(
+            self.in_flight, outstanding,
+            "op{op}: `in_flight` ({}) drifted from the shards with a request outstanding ({outstanding})",
+            self.in_flight
+        );
+    }
+
     fn shard_idx(&self, pos: usize) -> ShardIdx {
         ShardIdx(self.first_shard.0 + pos as u32)
     }
@@ -115,6 +147,7 @@ impl LongIncrementalRestoreOp {
 
     /// Allocating: ask the TxAllocator for this stage's TxId.
     pub fn start_stage(&mut self, ctx: &mut Ctx) {
+        self.assert_counters();
         self.stage_started_at = ctx.now;
         self.tx_id = None;
         if let Some(after) = ctx.knobs.deadline_stage {

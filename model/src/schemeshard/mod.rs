@@ -26,6 +26,11 @@ use crate::progress::{self, OpState, ProgressReport, ShardReport, ShardStatus};
 use crate::workload::Workload;
 use long_op::Ctx;
 
+/// Operations of up to this many shards have their redundant counters
+/// asserted after every transaction; larger ones at each stage's start
+/// (where the shards are walked anyway), so no event scans 100,000 shards.
+pub const COUNTERS_CHECKED_ALWAYS: usize = 256;
+
 /// Volatile: the in-memory contexts of every operation. Rebuilt from
 /// `SchemeShardDb` at boot (`recovery.rs`); a crash loses it all.
 #[derive(Debug)]
@@ -104,6 +109,9 @@ impl SchemeShard {
             let Some(o) = ss.ops.get_mut(&op) else { return };
             let was_terminal = o.state.is_terminal();
             f(o, ctx);
+            if o.shards.len() <= COUNTERS_CHECKED_ALWAYS {
+                o.assert_counters();
+            }
             if !was_terminal && o.state.is_terminal() {
                 ss.running.remove(&o.table);
             }

@@ -1,4 +1,4 @@
-//! What SchemeShard persists, in one place (DESIGN.md §4.4):
+//! What SchemeShard persists, in one place (docs/design.md §4.4):
 //!
 //! | transition                              | writes                                      |
 //! |-----------------------------------------|---------------------------------------------|

@@ -1,6 +1,6 @@
 //! TTxInit: SchemeShard's boot. Rebuilds every operation's in-memory context
 //! from the three durable tables and resumes the non-terminal ones from
-//! their persisted state and incremental (DESIGN.md §4.5):
+//! their persisted state and incremental (docs/design.md §4.5):
 //! - Allocating: re-ask the TxAllocator, or re-arm the backoff timer from
 //!   `NextRetryAt`;
 //! - Proposing, Waiting, Applying: re-send the stage's request, under the new
@@ -82,6 +82,7 @@ impl SchemeShard {
                 queue: VecDeque::new(),
                 alloc_cookie: None,
             };
+            op.assert_counters();
             ss.by_key.insert(operation.key, *id);
             if !op.state.is_terminal() {
                 ss.running.insert(op.table, *id);

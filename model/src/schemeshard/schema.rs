@@ -1,4 +1,4 @@
-//! SchemeShard's local database (DESIGN.md §4.4): the three tables of the
+//! SchemeShard's local database (docs/design.md §4.4): the three tables of the
 //! incremental restore, and the writes a commit may carry.
 //!
 //! `IncrementalRestoreShardProgress` rows carry the incremental they belong

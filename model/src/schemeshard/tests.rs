@@ -165,3 +165,26 @@ fn a_coordinator_restart_mid_applying_resumes_and_ends_done() {
     let report = progress(&mut w, op).expect("known op");
     assert_eq!(report.state, OpState::Done);
 }
+
+#[test]
+fn a_drifted_counter_fails_loudly() {
+    let mut w = world();
+    w.restore(1, "t", &[1, 2, 3]);
+    w.settle(10_000).expect("no invariant breaks");
+    let ss = w.ss.as_mut().expect("up");
+    let op = ss.ops.values_mut().next().expect("one op");
+    op.assert_counters();
+    let caught = |op: &mut super::LongIncrementalRestoreOp| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.assert_counters())).is_err()
+    };
+    op.done += 1;
+    assert!(caught(op), "done drifted");
+    op.done -= 1;
+    op.accepted += 1;
+    assert!(caught(op), "accepted drifted");
+    op.accepted -= 1;
+    op.in_flight += 1;
+    assert!(caught(op), "in_flight drifted");
+    op.in_flight -= 1;
+    op.assert_counters();
+}

@@ -58,6 +58,7 @@ pub(super) fn state_bands<DB: DrawingBackend>(
     }
     row_names(&mut chart, &rows, row_px, &style)?;
     panels::fault_lines(&mut chart, plot, frame)?;
+    panels::mark_lines(&mut chart, plot, frame)?;
     let kinds: Vec<BandKind> =
         look::BAND_KINDS.into_iter().filter(|kind| plot.bands.iter().any(|b| b.kind == *kind)).collect();
     let entries: Vec<Entry> = kinds
@@ -145,5 +146,5 @@ pub(super) fn fault_strip<DB: DrawingBackend>(
     chart.draw_series(ticks)?;
     let names: Vec<&str> = kinds.iter().map(|k| look::fault_name(*k)).collect();
     let row_px = chart.backend_coord(&(0.0, 0.0)).1 - chart.backend_coord(&(0.0, 1.0)).1;
-    row_names(&mut chart, &names, row_px, &font::text(11).color(&TEXT))
+    row_names(&mut chart, &names, row_px, &font::text(12).color(&TEXT))
 }

@@ -40,6 +40,7 @@ pub(super) fn heatmap<DB: DrawingBackend>(
         chart.draw_series(rects)?;
     }
     panels::fault_lines(&mut chart, plot, frame)?;
+    panels::mark_lines(&mut chart, plot, frame)?;
     colour_bar(legend_area)
 }
 

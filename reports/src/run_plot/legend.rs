@@ -50,7 +50,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     let capacity = rows_fit * columns;
     let shown = if entries.len() > capacity { capacity - 1 } else { entries.len() };
     let column_w = (width as i32 - PAD) / columns as i32;
-    let style = font::text(13).color(&TEXT);
+    let style = font::text(12).color(&TEXT);
     for (index, entry) in entries.iter().take(shown).enumerate() {
         let x = PAD + (index / rows_fit) as i32 * column_w;
         let y = MARGIN_TOP as i32 + PAD + (index % rows_fit) as i32 * ROW_H;

@@ -3,7 +3,7 @@
 
 use plotters::style::{RGBAColor, RGBColor};
 
-use super::{BandKind, FaultKind, SeriesKind};
+use super::{BandKind, FaultKind, MarkKind, SeriesKind};
 
 pub(super) const WIDTH: u32 = 1400;
 pub(super) const HEIGHT: u32 = 1000;
@@ -55,24 +55,27 @@ pub(super) fn series_width(kind: SeriesKind) -> u32 {
     }
 }
 
-/// Sixteen distinguishable line colours for per-shard lines.
+/// Sixteen distinguishable line colours for per-shard lines. None is
+/// near a fault or mark colour (no red, black, grey, magenta, dark green or
+/// bright green), so a shard line is never mistaken for a crash or a drop
+/// (`fault_and_mark_colours_stand_apart` holds them apart).
 const SHARDS: [RGBColor; 16] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
     RGBColor(0, 0, 128),
     RGBColor(128, 0, 0),
-    RGBColor(0, 100, 0),
     RGBColor(255, 187, 120),
     RGBColor(152, 223, 138),
     RGBColor(174, 199, 232),
+    RGBColor(197, 176, 213),
+    RGBColor(57, 59, 121),
+    RGBColor(255, 152, 150),
 ];
 
 pub(super) fn shard_color(index: usize) -> RGBColor {
@@ -90,12 +93,19 @@ pub(super) const FAULT_KINDS: [FaultKind; 6] = [
 
 pub(super) fn fault_color(kind: FaultKind) -> RGBColor {
     match kind {
-        FaultKind::Crash => RGBColor(214, 39, 40),
-        FaultKind::Restart => RGBColor(44, 160, 44),
-        FaultKind::KillOnCommit => RGBColor(148, 103, 189),
-        FaultKind::Drop => RGBColor(127, 127, 127),
-        FaultKind::Duplicate => RGBColor(140, 86, 75),
-        FaultKind::Other => RGBColor(23, 150, 170),
+        FaultKind::Crash => RGBColor(0, 0, 0),
+        FaultKind::Restart => RGBColor(0, 80, 0),
+        FaultKind::KillOnCommit => RGBColor(200, 0, 200),
+        FaultKind::Drop => RGBColor(150, 150, 150),
+        FaultKind::Duplicate => RGBColor(230, 0, 120),
+        FaultKind::Other => RGBColor(0, 200, 90),
+    }
+}
+
+pub(super) fn mark_color(kind: MarkKind) -> RGBColor {
+    match kind {
+        MarkKind::Violation => RGBColor(220, 0, 0),
+        MarkKind::Deadline => RGBColor(150, 75, 0),
     }
 }
 
@@ -165,4 +175,29 @@ pub(super) fn heat_color(fraction: f64) -> RGBColor {
     let (a, b) = (VIRIDIS[low], VIRIDIS[low + 1]);
     let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn distance(a: RGBColor, b: RGBColor) -> f64 {
+        let d = |x: u8, y: u8| (f64::from(x) - f64::from(y)).powi(2);
+        (d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)).sqrt()
+    }
+
+    #[test]
+    fn fault_and_mark_colours_stand_apart() {
+        let faults: Vec<RGBColor> = FAULT_KINDS.iter().map(|k| fault_color(*k)).collect();
+        let marks = [mark_color(MarkKind::Violation), mark_color(MarkKind::Deadline)];
+        let others: Vec<RGBColor> = SHARDS.iter().chain(&SERIES).copied().collect();
+        for (i, f) in faults.iter().chain(&marks).enumerate() {
+            for o in &others {
+                assert!(distance(*f, *o) >= 60.0, "fault/mark colour {i} {f:?} is too near line colour {o:?}");
+            }
+            for (j, g) in faults.iter().chain(&marks).enumerate() {
+                assert!(i == j || distance(*f, *g) >= 60.0, "fault/mark colours {f:?} and {g:?} are too near");
+            }
+        }
+    }
 }

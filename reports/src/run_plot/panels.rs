@@ -17,7 +17,7 @@ use plotters::style::{Color, FontTransform, RGBAColor};
 use super::legend::{self, Entry, Swatch};
 use super::look::{self, AXIS, GRID, MARGIN_RIGHT, MARGIN_TOP, TEXT, WINDOW_FILL, Y_LABEL_W};
 use super::series::{self, Frame};
-use super::{DrawResult, FaultKind, RunPlot, SeriesKind};
+use super::{DrawResult, FaultKind, MarkKind, RunPlot, SeriesKind};
 use crate::font;
 
 pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -137,6 +137,49 @@ pub(super) fn fault_lines<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The marks (violation, liveness deadline) as vertical lines across the
+/// y range of `chart`; a mark beyond the axis sits on its right edge. The
+/// deadline is dashed.
+pub(super) fn mark_lines<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    plot: &RunPlot,
+    frame: &Frame,
+) -> DrawResult<(), DB> {
+    let y = chart.y_range();
+    for mark in &plot.marks {
+        let x = frame.x(mark.at_us.min(frame.end_us));
+        let style = look::mark_color(mark.kind).stroke_width(2);
+        let dashes = match mark.kind {
+            MarkKind::Violation => 1,
+            MarkKind::Deadline => 24,
+        };
+        let step = (y.end - y.start) / f64::from(dashes);
+        let segments = (0..dashes).map(|i| {
+            let from = y.start + step * f64::from(i);
+            let to = if dashes == 1 { y.end } else { from + step * 0.6 };
+            PathElement::new(vec![(x, from), (x, to)], style)
+        });
+        chart.draw_series(segments)?;
+    }
+    Ok(())
+}
+
+/// Each mark's label, horizontal, just under the top of the percent panel,
+/// left of its line when the line is in the right half.
+fn mark_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
+    for (i, mark) in plot.marks.iter().enumerate() {
+        let x = frame.x(mark.at_us.min(frame.end_us));
+        let right_half = x > frame.x_end / 2.0;
+        let h = if right_half { HPos::Right } else { HPos::Left };
+        let color = look::mark_color(mark.kind);
+        let style = font::text(12).color(&color).pos(Pos::new(h, VPos::Top));
+        let dx = if right_half { -5 } else { 5 };
+        let at = EmptyElement::at((x, PERCENT_Y.end)) + Text::new(mark.label.clone(), (dx, 4 + 16 * i as i32), style);
+        chart.plotting_area().draw(&at)?;
+    }
+    Ok(())
+}
+
 /// The fault kinds present in `plot`, in the fixed legend order.
 pub(super) fn fault_kinds(plot: &RunPlot) -> Vec<FaultKind> {
     look::FAULT_KINDS.into_iter().filter(|kind| plot.faults.iter().any(|f| f.kind == *kind)).collect()
@@ -160,6 +203,8 @@ pub(super) fn percent<DB: DrawingBackend>(
     window_labels(&mut chart, plot, frame)?;
     fault_lines(&mut chart, plot, frame)?;
     fault_labels(&mut chart, plot, frame)?;
+    mark_lines(&mut chart, plot, frame)?;
+    mark_labels(&mut chart, plot, frame)?;
     // The n-th series of each kind; durable first, so steps are on top.
     let nth = |index: usize| {
         let kind = plot.percent[index].kind;
@@ -193,12 +238,19 @@ pub(super) fn percent<DB: DrawingBackend>(
     if !plot.windows.is_empty() {
         entries.push(Entry::new(Swatch::Fill(WINDOW_FILL), "fault window"));
     }
+    for mark in &plot.marks {
+        let name = match mark.kind {
+            MarkKind::Violation => "violation",
+            MarkKind::Deadline => "liveness deadline",
+        };
+        entries.push(Entry::new(Swatch::Tick(look::mark_color(mark.kind).to_rgba()), name));
+    }
     legend::draw(legend_area, &entries, 1)
 }
 
 /// Each fault window's label, inside it at the bottom, where it fits.
 fn window_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
-    let style = font::text(11).color(&look::WINDOW_TEXT);
+    let style = font::text(12).color(&look::WINDOW_TEXT);
     let area = chart.plotting_area().strip_coord_spec();
     for window in plot.windows.iter().filter(|w| w.from_us <= frame.end_us) {
         let (x0, x1) = (frame.x(window.from_us), frame.x(window.to_us.max(window.from_us)));
@@ -214,32 +266,73 @@ fn window_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, 
     Ok(())
 }
 
-/// Short labels along the top of the percent panel, skipped where they
-/// would overlap the previous one.
+/// Short labels along the top of the percent panel. Lines closer than a
+/// label's height share one label naming them all ("DataShard3, SchemeShard"),
+/// so no crash, restart or kill goes unlabelled; when the lines are many,
+/// only those of crashes, restarts and kills are labelled.
 fn fault_labels<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, plot: &RunPlot, frame: &Frame) -> DrawResult<(), DB> {
     let split = FaultSplit::of(plot);
     let mut faults: Vec<_> =
         plot.faults.iter().filter(|f| f.at_us <= frame.end_us && split.lines.contains(&f.kind)).collect();
     if faults.len() > MAX_FAULT_LABELS {
-        return Ok(());
+        faults.retain(|f| matches!(f.kind, FaultKind::Crash | FaultKind::Restart | FaultKind::KillOnCommit));
     }
     faults.retain(|f| !f.label.is_empty());
     faults.sort_by_key(|f| f.at_us);
-    let mut last_px: Option<i32> = None;
+    // (first line's pixel, its x, the faults it labels)
+    type Group<'f> = (i32, f64, Vec<(FaultKind, &'f str)>);
+    let mut groups: Vec<Group> = Vec::new();
     for fault in faults {
         let x = frame.x(fault.at_us);
         let px = chart.backend_coord(&(x, 0.0)).0;
-        if last_px.is_some_and(|last| px - last < 13) {
-            continue;
+        let entry = (fault.kind, fault.label.as_str());
+        match groups.last_mut() {
+            Some((last_px, _, names)) if px - *last_px < 13 => {
+                if !names.contains(&entry) {
+                    names.push(entry);
+                }
+            }
+            _ => groups.push((px, x, vec![entry])),
         }
-        last_px = Some(px);
-        let color = look::fault_color(fault.kind);
+    }
+    for (_, x, mut names) in groups {
+        // Crashes, restarts and kills first: they are always named.
+        names.sort_by_key(|(kind, _)| !is_lifecycle(*kind));
+        let color = look::fault_color(names[0].0);
         let style =
-            font::text(11).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
-        let label: String = fault.label.chars().take(24).collect();
-        chart.plotting_area().draw(&Text::new(label, (x, PERCENT_Y.end), style))?;
+            font::text(12).color(&color).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Bottom));
+        chart.plotting_area().draw(&Text::new(group_label(&names), (x, PERCENT_Y.end), style))?;
     }
     Ok(())
+}
+
+fn is_lifecycle(kind: FaultKind) -> bool {
+    matches!(kind, FaultKind::Crash | FaultKind::Restart | FaultKind::KillOnCommit)
+}
+
+/// Characters a rotated label may take before it leaves the percent panel.
+const LABEL_CHARS: usize = 44;
+
+/// One label for close fault lines: every crash, restart and kill by name,
+/// then other faults while they fit, then how many more.
+fn group_label(names: &[(FaultKind, &str)]) -> String {
+    let mut label = String::new();
+    let mut more = 0;
+    for (kind, name) in names {
+        let sep = if label.is_empty() { 0 } else { 2 };
+        if is_lifecycle(*kind) || label.chars().count() + sep + name.chars().count() <= LABEL_CHARS {
+            if sep > 0 {
+                label.push_str(", ");
+            }
+            label.push_str(name);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        label.push_str(&format!(" +{more}"));
+    }
+    label
 }
 
 /// Middle panel for few shards: one thin line each, legend on the right.
@@ -277,6 +370,20 @@ mod tests {
 
     /// Few kinds keep their lines; the kind that would overflow the budget,
     /// and every kind after it, goes to the strip.
+    #[test]
+    fn a_group_label_names_every_crash_and_counts_the_rest() {
+        let names = [
+            (FaultKind::Drop, "DataShard0→SchemeShard"),
+            (FaultKind::Drop, "DataShard5→SchemeShard"),
+            (FaultKind::Crash, "DataShard3"),
+            (FaultKind::Restart, "SchemeShard"),
+        ];
+        let mut sorted = names.to_vec();
+        sorted.sort_by_key(|(kind, _)| !is_lifecycle(*kind));
+        assert_eq!(group_label(&sorted), "DataShard3, SchemeShard +2");
+        assert_eq!(group_label(&sorted[2..3]), "DataShard0→SchemeShard");
+    }
+
     #[test]
     fn fault_split_keeps_crashes_as_lines() {
         use FaultKind::{Crash, Drop, Restart};

@@ -1,8 +1,26 @@
-//! The `restoresim` command line (DESIGN.md §8). Errors are printed as text
+//! The `restoresim` command line (docs/design.md §8). Errors are printed as text
 //! and mapped to the documented exit codes; `main` never returns an error
 //! (so `RUST_BACKTRACE=1` cannot turn one into a backtrace dump). One
 //! module per subcommand under `restoresim/` (named by `#[path]`: the
 //! binary's root stays where `Cargo.toml` points).
+
+/// `println!` that gives up quietly when stdout is gone (`restoresim run X |
+/// head -1`): output cut short on purpose is no error, and must not change
+/// the exit code.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!`, but a closed stderr is no panic either.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 #[path = "restoresim/check.rs"]
 mod check;
@@ -27,21 +45,68 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use restoresim::output::{self, Summary};
 use restoresim::run::{self, Outcome, RunOptions};
 use restoresim::scenario;
 use restoresim_model::knobs::Bug;
 
-/// Exit codes of DESIGN.md §8.
+/// Exit codes (docs/design.md, "Exit codes").
 mod exit {
     pub const USAGE: u8 = 2;
     pub const NONDETERMINISM: u8 = 4;
     pub const BAD_INPUT: u8 = 65;
     pub const INTERNAL: u8 = 70;
+    /// sysexits' EX_CANTCREAT: an output folder or file cannot be created.
     pub const CANT_CREATE: u8 = 73;
-    pub const IO: u8 = 74;
+    /// sysexits' EX_IOERR: an error while writing (a full disk, ...).
+    pub const IO_ERROR: u8 = 74;
+}
+
+/// 73 when an output path cannot be created (missing parent, no
+/// permission, a file where a folder should be, a name too long, a
+/// read-only file system), 74 for any other error while writing.
+fn output_code(e: &std::io::Error) -> u8 {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound
+        | K::PermissionDenied
+        | K::AlreadyExists
+        | K::NotADirectory
+        | K::IsADirectory
+        | K::ReadOnlyFilesystem
+        | K::InvalidFilename
+        | K::InvalidInput => exit::CANT_CREATE,
+        _ => exit::IO_ERROR,
+    }
+}
+
+/// An output error as a failure with its exit code (73 or 74), the path
+/// and the OS error.
+fn output_failure(e: restoresim::output::OutputError) -> Failure {
+    Failure::new(output_error_code(&e), e)
+}
+
+fn output_error_code(e: &restoresim::output::OutputError) -> u8 {
+    use restoresim::output::OutputError;
+    match e {
+        OutputError::Io { source, .. } => output_code(source),
+        OutputError::Plot(r) => report_code(r),
+        OutputError::Timeline(t) => timeline::code(t),
+    }
+}
+
+fn report_code(e: &restoresim_reports::ReportError) -> u8 {
+    match e {
+        restoresim_reports::ReportError::Io { source, .. } => output_code(source),
+        // The plotting library reports I/O errors as text.
+        restoresim_reports::ReportError::Draw { .. } => exit::IO_ERROR,
+    }
+}
+
+/// `Failure` for an I/O error on the output path `path`.
+fn io_failure(path: &Path, e: std::io::Error) -> Failure {
+    Failure::new(output_code(&e), format!("cannot write {}: {e}", path.display()))
 }
 
 #[derive(Parser)]
@@ -204,18 +269,14 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(f)) => {
-            eprintln!("error: {}", f.message);
+            tell!("error: {}", f.message);
             ExitCode::from(f.code)
         }
         Err(_) => {
-            eprintln!("error: internal error (a panic, reported above); this is a bug in restoresim");
+            tell!("error: internal error (a panic, reported above); this is a bug in restoresim");
             ExitCode::from(exit::INTERNAL)
         }
     }
-}
-
-fn internal(e: anyhow::Error) -> Failure {
-    Failure { code: exit::INTERNAL, message: format!("{e:#}") }
 }
 
 fn run_one(
@@ -226,28 +287,23 @@ fn run_one(
     bug_names: &[String],
     crash_point: Option<&str>,
 ) -> Result<u8, Failure> {
-    let mut scenario = scenario::load(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
-    if let Some(point) = crash_point {
-        let point = crash_sweep::parse_point(point, &scenario)?;
-        scenario = restoresim::faults::crash_points::with_point(&scenario, point);
+    let (mut scenario, text) =
+        scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
+    let mut point = None;
+    if let Some(text) = crash_point {
+        let p = crash_sweep::parse_point(text, &scenario)?;
+        scenario = restoresim::faults::crash_points::with_point(&scenario, p);
+        point = Some(p);
     }
-    let mut bugs = Vec::new();
-    for name in bug_names {
-        let bug = Bug::from_name(name).ok_or_else(|| {
-            let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
-            Failure {
-                code: exit::USAGE,
-                message: format!("unknown bug '{name}'; expected one of {}", known.join(", ")),
-            }
-        })?;
-        bugs.push(bug);
-    }
+    let bugs = parse_bugs(bug_names)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let dir = out.unwrap_or_else(|| output::fresh_dir(&Path::new("out").join(format!("{}-seed{seed}", scenario.name))));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display())).map_err(internal)?;
+    let dir = out.unwrap_or_else(|| {
+        output::fresh_dir(&Path::new("out").join(format!("{}-seed{seed}", output::safe_name(&scenario.name))))
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| io_failure(&dir, e))?;
+    let trace_path = dir.join("trace.jsonl");
     let mut trace_file = if trace {
-        let p = dir.join("trace.jsonl");
-        let f = File::create(&p).with_context(|| format!("cannot create {}", p.display())).map_err(internal)?;
+        let f = File::create(&trace_path).map_err(|e| io_failure(&trace_path, e))?;
         Some(BufWriter::new(f))
     } else {
         None
@@ -261,7 +317,10 @@ fn run_one(
     let report = run::run(&scenario, seed, options);
     let wall = wall_started.elapsed();
     if let Some(mut w) = trace_file {
-        w.flush().context("cannot write trace.jsonl").map_err(internal)?;
+        w.flush().map_err(|e| io_failure(&trace_path, e))?;
+    }
+    if let (Some(p), Some(text)) = (point, crash_point) {
+        crash_sweep::check_point_reached(p, text, &report)?;
     }
     let mut reproduce = format!("restoresim run {} --seed {seed}", path.display());
     for b in &bugs {
@@ -271,14 +330,15 @@ fn run_one(
         reproduce.push_str(&format!(" --crash-point {point}"));
     }
     let bug_list = bugs.iter().map(|b| b.name().to_string()).chain(scenario.bugs.iter().cloned()).collect();
-    let summary = Summary::new(&report, path, bug_list, wall, reproduce.clone());
-    output::write_run(&dir, &report, &summary).context("cannot write the artifacts").map_err(internal)?;
+    let mut summary = Summary::new(&report, path, bug_list, wall, reproduce.clone());
+    summary.scenario_digest = Some(restoresim::sweep::digest_text(&text));
+    output::write_run(&dir, &report, &summary).map_err(output_failure)?;
     if trace {
-        restoresim::timeline::write_html(&dir).context("cannot write timeline.html").map_err(internal)?;
+        restoresim::timeline::write_html(&dir).map_err(timeline::failure)?;
     }
     print_summary(&report, &summary, &dir);
     if report.outcome != Outcome::Pass {
-        println!("\nreproduce: {reproduce}");
+        say!("\nreproduce: {reproduce}");
     }
     Ok(report.outcome.exit_code() as u8)
 }
@@ -289,30 +349,27 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
         Outcome::SafetyViolation => "SAFETY VIOLATION",
         Outcome::LivenessViolation => "LIVENESS VIOLATION",
     };
-    println!("{} seed {}: {outcome}", report.scenario, report.seed);
-    println!("  virtual time  {}", run::record::fmt_time(report.virtual_time_us));
-    println!("  events        {} ({:.2} M events/s of wall time)", report.events, summary.events_per_sec as f64 / 1e6);
+    say!("{} seed {}: {outcome}", report.scenario, report.seed);
+    say!("  virtual time  {}", run::record::fmt_time(report.virtual_time_us));
+    say!("  events        {} ({:.2} M events/s of wall time)", report.events, summary.events_per_sec as f64 / 1e6);
     let families: Vec<String> =
         summary.faults.families().iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{n} {name}")).collect();
     let families = if families.is_empty() { "none".to_string() } else { families.join(", ") };
-    println!("  faults        {families}");
+    say!("  faults        {families}");
     if let Some(profile) = &report.swarm_profile {
-        println!(
-            "  swarm         {}",
-            if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") }
-        );
+        say!("  swarm         {}", if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") });
     }
     if !report.coverage.required_missing.is_empty() {
-        println!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));
+        say!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));
     }
     for r in &report.restores {
         let op = r.operation.map_or(String::new(), |o| format!("op{o} "));
-        println!("  restore       {op}{}: {} ({})", r.table, r.state, r.detail);
+        say!("  restore       {op}{}: {} ({})", r.table, r.state, r.detail);
     }
-    println!("  trace hash    {}", summary.trace_hash);
+    say!("  trace hash    {}", summary.trace_hash);
     if let Some(v) = &report.violation {
-        println!("\n  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
-        println!("  {}", v.message);
+        say!("\n  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
+        say!("  {}", v.message);
     }
-    println!("  artifacts     {}", dir.display());
+    say!("  artifacts     {}", dir.display());
 }

@@ -1,4 +1,4 @@
-//! Fault injection inside the engine (DESIGN.md §5). Every fault decision
+//! Fault injection inside the engine (docs/design.md §5). Every fault decision
 //! goes through the [`Injector`]: in a normal run it draws from the network
 //! and faults streams, only inside the fault window; in a replay it reads
 //! the fault tape and draws nothing. Either way it logs each injected fault

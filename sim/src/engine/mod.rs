@@ -1,4 +1,4 @@
-//! The deterministic discrete-event engine (DESIGN.md §2). Generic over a
+//! The deterministic discrete-event engine (docs/design.md §2). Generic over a
 //! [`System`] of nodes; it owns virtual time, the event queue, the network,
 //! pipes, partitions, tablet lifecycles (crash, boot with generation + 1,
 //! commits with latency) and fault injection. It knows nothing of restores:

@@ -1,4 +1,4 @@
-//! Network partitions (DESIGN.md §2): a set of nodes cut off from the rest
+//! Network partitions (docs/design.md §2): a set of nodes cut off from the rest
 //! for a window, symmetric or one-way. The engine resets every pipe crossing
 //! a partition at its start (both ends hear of it) and loses every message
 //! crossing it, in the blocked direction, while it lasts — at the send and,

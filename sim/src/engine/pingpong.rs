@@ -1,5 +1,5 @@
 //! A tiny [`System`] for the engine's own tests and for the engine bench
-//! (DESIGN.md §1, §10): `nodes` tablets in a ring pass balls. On each ball a
+//! (docs/design.md §1, §10): `nodes` tablets in a ring pass balls. On each ball a
 //! node bounces the counter, plus one, to the next node; every
 //! `commit_every`-th hop it also commits the counter, and every
 //! `timer_every`-th hop it arms a timer. So messages, timers, commits, pipes

@@ -3,7 +3,7 @@
 //! on every machine. The key is unique, so any correct heap pops the same
 //! order: the layout below is free to change without moving a trace hash.
 //!
-//! Layout, for speed (DESIGN.md §10: the engine within 2x of a bare
+//! Layout, for speed (docs/design.md §10: the engine within 2x of a bare
 //! `BinaryHeap`): a 4-ary heap of 24-byte keys, the events in a slab beside
 //! it. Four children per node halve the heap's depth, and the four sit in
 //! one or two cache lines, so a pop does about half the dependent loads of a

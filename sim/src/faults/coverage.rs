@@ -1,4 +1,4 @@
-//! Coverage (DESIGN.md §6): which transitions `(actor, state, event) →
+//! Coverage (docs/design.md §6): which transitions `(actor, state, event) →
 //! state` a run went through, and which named "sometimes" goals it reached
 //! — the interesting moments a fault plan is meant to produce (a restart
 //! mid-Applying, a stale reply dropped, a resume from LastKey > 0, ...).

@@ -1,4 +1,4 @@
-//! Fault injection as a scenario plans it and a run reports it (DESIGN.md
+//! Fault injection as a scenario plans it and a run reports it (docs/design.md
 //! §5): the scenario's plan turned into engine configuration (`plan`),
 //! swarm profiles (`swarm`), triggered restarts (`triggers`), the fault
 //! tape (`tape`), coverage goals (`coverage`), systematic crash points

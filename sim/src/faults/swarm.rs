@@ -1,4 +1,4 @@
-//! Swarm mode (DESIGN.md §5, as TigerBeetle's VOPR does it): per seed, draw
+//! Swarm mode (docs/design.md §5, as TigerBeetle's VOPR does it): per seed, draw
 //! from the seed's swarm stream which fault families are on and how hard,
 //! so a sweep explores many fault mixes rather than one average. The drawn
 //! profile goes into `summary.json` (`swarm_profile`).

@@ -1,4 +1,4 @@
-//! The fault tape as people and `summary.json` read it (DESIGN.md §5):
+//! The fault tape as people and `summary.json` read it (docs/design.md §5):
 //! every injected fault with its logical anchor, nodes named as actors
 //! ("SchemeShard", "DataShard3"). `restoresim replay` reads it back and the
 //! engine replays it with random faults off.

@@ -10,7 +10,7 @@ use restoresim_model::client::Client;
 use restoresim_model::ids::{IncrIdx, OperationId};
 use restoresim_model::msg::Actor;
 use restoresim_model::note::Note;
-use restoresim_model::progress::OpState;
+use restoresim_model::progress::{FinalStatus, OpState};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineStats, EventKind, Micros, Step};
@@ -125,8 +125,8 @@ pub fn finish(
             Actor::Client => {}
         }
     }
-    for r in restores.iter().filter(|r| r.state == "Failed") {
-        if r.detail.starts_with("Timeout") {
+    for r in restores.iter().filter(|r| r.state == super::RestoreState::FAILED) {
+        if r.final_status == Some(FinalStatus::Timeout) {
             m.failed_by_deadline += 1;
         } else {
             m.failed_other += 1;

@@ -35,7 +35,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Exit code of `restoresim run` (DESIGN.md §8).
+    /// Exit code of `restoresim run` (docs/design.md §8).
     pub fn exit_code(self) -> i32 {
         match self {
             Outcome::Pass => 0,
@@ -59,9 +59,47 @@ pub struct ViolationReport {
 pub struct RestoreSummary {
     pub table: String,
     pub operation: Option<u64>,
-    /// "Done", "Failed", "Rejected", or the last state seen.
-    pub state: String,
+    /// Done, Failed, Rejected, or the last state seen.
+    pub state: RestoreState,
     pub detail: String,
+    /// The final status the Client last saw (`None` until one was reported):
+    /// metrics tell a deadline from other failures by this enum, never by
+    /// reading `detail`.
+    #[serde(skip)]
+    pub final_status: Option<FinalStatus>,
+}
+
+/// Where a restore ended, as the Client saw it: the model's states, so a
+/// check compares enums (a renamed state cannot switch a check off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreState {
+    /// The Client never got an answer to its request.
+    NoAnswer,
+    Rejected,
+    /// Accepted, never polled.
+    Accepted,
+    Op(OpState),
+}
+
+impl RestoreState {
+    pub const DONE: RestoreState = RestoreState::Op(OpState::Done);
+    pub const FAILED: RestoreState = RestoreState::Op(OpState::Failed);
+}
+
+/// As its name (`"Done"`, `"Rejected"`, ...), as summaries always wrote it.
+impl Serialize for RestoreState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for RestoreState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreState::Op(state) => write!(f, "{state:?}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -233,7 +271,15 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             Outcome::LivenessViolation => "LIVENESS VIOLATION",
         }
     );
-    let plot = recorder.plot(title, end, &engine.system, window);
+    let liveness = outcome == Outcome::LivenessViolation;
+    let marks = record::PlotMarks {
+        window,
+        faulted: !fault_tape.is_empty(),
+        violation: violation.as_ref().map(|v| (v.at_us, v.invariant.clone())),
+        deadline: liveness.then_some(liveness_deadline),
+        zoom: liveness,
+    };
+    let plot = recorder.plot(title, end, &engine.system, marks);
     let nodes = kinds.len() as u32;
     let node_commits: Vec<u64> = (0..nodes).map(|n| engine.node_commits(n)).collect();
     let restores = summaries(&engine.system);
@@ -315,12 +361,18 @@ fn budgets(
 
 /// The deep check at quiescence: every table whose restore ended Done equals
 /// `fold(full, inc_1..inc_K)`, row for row, column for column, compared whole
-/// (the per-commit checks compare shard by shard).
+/// (the per-commit checks compare shard by shard). It is called only once
+/// the Client finished, for restores of tables the workload has: a missing
+/// Client or table is a bug in restoresim (a panic, an internal error), never
+/// "no violation".
 fn final_data(system: &RestoreSystem, last: &Step) -> Option<(Outcome, ViolationReport)> {
-    let client = system.client.as_ref()?;
+    let client = system.client.as_ref().expect("the final data check runs only once the Client finished");
+    assert_eq!(client.outcomes.len(), system.workload.restores.len(), "one outcome per restore the Client asked for");
     for (outcome, spec) in client.outcomes.iter().zip(&system.workload.restores) {
         let RestoreOutcome::Accepted { terminal: Some(OpState::Done), .. } = outcome else { continue };
-        let table = system.workload.topology.table_by_name(&spec.table)?;
+        let table = system.workload.topology.table_by_name(&spec.table).unwrap_or_else(|| {
+            panic!("restore of table '{}' ended Done, yet the workload has no such table", spec.table)
+        });
         let k = restoresim_model::ids::IncrIdx(spec.backups.len() as u32);
         let expected = system.checker.oracle(table.id).after(k);
         let actual = table.shards.iter().flat_map(|s| {
@@ -340,15 +392,37 @@ fn final_data(system: &RestoreSystem, last: &Step) -> Option<(Outcome, Violation
     None
 }
 
-/// What a passing run must also show (the scenario's `expect`).
+/// What a passing run must also show: each deliberately bad request
+/// rejected with the status the scenario names, and with `expect:
+/// AllDone` every other restore Done.
 fn expectation(s: &Scenario, system: &RestoreSystem, last: &Step) -> Option<(Outcome, ViolationReport)> {
+    let restores = summaries(system);
+    let client = system.client.as_ref().expect("expectations are checked only once the Client finished");
+    for (i, (spec, outcome)) in s.restores.iter().zip(&client.outcomes).enumerate() {
+        let Some(expected) = spec.expect_rejection else { continue };
+        let rejected = matches!(outcome, RestoreOutcome::Rejected { status, .. } if *status == expected.status());
+        if !rejected {
+            let r = &restores[i];
+            let message = format!(
+                "Restore {} of table '{}' is a deliberately bad request the coordinator must reject with \
+                 {expected:?}, but it ended {} ({}).",
+                i + 1,
+                spec.table,
+                r.state,
+                r.detail
+            );
+            return Some((Outcome::SafetyViolation, report(Invariant::LegalTransitions, last, message)));
+        }
+    }
     if s.expect != Expect::AllDone {
         return None;
     }
-    let not_done: Vec<String> = summaries(system)
+    let deliberate = |i: usize| s.restores.get(i).is_some_and(|r| r.expect_rejection.is_some());
+    let not_done: Vec<String> = restores
         .into_iter()
-        .filter(|r| r.state != "Done")
-        .map(|r| format!("{} {}: {}", r.table, r.state, r.detail))
+        .enumerate()
+        .filter(|(i, r)| r.state != RestoreState::DONE && !deliberate(*i))
+        .map(|(_, r)| format!("{} {}: {}", r.table, r.state, r.detail))
         .collect();
     if not_done.is_empty() {
         return None;
@@ -364,15 +438,14 @@ fn summaries(system: &RestoreSystem) -> Vec<RestoreSummary> {
         .iter()
         .zip(&system.workload.restores)
         .map(|(outcome, spec)| {
-            let (operation, state, detail) = match outcome {
-                RestoreOutcome::Pending => (None, "NoAnswer".to_string(), String::new()),
+            let (operation, state, detail, final_status) = match outcome {
+                RestoreOutcome::Pending => (None, RestoreState::NoAnswer, String::new(), None),
                 RestoreOutcome::Rejected { status, issues } => {
-                    (None, "Rejected".into(), format!("{status:?}: {issues}"))
+                    (None, RestoreState::Rejected, format!("{status:?}: {issues}"), None)
                 }
                 RestoreOutcome::Accepted { op, terminal } => {
                     let last = client.observations.iter().rev().find(|o| o.report.op == *op);
-                    let state =
-                        terminal.map(|t| format!("{t:?}")).or_else(|| last.map(|o| format!("{:?}", o.report.state)));
+                    let state = terminal.or_else(|| last.map(|o| o.report.state)).map(RestoreState::Op);
                     let detail = match last {
                         Some(o) if o.report.final_status == Some(FinalStatus::Success) => {
                             format!("{} incrementals, {} shards", o.report.incrementals, o.report.shards_total)
@@ -388,10 +461,62 @@ fn summaries(system: &RestoreSystem) -> Vec<RestoreSummary> {
                         ),
                         None => "accepted, never polled".into(),
                     };
-                    (Some(op.0), state.unwrap_or_else(|| "Accepted".into()), detail)
+                    let final_status = last.and_then(|o| o.report.final_status);
+                    (Some(op.0), state.unwrap_or(RestoreState::Accepted), detail, final_status)
                 }
             };
-            RestoreSummary { table: spec.table.clone(), operation, state, detail }
+            RestoreSummary { table: spec.table.clone(), operation, state, detail, final_status }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The final checks cannot pass by not finding what they check: take
+    //! their input away and they panic (an internal error), where they
+    //! used to answer "no violation".
+
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use restoresim_model::client::Client;
+    use restoresim_model::ids::OperationId;
+    use restoresim_model::outbox::Outbox;
+
+    use super::*;
+
+    fn system(table: &str) -> RestoreSystem {
+        let scenario = crate::scenario::parse("(name: \"t\")", std::path::Path::new("t.ron")).expect("parses");
+        let mut workload = crate::workload::generate(&scenario, 1);
+        workload.restores[0].table = table.to_string();
+        let workload = Arc::new(workload);
+        let client = config::client(&scenario, &workload);
+        let mut system = RestoreSystem::new(Arc::clone(&workload), config::knobs(&scenario, &[]), client.clone());
+        let mut c = Client::boot(client, 0, &mut Outbox::default());
+        c.outcomes[0] = RestoreOutcome::Accepted { op: OperationId(1), terminal: Some(OpState::Done) };
+        system.client = Some(c);
+        system
+    }
+
+    fn panics(f: impl FnOnce()) -> bool {
+        catch_unwind(AssertUnwindSafe(f)).is_err()
+    }
+
+    #[test]
+    fn final_data_compares_a_done_table_with_the_oracle() {
+        // Control: with its inputs present, the check runs (nothing was
+        // restored, so the table differs from the oracle).
+        let verdict = final_data(&system("table"), &Step::NONE);
+        assert_eq!(verdict.map(|(o, v)| (o, v.invariant)), Some((Outcome::SafetyViolation, "1-final-data".into())));
+    }
+
+    #[test]
+    fn final_data_without_its_inputs_is_an_internal_error() {
+        let mut no_client = system("table");
+        no_client.client = None;
+        assert!(panics(|| drop(final_data(&no_client, &Step::NONE))), "no Client");
+        assert!(panics(|| drop(final_data(&system("renamed"), &Step::NONE))), "no such table");
+        let mut no_outcomes = system("table");
+        no_outcomes.client.as_mut().expect("booted").outcomes.clear();
+        assert!(panics(|| drop(final_data(&no_outcomes, &Step::NONE))), "outcomes missing");
+    }
 }

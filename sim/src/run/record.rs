@@ -8,7 +8,8 @@ use restoresim_model::msg::Actor;
 use restoresim_model::note::Note;
 use restoresim_model::progress::OpState;
 use restoresim_reports::{
-    BandKind, FaultKind, FaultMarker, FaultWindow, PercentSeries, RunPlot, SeriesKind, ShardSeries, StateBand,
+    BandKind, FaultKind, FaultMarker, FaultWindow, MarkKind, PercentSeries, RunPlot, SeriesKind, ShardSeries,
+    StateBand, TimeMark,
 };
 
 use crate::engine::{InjectedFault, Micros};
@@ -101,7 +102,12 @@ impl Recorder {
     }
 
     /// The plot of the run, from what was recorded and the durable tracker.
-    pub fn plot(&self, title: String, end_us: Micros, system: &RestoreSystem, window: (Micros, Micros)) -> RunPlot {
+    /// The fault window is shaded only when a fault happened; a violation
+    /// and a liveness deadline are marked; a liveness failure's axis ends
+    /// shortly after the last thing that happened (a budget of an hour
+    /// would squeeze a 100 ms restore into one pixel).
+    pub fn plot(&self, title: String, end_us: Micros, system: &RestoreSystem, marks: PlotMarks) -> RunPlot {
+        let end_us = if marks.zoom { self.zoomed_end(end_us, system, marks.deadline) } else { end_us };
         let mut percent = Vec::new();
         let client = system.client.as_ref();
         for (op, points) in system.tracker.op_points() {
@@ -153,13 +159,57 @@ impl Recorder {
                 incremental: incr.0,
             })
             .collect();
-        let mut windows =
-            vec![FaultWindow { from_us: window.0, to_us: window.1.min(end_us), label: "fault window".into() }];
+        let window = marks.window;
+        let mut windows = Vec::new();
+        if marks.faulted && window.0 < end_us {
+            windows.push(FaultWindow { from_us: window.0, to_us: window.1.min(end_us), label: "fault window".into() });
+        }
         windows.extend(self.partitions.iter().filter(|(from, ..)| *from < end_us).map(|(from, until, label)| {
             FaultWindow { from_us: *from, to_us: (*until).min(end_us), label: label.clone() }
         }));
-        RunPlot { title, end_us, percent, shards, bands, faults: self.markers.clone(), windows }
+        let mut time_marks = Vec::new();
+        let beyond = |at: Micros| if at > end_us { "→ " } else { "" };
+        if let Some((at, invariant)) = marks.violation {
+            let label = format!("{}{invariant} at {}", beyond(at), fmt_time(at));
+            time_marks.push(TimeMark { at_us: at, kind: MarkKind::Violation, label });
+        }
+        if let Some(at) = marks.deadline {
+            let label = format!("{}liveness deadline {}", beyond(at), fmt_time(at));
+            time_marks.push(TimeMark { at_us: at, kind: MarkKind::Deadline, label });
+        }
+        RunPlot { title, end_us, percent, shards, bands, faults: self.markers.clone(), windows, marks: time_marks }
     }
+
+    /// Shortly after the last recorded activity (durable progress, a state
+    /// change, a fault; not the Client's polls, which go on while nothing
+    /// moves), or after the deadline if that is near; never beyond `end_us`.
+    fn zoomed_end(&self, end_us: Micros, system: &RestoreSystem, deadline: Option<Micros>) -> Micros {
+        let progress = system.tracker.op_points().filter_map(|(_, p)| p.last().map(|(t, _)| *t));
+        let shards = system.tracker.shard_points.iter().filter_map(|p| p.last().map(|(t, _)| *t));
+        let states = self.bands.iter().map(|b| b.4).chain(self.open.values().map(|(_, _, since)| *since));
+        let faults = self.markers.iter().map(|m| m.at_us);
+        let last = progress.chain(shards).chain(states).chain(faults).max().unwrap_or(0);
+        let mut zoomed = last.saturating_add(last / 10).max(1_000);
+        if let Some(d) = deadline.filter(|d| *d <= zoomed.saturating_mul(2)) {
+            zoomed = zoomed.max(d.saturating_add(d / 20));
+        }
+        zoomed.min(end_us)
+    }
+}
+
+/// What the plot marks besides the data.
+#[derive(Clone, Debug, Default)]
+pub struct PlotMarks {
+    /// The fault window `[from, until)`, shaded when `faulted`.
+    pub window: (Micros, Micros),
+    /// Some fault happened in the run.
+    pub faulted: bool,
+    /// Where an invariant broke, and its id.
+    pub violation: Option<(Micros, String)>,
+    /// The liveness deadline, for a liveness failure.
+    pub deadline: Option<Micros>,
+    /// End the axis shortly after the last activity (liveness failures).
+    pub zoom: bool,
 }
 
 fn band_kind(state: OpState) -> BandKind {

@@ -1,4 +1,4 @@
-//! The fault plan of a scenario (DESIGN.md §5): the network (latency per
+//! The fault plan of a scenario (docs/design.md §5): the network (latency per
 //! link, loss, duplication, reordering, partitions), tablets (crashes,
 //! restarts, kills on commit, slow commits, TxAllocator empty answers,
 //! backup read errors), the fault window, triggered restarts, swarm mode,

@@ -1,12 +1,15 @@
-//! Scenario files (DESIGN.md §7): one RON file = one workload, one fault
+//! Scenario files (docs/design.md §7): one RON file = one workload, one fault
 //! plan, protocol knobs, checks and budgets. Every field but `name` has a
 //! default; unknown fields are errors; durations are written `"150ms"` and
 //! probabilities `"1%"`.
 
 mod faults;
+pub mod limits;
 mod load;
+pub mod locate;
 pub mod tape;
 pub mod units;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +18,7 @@ pub use faults::{
     RandomPartitionSpec, RestartKind, RestartSpec, SwarmFamily, SwarmPartitions, SwarmSpec, TabletRef, TabletSpec,
     Trigger, WindowSpec,
 };
-pub use load::{ScenarioError, load, parse};
+pub use load::{ScenarioError, load, load_text, parse, read_bounded};
 pub use units::{Chance, Duration};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -125,6 +128,30 @@ pub struct RestoreSpec {
     /// Incrementals to apply; default: all of the table's, `[1, 2, ..., K]`.
     #[serde(default)]
     pub backups: Option<Vec<u32>>,
+    /// A deliberately bad request, to test the coordinator's validation:
+    /// the load-time checks of `table` and `backups` are skipped, and the
+    /// run fails unless the coordinator rejects it with this status.
+    #[serde(default)]
+    pub expect_rejection: Option<RejectName>,
+}
+
+/// `RejectStatus` as a scenario writes it (a mirror: `model/` needs no serde).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RejectName {
+    PathDoesNotExist,
+    BadRequest,
+    MultipleModifications,
+}
+
+impl RejectName {
+    pub fn status(self) -> restoresim_model::msg::RejectStatus {
+        use restoresim_model::msg::RejectStatus;
+        match self {
+            RejectName::PathDoesNotExist => RejectStatus::PathDoesNotExist,
+            RejectName::BadRequest => RejectStatus::BadRequest,
+            RejectName::MultipleModifications => RejectStatus::MultipleModifications,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -140,7 +167,7 @@ impl Default for ClientSpec {
     }
 }
 
-/// The protocol knobs of DESIGN.md §4.6 as a scenario writes them (durations
+/// The protocol knobs of docs/design.md §4.6 as a scenario writes them (durations
 /// with units); defaults are taken from `ProtocolKnobs::default()`, the design
 /// document's. A mirror, so `model/` needs no serde; `run/config.rs` maps it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]

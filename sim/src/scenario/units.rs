@@ -32,6 +32,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let value =
         parse_decimal(number, scale).ok_or_else(|| format!("a duration like \"150ms\" or \"1.5s\"; got \"{text}\""))?;
+    if value > super::limits::MAX_DURATION_US {
+        return Err(format!("a duration of at most 365 days (`scenario/limits.rs`); got \"{text}\""));
+    }
     Ok(Duration(value))
 }
 

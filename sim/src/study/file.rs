@@ -127,7 +127,7 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
 
 /// Reads and checks a study file, building every point's scenario.
 pub fn load(path: &Path) -> Result<Study, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| error(path, (0, 0), format!("cannot read the study: {e}")))?;
+    let text = scenario::read_bounded(path)?;
     parse(&text, path)
 }
 
@@ -165,8 +165,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Study, ScenarioError> {
     let (base, base_text) = match raw.base {
         Base::File(rel) => {
             let path = file.parent().unwrap_or(Path::new("")).join(&rel);
-            let base_text = std::fs::read_to_string(&path)
-                .map_err(|e| at(&rel, format!("cannot read the base scenario {}: {e}", path.display())))?;
+            let base_text = scenario::read_bounded(&path)
+                .map_err(|e| at(&rel, format!("cannot read the base scenario {}: {}", path.display(), e.message)))?;
             (scenario::parse(&base_text, &path)?, base_text)
         }
         Base::Inline(s) => {
@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(e.line, 5, "{e}");
         assert!(e.message.contains("`network.loss` expects a probability"), "{e}");
         let e = study("  axes: [(path: \"protocol.batch_rows\", values: [0])],").unwrap_err();
-        assert!(e.message.contains("batch_rows >= 1"), "{e}");
+        assert!(e.message.contains("is not a valid scenario") && e.message.contains("batch_rows` of 1 to"), "{e}");
         let e = study("  axes: [(path: \"workload.rows\", range: Linear(from: 1, to: 100000, steps: 10000)), (path: \"workload.incrementals\", values: [1, 2])],").unwrap_err();
         assert!(e.message.contains("at most 10000 points"), "{e}");
         let e = study("  metrics: [\"nope\"],\n  axes: [(path: \"workload.rows\", values: [1])],").unwrap_err();

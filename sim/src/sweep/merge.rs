@@ -35,7 +35,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, SweepError> {
     let mut seen_shards: Vec<(Option<super::Shard>, &Path)> = Vec::new();
     for dir in dirs {
         let spec = read_spec(dir)?;
-        if spec.whole() != whole {
+        if !spec.same_sweep(&whole) {
             return Err(bad(
                 dir,
                 SPEC_FILE,
@@ -100,7 +100,6 @@ fn bad(dir: &Path, file: &str, message: String) -> SweepError {
 fn differs(a: &SweepSpec, b: &SweepSpec) -> String {
     let pairs = [
         ("scenario", a.scenario.clone(), b.scenario.clone()),
-        ("scenario file", a.scenario_file.clone(), b.scenario_file.clone()),
         ("scenario digest (the file was edited)", a.scenario_digest.clone(), b.scenario_digest.clone()),
         ("bugs", a.bugs.join(","), b.bugs.join(",")),
         ("seeds", a.seeds.to_string(), b.seeds.to_string()),

@@ -1,4 +1,4 @@
-//! Sweeps (DESIGN.md §8): one scenario over a range of seeds, in parallel
+//! Sweeps (docs/design.md §8): one scenario over a range of seeds, in parallel
 //! across seeds only, each seed's run exactly what `run --seed N` gives.
 //!
 //! A sweep folder holds:
@@ -85,6 +85,14 @@ impl SweepSpec {
         cmd
     }
 
+    /// Is `other` the same sweep (bar the shard)? The scenario is compared
+    /// by its text's digest, not by how its path was spelled
+    /// (`scenarios/a.ron` and `./scenarios/a.ron` are one scenario).
+    pub fn same_sweep(&self, other: &SweepSpec) -> bool {
+        let plain = |s: &SweepSpec| SweepSpec { shard: None, scenario_file: String::new(), ..s.clone() };
+        plain(self) == plain(other)
+    }
+
     /// The same sweep, unsharded (what `merge` produces).
     pub fn whole(&self) -> SweepSpec {
         SweepSpec { shard: None, ..self.clone() }
@@ -118,7 +126,7 @@ pub fn capsule_rel(seed: u64) -> String {
     format!("{CAPSULES_DIR}/seed-{seed}")
 }
 
-/// The exit code of a sweep with these results (DESIGN.md §8). When several
+/// The exit code of a sweep with these results (docs/design.md §8). When several
 /// apply, the one that undermines the others most wins: nondeterminism (4:
 /// no reproduce command can be trusted), then an internal error (70: a
 /// panic), then safety (1), then liveness (3). A sweep whose seeds all passed
@@ -174,7 +182,24 @@ pub fn read_spec(dir: &Path) -> Result<SweepSpec, SweepError> {
         path: path.clone(),
         message: format!("cannot read it ({e}): is {} a sweep's output folder?", dir.display()),
     })?;
-    serde_json::from_str(&text).map_err(|e| SweepError::BadFile { path, message: e.to_string() })
+    let spec: SweepSpec =
+        serde_json::from_str(&text).map_err(|e| SweepError::BadFile { path: path.clone(), message: e.to_string() })?;
+    // Written by us, but read back from disk: what the command line would
+    // have refused is refused here too, before any arithmetic trusts it.
+    let shard_ok = spec.shard.is_none_or(|s| s.count >= 1 && (1..=s.count).contains(&s.index));
+    let message = if spec.seeds.first >= spec.seeds.end {
+        Some(format!("holds the seed range {}, which holds no seed", spec.seeds))
+    } else if !shard_ok {
+        Some("holds a shard K/N outside 1 <= K <= N".to_string())
+    } else if spec.check_determinism.is_some_and(|s| s.every == 0) {
+        Some("holds a determinism sample 1/0".to_string())
+    } else {
+        None
+    };
+    match message {
+        Some(message) => Err(SweepError::BadFile { path, message }),
+        None => Ok(spec),
+    }
 }
 
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SweepError> {

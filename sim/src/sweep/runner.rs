@@ -141,7 +141,7 @@ fn prepare(sweep: &Sweep) -> Result<Vec<SeedResult>, SweepError> {
             )));
         }
         let found = read_spec(out)?;
-        if found != sweep.spec {
+        if !found.same_sweep(&sweep.spec) || found.shard != sweep.spec.shard {
             return Err(SweepError::Usage(format!(
                 "--resume: {} holds another sweep ({} seeds {}{}, bugs [{}], digest {}); resume it with the same \
                  scenario file, --seeds, --shard, --bug and --check-determinism",

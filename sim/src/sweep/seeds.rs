@@ -163,7 +163,7 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// DESIGN.md's default: one seed in twenty.
+    /// docs/design.md's default: one seed in twenty.
     pub const DEFAULT: Sample = Sample { every: 20 };
 
     pub fn takes(&self, seed: u64) -> bool {

@@ -16,6 +16,12 @@ use super::{SweepSpec, capsule_rel, capsuled, exit_code};
 /// Failures listed by seed in `summary.json`; the rest are in results.jsonl.
 pub const FAILURES_LISTED: usize = 100;
 
+/// Totals read back from files (`merge`, `--resume`) may be damaged or
+/// absurd; a total is capped at `u64::MAX` rather than overflowing.
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepSummary {
     pub scenario: String,
@@ -39,12 +45,15 @@ pub struct SweepSummary {
     pub virtual_time_us_total: u64,
     /// The first `FAILURES_LISTED` failing seeds, by seed.
     pub failures: Vec<FailureEntry>,
+    /// Says that `failures` is capped, and where the full list is.
+    #[serde(default)]
+    pub failures_listed: String,
     pub failures_total: u64,
     /// Coverage goals over all seeds: how many seeds reached each, those no
     /// seed reached, and the required ones among them (which fail the sweep).
     #[serde(default)]
     pub coverage: SweepCoverage,
-    /// What `restoresim sweep` / `merge` exits with (DESIGN.md §8).
+    /// What `restoresim sweep` / `merge` exits with (docs/design.md §8).
     pub exit_code: u8,
     /// Wall-clock numbers: the only part that differs between equal sweeps.
     pub timing: Timing,
@@ -154,8 +163,8 @@ impl Timing {
         let mut t = Timing {
             wall_ms,
             seeds_run: run.len() as u64,
-            events_run: run.iter().map(|r| r.events).sum(),
-            virtual_time_us_run: run.iter().map(|r| r.virtual_time_us).sum(),
+            events_run: saturating_sum(run.iter().map(|r| r.events)),
+            virtual_time_us_run: saturating_sum(run.iter().map(|r| r.virtual_time_us)),
             jobs,
             parts: 1,
             ..Timing::default()
@@ -168,12 +177,12 @@ impl Timing {
     pub fn sum<'a>(parts: impl IntoIterator<Item = &'a Timing>) -> Self {
         let mut t = Timing::default();
         for p in parts {
-            t.wall_ms += p.wall_ms;
-            t.seeds_run += p.seeds_run;
-            t.events_run += p.events_run;
-            t.virtual_time_us_run += p.virtual_time_us_run;
+            t.wall_ms = t.wall_ms.saturating_add(p.wall_ms);
+            t.seeds_run = t.seeds_run.saturating_add(p.seeds_run);
+            t.events_run = t.events_run.saturating_add(p.events_run);
+            t.virtual_time_us_run = t.virtual_time_us_run.saturating_add(p.virtual_time_us_run);
             t.jobs = t.jobs.max(p.jobs);
-            t.parts += p.parts;
+            t.parts = t.parts.saturating_add(p.parts);
         }
         t.rates();
         t
@@ -232,8 +241,14 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
             results.iter().filter(|r| r.outcome == SeedOutcome::Pass).map(|r| r.virtual_time_us).collect(),
         ),
         events: Percentiles::of(ran().map(|r| r.events).collect()),
-        events_total: results.iter().map(|r| r.events).sum(),
-        virtual_time_us_total: results.iter().map(|r| r.virtual_time_us).sum(),
+        events_total: saturating_sum(results.iter().map(|r| r.events)),
+        virtual_time_us_total: saturating_sum(results.iter().map(|r| r.virtual_time_us)),
+        failures_listed: format!(
+            "`failures` lists the first {} of {} failing seeds (at most {FAILURES_LISTED}, by seed); results.jsonl \
+             has every seed's line",
+            failing.len().min(FAILURES_LISTED),
+            failing.len()
+        ),
         failures_total: failing.len() as u64,
         failures,
         exit_code: exit_code(results, &coverage.required_missing),

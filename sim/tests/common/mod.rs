@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod mutate;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -37,7 +39,7 @@ pub fn run(s: &Scenario, seed: u64) -> RunReport {
 pub fn assert_all_done(r: &RunReport) {
     assert_eq!(r.outcome, Outcome::Pass, "seed {}: {:?}\n{}", r.seed, r.violation, r.log.join("\n"));
     for restore in &r.restores {
-        assert_eq!(restore.state, "Done", "seed {}: {restore:?}", r.seed);
+        assert_eq!(restore.state, restoresim::run::RestoreState::DONE, "seed {}: {restore:?}", r.seed);
     }
 }
 

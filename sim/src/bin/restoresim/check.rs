@@ -14,22 +14,23 @@ pub fn check(paths: &[PathBuf]) -> Result<u8, Failure> {
     }
     let mut bad = 0;
     for p in paths {
-        let is_study = std::fs::read_to_string(p).is_ok_and(|t| restoresim::study::is_study(&t));
+        // Bounded: `check /dev/zero` is refused by the loader, not read until memory runs out.
+        let is_study = scenario::read_bounded(p).is_ok_and(|t| restoresim::study::is_study(&t));
         let checked = if is_study {
             restoresim::study::load(p).map(|s| format!("study {}, {} points", s.name, s.points.len()))
         } else {
             scenario::load(p).map(|s| s.name)
         };
         match checked {
-            Ok(what) => println!("ok    {} ({what})", p.display()),
+            Ok(what) => say!("ok    {} ({what})", p.display()),
             Err(e) => {
                 bad += 1;
-                eprintln!("error: {e}");
+                tell!("error: {e}");
             }
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} files bad", paths.len());
+        tell!("{bad} of {} files bad", paths.len());
     }
     Ok(if bad > 0 { exit::BAD_INPUT } else { 0 })
 }

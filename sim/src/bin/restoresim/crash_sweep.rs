@@ -7,19 +7,10 @@ use std::time::Instant;
 
 use restoresim::faults::CoverageTotals;
 use restoresim::faults::crash_points::{self, Bucket, CrashPoint, PointKind};
-use restoresim::run::Outcome;
+use restoresim::run::{Outcome, RunReport};
 use restoresim::scenario::{self, Scenario, TabletRef};
 
 use super::{Failure, exit, parse_bugs};
-
-/// `println!` that gives up quietly when stdout is gone (`... | head`): a
-/// long sweep's output is often cut short on purpose.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
 
 fn usage(message: String) -> Failure {
     Failure { code: exit::USAGE, message }
@@ -40,6 +31,25 @@ pub fn parse_point(text: &str, scenario: &Scenario) -> Result<CrashPoint, Failur
     let point: CrashPoint = text.parse().map_err(usage)?;
     check_tablet(point.tablet, scenario)?;
     Ok(point)
+}
+
+/// A `--crash-point` the run never reached (the tablet handled fewer
+/// events or commits than it names) is an error, not a silent pass: the
+/// run tested nothing the point asked for.
+pub fn check_point_reached(point: CrashPoint, text: &str, report: &RunReport) -> Result<(), Failure> {
+    let node = restoresim::faults::plan::tablet_node(point.tablet) as usize;
+    let name = crash_points::tablet_name(point.tablet);
+    let (asked, had, what) = match point.at {
+        PointKind::Event(k) => (k, report.node_events.get(node).copied().unwrap_or(0), "events"),
+        PointKind::Commit(c) => (c, report.node_commits.get(node).copied().unwrap_or(0), "commits"),
+    };
+    if had < asked {
+        return Err(usage(format!(
+            "--crash-point {text} is beyond {name}'s last: it had {had} {what} in this run (try 1..={had}, or \
+             `restoresim sweep SCENARIO --crash-points {name}`)"
+        )));
+    }
+    Ok(())
 }
 
 fn outcome_name(o: Outcome) -> &'static str {

@@ -56,7 +56,7 @@ impl Reporter {
     fn say(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => tell!("{line}"),
         }
     }
 
@@ -108,7 +108,7 @@ impl Progress for Reporter {
                 if clock.1.elapsed() >= LINE_EVERY {
                     clock.1 = Instant::now(); // wall clock: progress lines only
                     drop(clock);
-                    eprintln!("{}", self.plain_line());
+                    tell!("{}", self.plain_line());
                 }
             }
         }
@@ -117,7 +117,7 @@ impl Progress for Reporter {
     fn finish(&self) {
         match &self.bar {
             Some(bar) => bar.finish_and_clear(),
-            None => eprintln!("{}", self.plain_line()),
+            None => tell!("{}", self.plain_line()),
         }
     }
 }

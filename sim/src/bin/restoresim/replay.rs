@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use restoresim::capsule::{self, CapsuleError};
+use restoresim::capsule;
 use restoresim::engine::InjectedFault;
 use restoresim::output::{self, Summary};
 use restoresim::run::{self, Outcome, RunOptions, RunReport};
@@ -19,7 +19,7 @@ use restoresim::scenario::{self, Scenario};
 use restoresim::sweep::guard;
 use restoresim_model::knobs::Bug;
 
-use super::{Failure, exit, parse_bugs};
+use super::{Failure, exit, io_failure, output_failure, parse_bugs};
 
 #[derive(clap::Args)]
 pub struct ReplayArgs {
@@ -77,16 +77,18 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
     }
     let dir = (a.trace || a.out.is_some()).then(|| {
         a.out.clone().unwrap_or_else(|| {
-            output::fresh_dir(&Path::new("out").join(format!("replay-{}-seed{}", t.scenario.name, t.seed)))
+            output::fresh_dir(&Path::new("out").join(format!(
+                "replay-{}-seed{}",
+                output::safe_name(&t.scenario.name),
+                t.seed
+            )))
         })
     });
     let mut trace = match (&dir, a.trace) {
         (Some(dir), true) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
             let path = dir.join("trace.jsonl");
-            let f =
-                File::create(&path).map_err(|e| Failure::new(exit::INTERNAL, format!("{}: {e}", path.display())))?;
+            let f = File::create(&path).map_err(|e| io_failure(&path, e))?;
             Some(BufWriter::new(f))
         }
         _ => None,
@@ -101,47 +103,47 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         t.run(options)
     });
     let wall = wall_started.elapsed();
-    if let Some(mut w) = trace {
-        w.flush().map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write trace.jsonl: {e}")))?;
+    if let (Some(mut w), Some(dir)) = (trace, &dir) {
+        w.flush().map_err(|e| io_failure(&dir.join("trace.jsonl"), e))?;
     }
     let report = match run {
         Ok(r) => r,
         Err(message) => {
-            println!("{} seed {}: INTERNAL ERROR\n  {message}", t.scenario.name, t.seed);
+            say!("{} seed {}: INTERNAL ERROR\n  {message}", t.scenario.name, t.seed);
             if t.recorded_outcome.as_deref() == Some("internal_error") {
-                println!("  (reproduces the capsule's internal error)");
+                say!("  (reproduces the capsule's internal error)");
             }
             return Ok(exit::INTERNAL);
         }
     };
     print_report(&t, &report);
     if let Some(tape) = &t.tape {
-        println!("  fault tape    {} faults from the capsule's tape, random faults off", tape.len());
+        say!("  fault tape    {} faults from the capsule's tape, random faults off", tape.len());
         print_unfired(tape, &report);
     }
     if let Some(dir) = &dir {
         let bug_names = t.bugs.iter().map(|b| b.name().to_string()).collect();
         let summary = Summary::new(&report, &t.scenario_file, bug_names, wall, reproduce(&t));
-        output::write_run(dir, &report, &summary).map_err(|e| Failure::new(exit::INTERNAL, e))?;
-        println!("  artifacts     {}", dir.display());
+        output::write_run(dir, &report, &summary).map_err(output_failure)?;
+        say!("  artifacts     {}", dir.display());
     }
     match t.expected_hash {
         Some(_) if t.tape_changed => {
-            println!(
+            say!(
                 "  replay        the tape changed since the recorded run: a new experiment (its outcome decides \
                  the exit code; the recorded trace hash does not apply)"
             );
             Ok(report.outcome.exit_code() as u8)
         }
         Some(h) if h != report.trace_hash => {
-            println!(
+            say!(
                 "\nNONDETERMINISM: the capsule recorded trace hash {h:016x}, this replay gave {:016x}",
                 report.trace_hash
             );
             Ok(exit::NONDETERMINISM)
         }
         Some(_) => {
-            println!("  replay        same trace hash as the capsule: reproduced");
+            say!("  replay        same trace hash as the capsule: reproduced");
             Ok(report.outcome.exit_code() as u8)
         }
         None => Ok(report.outcome.exit_code() as u8),
@@ -151,10 +153,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Failure> {
 fn target(a: &ReplayArgs) -> Result<Target, Failure> {
     let extra = parse_bugs(&a.bugs)?;
     if capsule::is_capsule(&a.target) {
-        let c = capsule::read(&a.target).map_err(|e| match e {
-            CapsuleError::Scenario(e) => Failure::new(exit::BAD_INPUT, e),
-            e => Failure::new(exit::BAD_INPUT, e),
-        })?;
+        let c = capsule::read(&a.target).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
         let same_run = a.seed.is_none_or(|s| s == c.seed) && extra.iter().all(|b| c.bugs.contains(b));
         let mut bugs = c.bugs.clone();
         bugs.extend(extra.into_iter().filter(|b| !c.bugs.contains(b)));
@@ -201,11 +200,11 @@ fn print_unfired(tape: &[InjectedFault], report: &RunReport) {
     if unfired.is_empty() {
         return;
     }
-    println!("  NOT FIRED     {} tape entries never fired (their anchor never came):", unfired.len());
+    say!("  NOT FIRED     {} tape entries never fired (their anchor never came):", unfired.len());
     let entries = restoresim::faults::tape::to_tape(&tape.iter().map(|f| (0, f.clone())).collect::<Vec<_>>());
     for i in unfired {
         let json = serde_json::to_string(&entries[i].fault).unwrap_or_default();
-        println!("    entry {i}: {json}");
+        say!("    entry {i}: {json}");
     }
 }
 
@@ -236,11 +235,11 @@ fn check_determinism(t: &Target) -> Result<u8, Failure> {
     match verdict {
         None => {
             let events = a.as_ref().map_or(0, |r| r.events);
-            println!("determinism   two runs of seed {}: the same {events} events", t.seed);
+            say!("determinism   two runs of seed {}: the same {events} events", t.seed);
             Ok(0)
         }
         Some(d) => {
-            println!("NONDETERMINISM: {} seed {} ran twice differently: {d}", t.scenario.name, t.seed);
+            say!("NONDETERMINISM: {} seed {} ran twice differently: {d}", t.scenario.name, t.seed);
             Ok(exit::NONDETERMINISM)
         }
     }
@@ -259,14 +258,14 @@ fn print_report(t: &Target, r: &RunReport) {
         Outcome::SafetyViolation => "SAFETY VIOLATION",
         Outcome::LivenessViolation => "LIVENESS VIOLATION",
     };
-    println!("{} seed {}: {outcome}", r.scenario, r.seed);
+    say!("{} seed {}: {outcome}", r.scenario, r.seed);
     if !t.bugs.is_empty() {
-        println!("  bugs          {}", t.bugs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
+        say!("  bugs          {}", t.bugs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
     }
-    println!("  events        {} in {} virtual", r.events, run::record::fmt_time(r.virtual_time_us));
-    println!("  trace hash    {:016x}", r.trace_hash);
+    say!("  events        {} in {} virtual", r.events, run::record::fmt_time(r.virtual_time_us));
+    say!("  trace hash    {:016x}", r.trace_hash);
     if let Some(v) = &r.violation {
-        println!("  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
-        println!("  {}", v.message);
+        say!("  violated      {} at {} ({})", v.invariant, run::record::fmt_time(v.at_us), v.event);
+        say!("  {}", v.message);
     }
 }

@@ -13,10 +13,7 @@ use restoresim::capsule;
 use restoresim::shrink::{self, ShrinkError, ShrinkOptions, Shrunk, Size};
 use restoresim::sweep::{self, SeedResult, SweepSpec};
 
-use super::{Failure, exit};
-
-/// Exit code: cannot create an output file (DESIGN.md §8).
-const CANT_CREATE: u8 = 73;
+use super::{Failure, exit, output_failure, report_code};
 
 #[derive(clap::Args)]
 pub struct ShrinkArgs {
@@ -76,7 +73,7 @@ impl shrink::Progress for Reporter {
                 let mut last = self.last_line.lock().expect("never poisoned");
                 if last.elapsed() >= LINE_EVERY {
                     *last = Instant::now(); // wall clock: progress lines only
-                    eprintln!("{line}");
+                    tell!("{line}");
                 }
             }
         }
@@ -134,24 +131,24 @@ fn shrink_one(path: &Path, out: &Path, options: ShrinkOptions) -> Result<(Shrunk
         e => Failure::new(exit::BAD_INPUT, e),
     })?;
     let written = shrink::write::capsule(out, &shrunk, path, options.max_runs).map_err(|e| match e {
-        shrink::write::WriteError::Output(e) => Failure::new(CANT_CREATE, e),
+        shrink::write::WriteError::Output(e) => output_failure(e),
         e => Failure::new(exit::INTERNAL, e),
     })?;
     Ok((shrunk, written))
 }
 
 fn print(s: &Shrunk, w: &shrink::write::Written, out: &Path) {
-    println!("{} seed {}: shrunk ({})", s.report.scenario, s.seed, s.goal.describe());
-    println!("  before        {}", s.before);
-    println!("  after         {}", s.after);
+    say!("{} seed {}: shrunk ({})", s.report.scenario, s.seed, s.goal.describe());
+    say!("  before        {}", s.before);
+    say!("  after         {}", s.after);
     let budget = if s.budget_exhausted { " (the --max-runs budget ran out)" } else { "" };
-    println!("  runs          {} tried, {} steps accepted{budget}", s.runs, s.steps.len());
+    say!("  runs          {} tried, {} steps accepted{budget}", s.runs, s.steps.len());
     let minimal = if s.one_minimal { "yes (removing any one fault makes it pass)" } else { "not checked to the end" };
-    println!("  1-minimal     {minimal}");
-    println!("  wall time     {:.1}s", s.wall.as_secs_f64());
-    println!("  capsule       {}", out.display());
-    println!("\n{}", w.story.trim_end());
-    println!("\nreproduce: {}", w.reproduce);
+    say!("  1-minimal     {minimal}");
+    say!("  wall time     {:.1}s", s.wall.as_secs_f64());
+    say!("  capsule       {}", out.display());
+    say!("\n{}", w.story.trim_end());
+    say!("\nreproduce: {}", w.reproduce);
 }
 
 /// `sweep --shrink`: the minimal capsule of every kept capsule, beside it
@@ -171,11 +168,11 @@ pub fn after_sweep(
         let out = dir.join(format!("{}-min", sweep::capsule_rel(seed)));
         match shrink_one(&capsule, &out, options) {
             Ok((s, w)) => {
-                println!("shrunk seed {seed}: {} → {}; {}", s.before, s.after, w.reproduce);
+                say!("shrunk seed {seed}: {} → {}; {}", s.before, s.after, w.reproduce);
                 minimal.insert(seed, w);
             }
             // One capsule that cannot be shrunk (a panic, a flaky seed) does not stop the others.
-            Err(f) => eprintln!("shrink of seed {seed} skipped: {}", f.message),
+            Err(f) => tell!("shrink of seed {seed} skipped: {}", f.message),
         }
     }
     let mut suite = sweep::summary::junit(spec, results);
@@ -189,10 +186,14 @@ pub fn after_sweep(
             problem.text.push('\n');
         }
     }
-    restoresim_reports::write_junit(&suite, &dir.join(sweep::JUNIT_FILE)).map_err(|e| Failure::new(CANT_CREATE, e))?;
+    restoresim_reports::write_junit(&suite, &dir.join(sweep::JUNIT_FILE))
+        .map_err(|e| Failure::new(report_code(&e), e))?;
     // report.html again, now that the minimal capsules (and their stories) exist.
-    let text = std::fs::read_to_string(dir.join(sweep::SUMMARY_FILE)).map_err(|e| Failure::new(CANT_CREATE, e))?;
-    let summary: sweep::SweepSummary = serde_json::from_str(&text).map_err(|e| Failure::new(CANT_CREATE, e))?;
-    sweep::report::write(dir, &summary).map_err(|e| Failure::new(CANT_CREATE, e))?;
+    let path = dir.join(sweep::SUMMARY_FILE);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Failure::new(exit::IO_ERROR, format!("{}: {e}", path.display())))?;
+    let summary: sweep::SweepSummary =
+        serde_json::from_str(&text).map_err(|e| Failure::new(exit::BAD_INPUT, format!("{}: {e}", path.display())))?;
+    sweep::report::write(dir, &summary).map_err(super::sweep::failure)?;
     Ok(())
 }

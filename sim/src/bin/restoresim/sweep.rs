@@ -11,7 +11,7 @@ use restoresim::scenario::{self, Scenario};
 use restoresim::sweep::{self, Sample, SeedRange, Shard, Sweep, SweepError, SweepSpec, SweepSummary};
 
 use super::progress::{Reporter, failure_line};
-use super::{Failure, exit, parse_bugs};
+use super::{Failure, exit, output_code, parse_bugs, report_code};
 
 /// The arguments of `restoresim sweep` over a seed range.
 #[derive(clap::Args)]
@@ -59,6 +59,9 @@ pub struct SweepArgs {
     pub inject_panic_at_seed: Option<u64>,
 }
 
+/// `--jobs` above this many per core is clamped (with a warning).
+const MAX_JOBS_PER_CORE: usize = 4;
+
 /// The seed `--inject-panic-at-seed` names (`u64::MAX`: none).
 static PANIC_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 
@@ -78,8 +81,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
             "name the seeds to sweep: --seeds A..B (B excluded), e.g. --seeds 0..1000",
         ));
     };
-    let scenario = scenario::load(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
-    let text = std::fs::read_to_string(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    let (scenario, text) = scenario::load_text(&a.scenario).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
     let bugs = parse_bugs(&a.bugs)?;
     let spec = SweepSpec {
         scenario: scenario.name.clone(),
@@ -101,12 +103,22 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         (None, true) => return Err(Failure::new(exit::USAGE, "--resume needs --out DIR: the sweep to go on with")),
         (None, false) => {
             let shard = a.shard.map_or(String::new(), |s| format!("-shard{}of{}", s.index, s.count));
-            output::fresh_dir(&Path::new("out").join(format!("sweep-{}-{seeds}{shard}", scenario.name)))
+            output::fresh_dir(
+                &Path::new("out").join(format!("sweep-{}-{seeds}{shard}", output::safe_name(&scenario.name))),
+            )
         }
     };
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut jobs = a.jobs.unwrap_or(cores);
     if jobs == 0 {
         return Err(Failure::new(exit::USAGE, "--jobs must be at least 1"));
+    }
+    // Results do not depend on --jobs; a thread per seed of a huge number
+    // would only exhaust memory.
+    let max_jobs = MAX_JOBS_PER_CORE * cores;
+    if jobs > max_jobs {
+        tell!("warning: --jobs {jobs} is more than {MAX_JOBS_PER_CORE} per core; using {max_jobs}");
+        jobs = max_jobs;
     }
     let runner: sweep::Runner = match a.inject_panic_at_seed {
         Some(seed) => {
@@ -116,7 +128,7 @@ pub fn sweep(a: SweepArgs) -> Result<u8, Failure> {
         None => run::run,
     };
     let own = spec.own_seeds();
-    eprintln!(
+    tell!(
         "sweep {} seeds {own}{} on {jobs} threads → {}",
         scenario.name,
         a.shard.map_or(String::new(), |s| format!(" (shard {s} of {seeds})")),
@@ -156,20 +168,26 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
         Some(out) => out,
         None => {
             let spec = sweep::read_spec(&dirs[0]).map_err(failure)?;
-            output::fresh_dir(&Path::new("out").join(format!("merged-{}-{}", spec.scenario, spec.seeds)))
+            output::fresh_dir(&Path::new("out").join(format!(
+                "merged-{}-{}",
+                output::safe_name(&spec.scenario),
+                spec.seeds
+            )))
         }
     };
     let merged = sweep::merge::merge(dirs, &out).map_err(failure)?;
-    eprintln!("merged {} folders → {}", dirs.len(), out.display());
+    tell!("merged {} folders → {}", dirs.len(), out.display());
     print_summary(&merged.spec, &merged.summary, &merged.results, &out);
     Ok(merged.summary.exit_code)
 }
 
-pub fn failure(e: SweepError) -> Failure {
+pub(super) fn failure(e: SweepError) -> Failure {
     let code = match &e {
         SweepError::Usage(_) => exit::USAGE,
         SweepError::BadFile { .. } => exit::BAD_INPUT,
-        SweepError::Io { .. } | SweepError::Output(_) | SweepError::Report(_) => exit::INTERNAL,
+        SweepError::Io { source, .. } => output_code(source),
+        SweepError::Output(o) => super::output_error_code(o),
+        SweepError::Report(r) => report_code(r),
     };
     Failure::new(code, e)
 }
@@ -184,8 +202,8 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
         _ if s.failures_total == 0 => "REQUIRED COVERAGE NOT REACHED".to_string(),
         _ => format!("{} failing seeds", s.failures_total),
     };
-    println!("{} seeds {}: {verdict}", s.scenario, s.seeds);
-    println!(
+    say!("{} seeds {}: {verdict}", s.scenario, s.seeds);
+    say!(
         "  outcomes      {} pass, {} safety violations, {} liveness violations, {} internal errors",
         count("pass"),
         count("safety_violation"),
@@ -193,24 +211,24 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
         count("internal_error")
     );
     for (invariant, n) in &s.invariants {
-        println!("  invariant     {invariant}: {n}");
+        say!("  invariant     {invariant}: {n}");
     }
     let c = &s.completion_time_us;
     let t = run::record::fmt_time;
     if c.count > 0 {
-        println!("  completion    p50 {}  p90 {}  p99 {}  max {} (virtual)", t(c.p50), t(c.p90), t(c.p99), t(c.max));
+        say!("  completion    p50 {}  p90 {}  p99 {}  max {} (virtual)", t(c.p50), t(c.p90), t(c.p99), t(c.max));
     }
     let cov = &s.coverage;
     let reached = cov.seeds_reaching.len() - cov.never_reached.len();
-    println!("  coverage      {reached}/{} goals reached by some seed", cov.seeds_reaching.len());
+    say!("  coverage      {reached}/{} goals reached by some seed", cov.seeds_reaching.len());
     if !cov.required_missing.is_empty() {
-        println!("  coverage      required goal(s) reached by no seed: {}", cov.required_missing.join(", "));
+        say!("  coverage      required goal(s) reached by no seed: {}", cov.required_missing.join(", "));
     }
     let d = &s.determinism;
     let sample = d.sample.as_deref().map_or("failing seeds only".into(), |x| format!("sample {x} + failing seeds"));
-    println!("  determinism   {} seeds run twice ({sample}), {} diverged", d.checked, d.diverged.len());
+    say!("  determinism   {} seeds run twice ({sample}), {} diverged", d.checked, d.diverged.len());
     let tm = &s.timing;
-    println!(
+    say!(
         "  speed         {} seeds in {:.1}s: {:.1} seeds/s, {:.2} M events/s, {:.0}x virtual time, {} threads",
         tm.seeds_run,
         tm.wall_ms as f64 / 1000.0,
@@ -221,22 +239,22 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
     );
     let failing: Vec<_> = results.iter().filter(|r| r.failed()).take(5).collect();
     if !failing.is_empty() {
-        println!();
+        say!();
         let kept = sweep::capsuled(spec, results);
         for r in &failing {
-            println!("{}", failure_line(spec, r));
+            say!("{}", failure_line(spec, r));
             if kept.contains(&r.seed) {
-                println!("  capsule: {}", dir.join(sweep::capsule_rel(r.seed)).display());
+                say!("  capsule: {}", dir.join(sweep::capsule_rel(r.seed)).display());
             }
         }
         if s.failures_total > failing.len() as u64 {
-            println!(
-                "... and {} more in {}",
-                s.failures_total - failing.len() as u64,
-                dir.join("summary.json").display()
-            );
+            say!("... and {} more in {}", s.failures_total - failing.len() as u64, dir.join("summary.json").display());
         }
-        println!();
+        say!();
     }
-    println!("  artifacts     {} (summary.json, results.jsonl, junit.xml)", dir.display());
+    let capsules = if s.failures_total > 0 { ", capsules/" } else { "" };
+    say!(
+        "  artifacts     {} (sweep.json, results.jsonl, summary.json, junit.xml, sweep.png, sweep.svg{capsules})",
+        dir.display()
+    );
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use restoresim::timeline::{self, TimelineError};
 
-use super::{Failure, exit};
+use super::{Failure, exit, output_code};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ExportFormat {
@@ -15,19 +15,22 @@ pub enum ExportFormat {
     ChromeTrace,
 }
 
-fn failure(e: TimelineError) -> Failure {
-    let code = match e {
-        TimelineError::Write { .. } => exit::CANT_CREATE,
-        TimelineError::Read { .. } => exit::IO,
+pub(super) fn failure(e: TimelineError) -> Failure {
+    Failure::new(code(&e), e)
+}
+
+pub(super) fn code(e: &TimelineError) -> u8 {
+    match e {
+        TimelineError::Write { source, .. } => output_code(source),
+        TimelineError::Read { .. } => exit::IO_ERROR,
         TimelineError::Bad { .. } | TimelineError::NoTrace { .. } => exit::BAD_INPUT,
-    };
-    Failure::new(code, e)
+    }
 }
 
 pub fn timeline(dirs: &[PathBuf]) -> Result<u8, Failure> {
     for dir in dirs {
         let path = timeline::write_html(dir).map_err(failure)?;
-        println!("{}", path.display());
+        say!("{}", path.display());
     }
     Ok(0)
 }
@@ -38,6 +41,6 @@ pub fn export(format: ExportFormat, dir: &Path, out: Option<PathBuf>) -> Result<
     let path = out.unwrap_or_else(|| dir.join("trace.chrome.json"));
     restoresim_reports::timeline::chrome::write(&t, &path)
         .map_err(|source| failure(TimelineError::Write { path: path.clone(), source }))?;
-    println!("{}", path.display());
+    say!("{}", path.display());
     Ok(0)
 }

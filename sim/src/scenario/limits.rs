@@ -1,0 +1,53 @@
+//! The sizes a scenario may ask for — the one place they are written down.
+//!
+//! Every size a scenario sets is bounded when it is loaded, so a scenario
+//! that `restoresim check` accepts can be run: it cannot make `run` or a
+//! sweep abort on an allocation, overflow a counter, or run for hours
+//! before its budget ends it. The limits come from what the engine runs in
+//! about a minute on one core (docs/design.md's scale goal: a 100,000-shard
+//! restore): beyond one, `check`, `run` and `sweep` exit 65 naming the
+//! field's `file:line:column` and the limit.
+//!
+//! | what | limit | why |
+//! |---|---|---|
+//! | scenario file | 4 MiB | read whole before parsing; `/dev/zero` must not fill memory |
+//! | tables | 1,000 | one restore and one oracle per table |
+//! | shards per table, and in all tables | 100,000 | the scale goal; node ids are `u32` |
+//! | incrementals | 200 | a stage per incremental; a DataShard commit looks at its progress per incremental |
+//! | shards × incrementals | 400,000 | ~8 events per shard and stage; measured: 1,000 × 100 ran 0.73 M events in 7 s, 100 × 1,000 0.8 M in 26 s, 100,000 × 3 (the scale goal) 2.2 M in 38 s and 1 GB, 2,000 × 200 (this corner) in 36 s and 160 MB; 2,000 × 1,000 did not end in 15 min |
+//! | rows (full backup, per table) | 1,000,000 | held by the workload, the oracle and the DataShards |
+//! | changes per incremental (`changes.max`) | 1,000,000 | as rows |
+//! | oracle rows: tables × (incrementals + 1) × (rows + incrementals × changes.max) | 10,000,000 | the oracle keeps the table after every incremental (~80 bytes a row) |
+//! | restores | 1,000 | |
+//! | triggered restarts (`faults.restarts`) | 10,000 | each is checked in O(1) per event, but each is a fault |
+//! | partitions (fixed, random `count`, swarm `count.max`) | 1,000 each | scheduled up front |
+//! | nodes in one partition | the scenario's node count | |
+//! | per-link latencies (`network.links`) | 256 | looked up per message |
+//! | `batch_rows` | 1,000,000 | |
+//! | `read_retries` | 1,000 | |
+//! | `budgets.max_events` | 1 ..= 1,000,000,000 | ~20 min at the engine's ~1 M events/s |
+//! | `budgets.max_virtual_time` | 1us ..= 365 days | every duration is at most 365 days (`units.rs`), so sums never overflow |
+//! | `name` | 1 ..= 100 characters | it names output folders |
+//! | `bugs`, `coverage.require` | 100 names each | |
+
+/// Bytes of a scenario file; larger files are refused before parsing.
+pub const MAX_SCENARIO_BYTES: u64 = 4 << 20;
+pub const MAX_TABLES: usize = 1_000;
+pub const MAX_SHARDS_PER_TABLE: u32 = 100_000;
+pub const MAX_TOTAL_SHARDS: u64 = 100_000;
+pub const MAX_INCREMENTALS: u32 = 200;
+pub const MAX_SHARD_STAGES: u64 = 400_000;
+pub const MAX_ROWS: u64 = 1_000_000;
+pub const MAX_CHANGES: u64 = 1_000_000;
+pub const MAX_ORACLE_ROWS: u64 = 10_000_000;
+pub const MAX_RESTORES: usize = 1_000;
+pub const MAX_TRIGGERS: usize = 10_000;
+pub const MAX_PARTITIONS: u64 = 1_000;
+pub const MAX_LINKS: usize = 256;
+pub const MAX_BATCH_ROWS: u32 = 1_000_000;
+pub const MAX_READ_RETRIES: u32 = 1_000;
+pub const MAX_EVENTS: u64 = 1_000_000_000;
+/// Every duration a scenario writes (`units.rs` refuses longer ones).
+pub const MAX_DURATION_US: u64 = 365 * 24 * 3_600 * 1_000_000;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_NAMES: usize = 100;
