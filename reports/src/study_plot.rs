@@ -178,7 +178,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &StudyPlot) -
         .x_labels(plot.x_ticks.as_ref().map_or(10, |t| t.len() * 2 + 1))
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&|v| label(*v, plot.y_log))
-        .label_style(font::text(13).color(&TEXT))
+        .label_style(font::text(14).color(&TEXT))
         .axis_desc_style(font::text(14).color(&TEXT))
         .light_line_style(WHITE)
         .draw()?;
@@ -213,7 +213,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &StudyPlot) -
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(TEXT.mix(0.3))
-        .label_font(font::text(13).color(&TEXT))
+        .label_font(font::text(14).color(&TEXT))
         .draw()?;
     let note = if !plot.note.is_empty() {
         plot.note.as_str()
@@ -255,7 +255,7 @@ fn failures<DB: DrawingBackend>(
         .x_label_formatter(x_fmt)
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(font::text(12).color(&TEXT))
-        .axis_desc_style(font::text(13).color(&TEXT))
+        .axis_desc_style(font::text(14).color(&TEXT))
         .light_line_style(WHITE)
         .draw()?;
     for (k, series) in plot.series.iter().enumerate() {
@@ -266,7 +266,7 @@ fn failures<DB: DrawingBackend>(
             let c = if p.failures > 0 { FAIL } else { color };
             chart.draw_series([Circle::new((*x, *y), 3, c.filled())])?;
             if p.failures > 0 {
-                let style = font::text(11).color(&FAIL).pos(Pos::new(HPos::Center, VPos::Bottom));
+                let style = font::text(12).color(&FAIL).pos(Pos::new(HPos::Center, VPos::Bottom));
                 chart.draw_series([Text::new(
                     format!("{}/{}", p.failures, p.runs),
                     (*x, (*y + 4.0).min(100.0)),
