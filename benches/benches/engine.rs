@@ -1,15 +1,25 @@
 //! The engine's overhead against the floor it cannot beat (docs/design.md §10:
 //! the engine within 2x of a bare `BinaryHeap` push/pop loop, measured in
-//! the same run). Both benches process the same number of events from a
-//! queue of about the same depth, in steady state: the heap and the engine
-//! are built once and keep running across iterations.
+//! the same run). Each pair processes the same number of events from a
+//! queue of about the same depth, in steady state: the heaps and the
+//! engines are built once and keep running across iterations.
+//!
+//! - `engine/bare_binary_heap` vs `engine/pingpong`: the ping-pong model
+//!   (messages, commits, timers through the engine) against a bare heap;
+//! - `ring/bare_binary_heap` vs `ring/engine`: a token ring, the shape of
+//!   madsim's and turmoil's examples (N nodes pass M tokens, each hop a
+//!   message with a uniform random latency), through the public engine API,
+//!   against the same ring on a bare heap drawing from the same ChaCha8
+//!   stream kind. Throughput is deliveries per second.
+//!
+//! The same workloads run in CI's guard (`src/bin/bench-guard.rs`).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use restoresim::engine::pingpong::pingpong_engine;
+use restoresim_benches::bare::{BarePingPong, BareRing};
+use restoresim_benches::ring::{ring_engine, run_ring};
 
 /// Events per iteration.
 const EVENTS: u64 = 100_000;
@@ -22,28 +32,18 @@ const LATENCY: u64 = 100;
 /// hop pending 150 µs (6).
 const IN_FLIGHT: u64 = 64 + 8 + 6;
 
+/// The ring: 100 nodes, 1,000 tokens, hops of 200-1,000 µs.
+const RING_NODES: u32 = 100;
+const RING_TOKENS: u32 = 1_000;
+const RING_LATENCY: (u64, u64) = (200, 1_000);
+
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(EVENTS));
 
     group.bench_function("bare_binary_heap", |b| {
-        // (time, seq, payload), earliest first: what the engine's queue
-        // orders by, with a word of payload. Distinct start times, as the
-        // ping-pong's balls are served at distinct times (equal times alone
-        // make a heap 1.3-1.7x slower).
-        let mut heap = BinaryHeap::new();
-        let mut seq = 0u64;
-        for i in 0..IN_FLIGHT {
-            seq += 1;
-            heap.push(Reverse((i % LATENCY, seq, i)));
-        }
-        b.iter(|| {
-            for _ in 0..EVENTS {
-                let Reverse((time, _, payload)) = heap.pop().expect("never empty");
-                seq += 1;
-                heap.push(Reverse((time + LATENCY, seq, black_box(payload) + 1)));
-            }
-        });
+        let mut bare = BarePingPong::new(IN_FLIGHT, LATENCY);
+        b.iter(|| bare.run(EVENTS));
     });
 
     group.bench_function("pingpong", |b| {
@@ -58,5 +58,22 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+fn ring(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ring");
+    group.throughput(Throughput::Elements(EVENTS));
+
+    group.bench_function("bare_binary_heap", |b| {
+        let mut bare = BareRing::new(RING_NODES, RING_TOKENS, RING_LATENCY, 1);
+        b.iter(|| bare.run(EVENTS));
+    });
+
+    group.bench_function("engine", |b| {
+        let mut engine = ring_engine(RING_NODES, RING_TOKENS, RING_LATENCY, 1);
+        b.iter(|| run_ring(&mut engine, EVENTS));
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, engine, ring);
 criterion_main!(benches);

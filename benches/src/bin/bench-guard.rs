@@ -1,0 +1,154 @@
+//! CI's performance regression guard: a few seconds of paired, in-process
+//! measurements of the engine against a bare heap doing the same work,
+//! failing loudly when a ratio drops below its floor.
+//!
+//! Wall-clock speeds on a shared 2-core CI machine swing by 2x; the ratio of
+//! two loops timed back to back in one process, in the thread's CPU time,
+//! swings far less. Each
+//! repetition times the bare loop and the engine loop on the same number of
+//! events (alternating which goes first), and the guard takes the median
+//! ratio of the repetitions. Floors sit at about 60 % of the ratios measured
+//! on a quiet machine, so noise passes and a 2x slowdown of the engine fails.
+//!
+//! Usage: `bench-guard [--reps N] [--scale F]` (`--scale` multiplies the
+//! events per repetition; the floors are fixed).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use restoresim::engine::pingpong::pingpong_engine;
+use restoresim_benches::bare::{BarePingPong, BareRing};
+use restoresim_benches::ring::{ring_engine, run_ring};
+
+/// One guarded comparison.
+struct Case {
+    name: &'static str,
+    /// Fail below this median ratio (engine throughput / bare throughput).
+    floor: f64,
+    events: u64,
+    bare: Box<dyn FnMut(u64)>,
+    engine: Box<dyn FnMut(u64)>,
+}
+
+/// CPU time of this thread: on a machine shared with other jobs the wall
+/// clock also counts the slices the thread spent waiting for a core.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn time(f: &mut dyn FnMut(u64), events: u64) -> Duration {
+    let start = thread_cpu_time();
+    f(events);
+    thread_cpu_time() - start
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
+}
+
+fn cases(scale: f64) -> Vec<Case> {
+    let events = |n: f64| (n * scale).max(1_000.0) as u64;
+    // The criterion `engine/pingpong` shape: 64 tablets, 78 events pending.
+    let mut bare_pp = BarePingPong::new(64 + 8 + 6, 100);
+    let mut engine_pp = pingpong_engine(64, 1);
+    // The ring bench's shape: 100 nodes, 1,000 tokens, 200-1,000 µs hops.
+    let mut bare_ring = BareRing::new(100, 1_000, (200, 1_000), 1);
+    let mut engine_ring = ring_engine(100, 1_000, (200, 1_000), 1);
+    vec![
+        Case {
+            name: "engine/pingpong vs bare heap",
+            // Measured 0.37-0.40 (CPU-time medians, 2-core machine under load).
+            floor: 0.25,
+            events: events(400_000.0),
+            bare: Box::new(move |n| bare_pp.run(n)),
+            engine: Box::new(move |n| {
+                for _ in 0..n {
+                    black_box(engine_pp.step().expect("the balls never stop"));
+                }
+            }),
+        },
+        Case {
+            name: "ring/engine vs ring/bare heap",
+            // Measured 0.60-0.66.
+            floor: 0.38,
+            events: events(400_000.0),
+            bare: Box::new(move |n| bare_ring.run(n)),
+            engine: Box::new(move |n| run_ring(&mut engine_ring, n)),
+        },
+    ]
+}
+
+fn parse_args() -> Result<(usize, f64), String> {
+    let mut reps = 15;
+    let mut scale = 1.0f64;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |what: &str| args.next().ok_or(format!("{arg} needs {what}"));
+        match arg.as_str() {
+            "--reps" => reps = value("a count")?.parse().map_err(|e| format!("--reps: {e}"))?,
+            "--scale" => scale = value("a factor")?.parse().map_err(|e| format!("--scale: {e}"))?,
+            _ => return Err(format!("unknown argument {arg:?} (expected --reps N, --scale F)")),
+        }
+    }
+    if reps == 0 || !(scale > 0.0 && scale.is_finite()) {
+        return Err("--reps must be at least 1 and --scale positive".into());
+    }
+    Ok((reps, scale))
+}
+
+fn main() -> ExitCode {
+    let (reps, scale) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("bench-guard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = Vec::new();
+    for mut case in cases(scale) {
+        // Warm-up: caches, branch predictors, the heaps' capacity.
+        time(&mut case.bare, case.events / 4);
+        time(&mut case.engine, case.events / 4);
+        let mut ratios = Vec::with_capacity(reps);
+        let mut engine_rates = Vec::with_capacity(reps);
+        for rep in 0..reps {
+            let (bare, engine) = if rep % 2 == 0 {
+                let bare = time(&mut case.bare, case.events);
+                (bare, time(&mut case.engine, case.events))
+            } else {
+                let engine = time(&mut case.engine, case.events);
+                (time(&mut case.bare, case.events), engine)
+            };
+            ratios.push(bare.as_secs_f64() / engine.as_secs_f64());
+            engine_rates.push(case.events as f64 / engine.as_secs_f64() / 1e6);
+        }
+        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        let ratio = median(ratios);
+        let verdict = if ratio >= case.floor { "ok" } else { "FAIL" };
+        println!(
+            "{:32} ratio {ratio:.3} (min {lo:.3}, max {hi:.3}, floor {:.2}), engine {:.1} M events/s  {verdict}",
+            case.name,
+            case.floor,
+            median(engine_rates),
+        );
+        if ratio < case.floor {
+            failed.push(case.name);
+        }
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "bench-guard: PERFORMANCE REGRESSION: {} below its floor (median of {reps} paired runs against a bare heap)",
+            failed.join(", ")
+        );
+        ExitCode::FAILURE
+    }
+}
