@@ -60,7 +60,7 @@ pub fn study(a: StudyArgs) -> Result<u8, Failure> {
     if jobs == 0 {
         return Err(Failure::new(exit::USAGE, "--jobs must be at least 1"));
     }
-    eprintln!(
+    tell!(
         "study {}: {} points x seeds {}{} on {jobs} threads → {}",
         s.name,
         s.points.len(),
@@ -87,7 +87,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<u8, Failure> {
     })?;
     let out = out.unwrap_or_else(|| output::fresh_dir(&Path::new("out").join(format!("merged-study-{}", s.name))));
     let done = study::merge::merge(&s, dirs, &out).map_err(failure)?;
-    eprintln!("merged {} study folders → {}", dirs.len(), out.display());
+    tell!("merged {} study folders → {}", dirs.len(), out.display());
     print_summary(&s, &done, &out);
     Ok(done.report.exit_code)
 }
@@ -102,16 +102,21 @@ fn print_summary(s: &study::Study, done: &StudyDone, out: &Path) {
     }
     let outcomes: Vec<String> =
         metrics::OUTCOMES.iter().filter_map(|o| counts.get(*o).map(|n| format!("{n} {o}"))).collect();
-    println!("study {}: {} points, {} runs: {}", s.name, r.points.len(), r.timing.runs, outcomes.join(", "));
+    say!("study {}: {} points, {} runs: {}", s.name, r.points.len(), r.timing.runs, outcomes.join(", "));
     for m in s.metrics.iter().take(4) {
         if let Some(b) = r.best.get(m.name) {
-            println!(
+            say!(
                 "  best {:<20} {}  mean {:.1} (95% CI {:.1} – {:.1}) {}",
-                m.name, b.point, b.mean, b.ci95[0], b.ci95[1], m.unit
+                m.name,
+                b.point,
+                b.mean,
+                b.ci95[0],
+                b.ci95[1],
+                m.unit
             );
         }
     }
-    println!(
+    say!(
         "  speed         {} runs in {:.1}s: {:.1} runs/s",
         r.timing.runs,
         r.timing.wall_ms as f64 / 1000.0,
@@ -125,9 +130,9 @@ fn print_summary(s: &study::Study, done: &StudyDone, out: &Path) {
         .take(5)
         .collect();
     for (point, r) in &failing {
-        println!("{}", failure_line(out, point, r));
+        say!("{}", failure_line(out, point, r));
     }
-    println!("  artifacts     {} (REPORT.md, study.csv, study.json, plots/, points/)", out.display());
+    say!("  artifacts     {} (REPORT.md, study.csv, study.json, plots/, points/)", out.display());
 }
 
 /// `p03 seed 7: liveness_violation liveness — reproduce: (cd OUT && restoresim run points/p03.ron --seed 7)`
@@ -201,7 +206,7 @@ impl Reporter {
     fn say(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => tell!("{line}"),
         }
     }
 
@@ -226,7 +231,7 @@ impl StudyProgress for Reporter {
             bar.set_message(self.message());
             bar.reset();
         }
-        let now = Instant::now();
+        let now = Instant::now(); // wall clock: progress display only
         *self.clock.lock().expect("never poisoned") = (now, now);
     }
 
@@ -255,9 +260,9 @@ impl StudyProgress for Reporter {
             None => {
                 let mut clock = self.clock.lock().expect("never poisoned");
                 if clock.1.elapsed() >= LINE_EVERY {
-                    clock.1 = Instant::now();
+                    clock.1 = Instant::now(); // wall clock: progress lines only
                     drop(clock);
-                    eprintln!("{}", self.plain_line());
+                    tell!("{}", self.plain_line());
                 }
             }
         }
@@ -267,7 +272,7 @@ impl StudyProgress for Reporter {
         self.point.store(self.points.load(Ordering::Relaxed), Ordering::Relaxed);
         match &self.bar {
             Some(bar) => bar.finish_and_clear(),
-            None => eprintln!("{}", self.plain_line()),
+            None => tell!("{}", self.plain_line()),
         }
     }
 }
