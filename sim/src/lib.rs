@@ -8,6 +8,7 @@
 
 pub mod capsule;
 pub mod engine;
+pub mod explore;
 pub mod faults;
 pub mod output;
 pub mod restore;

@@ -26,6 +26,8 @@ macro_rules! tell {
 mod check;
 #[path = "restoresim/crash_sweep.rs"]
 mod crash_sweep;
+#[path = "restoresim/explore.rs"]
+mod explore;
 #[path = "restoresim/progress.rs"]
 mod progress;
 #[path = "restoresim/replay.rs"]
@@ -188,6 +190,14 @@ enum Command {
         #[command(flatten)]
         args: shrink::ShrinkArgs,
     },
+    /// Small-scope exhaustive search: every placement of up to K faults
+    /// (drop, duplicate, restart, kill on commit) at every fault point,
+    /// pruning runs that reach an explored state; writes explore.json,
+    /// failures.jsonl and a capsule per failing placement.
+    Explore {
+        #[command(flatten)]
+        args: explore::ExploreArgs,
+    },
     /// Check scenario and study files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
     /// Draw a run folder or capsule (its trace.jsonl) as DIR/timeline.html:
@@ -262,6 +272,7 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
         Command::Replay { args } => replay::replay(args),
         Command::Shrink { args } => shrink::shrink(args),
+        Command::Explore { args } => explore::explore(args),
         Command::Check { scenarios } => check::check(&scenarios),
         Command::Timeline { dirs } => timeline::timeline(&dirs),
         Command::Export { format, dir, out } => timeline::export(format, &dir, out),

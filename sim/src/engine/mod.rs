@@ -14,6 +14,7 @@
 //!   durable; events addressed to an older generation are discarded.
 
 mod dispatch;
+mod fingerprint;
 pub mod inject;
 pub mod network;
 mod partition;
@@ -27,7 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use inject::{Anchor, InjectedFault, Partition, TabletFaults};
+pub use inject::{Anchor, InjectedFault, Partition, Probe, TabletFaults};
 use inject::{Injector, TapeIndex};
 pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
 use partition::Partitions;
@@ -467,6 +468,16 @@ impl<S: System> Engine<S> {
     /// concatenated over a run, the run's fault tape.
     pub fn take_faults(&mut self) -> Vec<(Micros, InjectedFault)> {
         std::mem::take(&mut self.injector.log)
+    }
+
+    /// Record every fault point met from now on (see [`Probe`]).
+    pub fn set_probing(&mut self, on: bool) {
+        self.injector.probing = on;
+    }
+
+    /// Fault points met since the last call, in the order met.
+    pub fn take_probes(&mut self, into: &mut Vec<Probe>) {
+        into.append(&mut self.injector.probes);
     }
 
     /// Schedule a restart of a tablet at a future time. Call it before the

@@ -57,6 +57,12 @@ impl Stream {
         self.0.next_u64()
     }
 
+    /// How far the stream has been drawn (in 32-bit words): two runs whose
+    /// streams stand at one position draw the same values from here on.
+    pub fn position(&self) -> u128 {
+        self.0.get_word_pos()
+    }
+
     /// Uniform in `0..n` (Lemire's nearly-divisionless method, unbiased).
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below(0) has no value");

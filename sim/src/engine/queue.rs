@@ -88,6 +88,14 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|key| key.time)
     }
 
+    /// Every pending event in the order it will run (`explore`'s state
+    /// fingerprint: the order of ties matters, their `seq` numbers do not).
+    pub fn pending(&self) -> Vec<(Micros, &E)> {
+        let mut keys = self.heap.clone();
+        keys.sort_unstable_by_key(Key::order);
+        keys.iter().map(|k| (k.time, self.slots[k.slot as usize].as_ref().expect("every key has its event"))).collect()
+    }
+
     /// Places `key` at the end and moves it up past every later parent
     /// (the parents move down into the hole, so each level costs one move).
     #[inline]

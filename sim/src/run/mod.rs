@@ -147,6 +147,17 @@ pub struct RunOptions<'a> {
     pub trace: Option<&'a mut dyn Write>,
     /// Keep every processed event in `RunReport::steps`.
     pub record_steps: bool,
+    /// Hears of every event the run goes on after; may stop the run there
+    /// (`explore` stops a run that reached an explored state). A run it
+    /// stopped reports `Pass`: the observer knows why it stopped.
+    pub observer: Option<&'a mut dyn StepObserver>,
+}
+
+/// See `RunOptions::observer`.
+pub trait StepObserver {
+    /// After `step`, when no invariant broke and no budget ran out: `false`
+    /// stops the run here.
+    fn after_step(&mut self, engine: &mut Engine<RestoreSystem>, step: &Step) -> bool;
 }
 
 /// One run. A scenario with a fault tape (`faults: (tape: [...])`) runs
@@ -179,6 +190,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         None => Engine::new(system, &kinds, engine_config, seed),
     };
     engine.set_tracing(options.trace.is_some());
+    engine.set_probing(options.observer.is_some());
     let mut triggers = if tape.is_some() { Triggers::default() } else { Triggers::install(scenario, &mut engine) };
     let liveness_deadline = window.1.saturating_add(scenario.budgets.liveness_bound.us());
     let mut recorder = Recorder::default();
@@ -253,6 +265,12 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         }
         verdict = budgets(scenario, &engine, &step, liveness_deadline);
+        if verdict.is_none()
+            && let Some(observer) = options.observer.as_deref_mut()
+            && !observer.after_step(&mut engine, &step)
+        {
+            break;
+        }
     }
     let (outcome, violation) = match verdict {
         Some((o, v)) => (o, Some(v)),
