@@ -63,6 +63,25 @@ fn a_pruned_run_ends_as_the_run_whose_state_it_reached() {
     }
 }
 
+/// One fault of one kind is one placement per fault point of that kind in
+/// the fault-free run: `--kinds restart` is `sweep --crash-points` for
+/// every tablet at once.
+#[test]
+fn one_fault_is_one_placement_per_fault_point() {
+    let s = common::load("explore-small.ron");
+    let level_one = |kinds: Vec<FaultKind>| {
+        let mut sp = spec(&s, vec![], 1, 2);
+        sp.kinds = kinds;
+        let e = explore::explore(&sp, &Quiet);
+        (e.levels[1].placements, e.baseline_points)
+    };
+    let (restarts, points) = level_one(vec![FaultKind::Restart]);
+    assert_eq!(restarts, points.tablet_events);
+    assert_eq!(level_one(vec![FaultKind::KillOnCommit]).0, points.commits);
+    assert_eq!(level_one(vec![FaultKind::Drop, FaultKind::Duplicate]).0, 2 * points.sends);
+    assert!(points.sends > 0 && points.commits > 0 && points.tablet_events > points.commits);
+}
+
 #[test]
 fn pruning_finds_the_failures_running_everything_finds() {
     let s = common::load("explore-small.ron");

@@ -58,13 +58,26 @@ fn usage(message: impl std::fmt::Display) -> Failure {
     Failure::new(exit::USAGE, message)
 }
 
-/// Streams `failures.jsonl` and prints each failure's first line.
+/// Streams `failures.jsonl`, prints each failure's first line, and a
+/// progress line on stderr every few seconds.
 struct Stream {
     file: Mutex<(BufWriter<File>, Option<std::io::Error>)>,
     shown: Mutex<usize>,
+    last_line: Mutex<Instant>,
 }
 
+/// Between two progress lines.
+const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl explore::Progress for Stream {
+    fn chunk(&self, level: u8, done: u64, of: u64) {
+        let mut last = self.last_line.lock().expect("never poisoned");
+        if last.elapsed() >= LINE_EVERY {
+            *last = Instant::now(); // wall clock: progress lines only
+            tell!("explore: {level} fault(s): {done}/{of} placements run");
+        }
+    }
+
     fn failure(&self, f: &explore::Failure) {
         let line = FailureLine::of(f);
         let mut file = self.file.lock().expect("never poisoned");
@@ -126,7 +139,11 @@ pub fn explore(args: ExploreArgs) -> Result<u8, Failure> {
     std::fs::create_dir_all(&out).map_err(|e| io_failure(&out, e))?;
     let failures_path = out.join("failures.jsonl");
     let file = File::create(&failures_path).map_err(|e| io_failure(&failures_path, e))?;
-    let stream = Stream { file: Mutex::new((BufWriter::new(file), None)), shown: Mutex::new(0) };
+    let stream = Stream {
+        file: Mutex::new((BufWriter::new(file), None)),
+        shown: Mutex::new(0),
+        last_line: Mutex::new(Instant::now()),
+    };
     let spec = ExploreSpec {
         scenario: &scenario,
         bugs,
