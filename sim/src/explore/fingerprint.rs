@@ -2,10 +2,10 @@
 //! everything a replay's future depends on — the engine's half (virtual
 //! time, pending events with their payloads and relative times, tablets up
 //! and their generations, pipes, the latency stream's position; see
-//! `engine/fingerprint.rs`) and the system's half here: every tablet's
-//! durable database and volatile actor, the Client, the invariant
-//! checker's memory and the durable-progress tracker (what later checks
-//! compare against).
+//! `engine/fingerprint.rs`) and the system's half: every tablet's durable
+//! database and volatile actor, the Client, the invariant checker's memory
+//! and the durable-progress tracker (what later checks compare against),
+//! listed in `RestoreSystem::write_state`.
 //!
 //! The system's half is the models' `Debug` rendering streamed into the
 //! hasher (no string is built). `Debug` is derived on every model type, so
@@ -15,8 +15,8 @@
 //! state is a `BTreeMap`, `Vec` or sorted set, so the rendering is
 //! deterministic; the hasher is our own, never std's `RandomState`.
 
-use std::fmt::{self, Write as _};
-use std::hash::{Hash, Hasher};
+use std::fmt;
+use std::hash::Hasher;
 
 use crate::engine::Engine;
 use crate::restore::RestoreSystem;
@@ -77,22 +77,10 @@ pub fn of(engine: &Engine<RestoreSystem>) -> u128 {
     h.value()
 }
 
-/// The system's half: what the models and the checks remember. Left out:
-/// the workload and knobs (the same for every run of one exploration), the
-/// notes and the outbox (drained after every event), the violation slot
-/// (a run stops at the first), and the rows counters (study metrics, read
-/// by no decision and no check).
+/// The system's half (`RestoreSystem::write_state` says what is in it and
+/// what is left out, and why).
 fn system(s: &RestoreSystem, h: &mut Fnv128) {
-    let mut feed = Feed(h);
-    // Separators keep one part's end from running into the next's start.
-    let _ = write!(feed, "{:?}\u{1}", s.client);
-    let _ = write!(feed, "{:?}\u{1}{:?}\u{1}", s.schemeshard.db, s.schemeshard.live);
-    let _ = write!(feed, "{:?}\u{1}{:?}\u{1}", s.allocator.db, s.allocator.live);
-    for shard in &s.datashards {
-        let _ = write!(feed, "{:?}\u{1}{:?}\u{1}", shard.db, shard.live);
-    }
-    let _ = write!(feed, "{:?}\u{1}{:?}", s.checker, s.tracker);
-    s.datashards.len().hash(h);
+    s.write_state(&mut Feed(h)).expect("feeding a hasher cannot fail");
 }
 
 #[cfg(test)]

@@ -115,6 +115,41 @@ impl RestoreSystem {
         }
     }
 
+    /// Writes what `explore` fingerprints of the system into `out` (see
+    /// `crate::explore::fingerprint`): every tablet's database and live
+    /// state, the Client, the checker's and the tracker's memory, as
+    /// `Debug`. Destructured without `..`: a field added to this struct does
+    /// not compile until it is fingerprinted here or said to be irrelevant
+    /// to the future of a run (an unsound prune would go unnoticed).
+    pub fn write_state(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        let RestoreSystem {
+            // The same for every run of one exploration.
+            workload: _,
+            knobs: _,
+            client_config: _,
+            client,
+            schemeshard,
+            allocator,
+            datashards,
+            checker,
+            // A run stops at its first violation.
+            violation: _,
+            // Drained after every event.
+            notes: _,
+            outbox: _,
+            tracker,
+            // Study metrics: no decision and no check reads them.
+            rows: _,
+        } = self;
+        // \u{1} separates the parts, so one's end cannot run into the next.
+        write!(out, "{client:?}\u{1}{:?}\u{1}{:?}\u{1}", schemeshard.db, schemeshard.live)?;
+        write!(out, "{:?}\u{1}{:?}\u{1}{}\u{1}", allocator.db, allocator.live, datashards.len())?;
+        for shard in datashards {
+            write!(out, "{:?}\u{1}{:?}\u{1}", shard.db, shard.live)?;
+        }
+        write!(out, "{checker:?}\u{1}{tracker:?}")
+    }
+
     /// Node kinds in id order, for `Engine::new`.
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
