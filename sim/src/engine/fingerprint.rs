@@ -21,32 +21,59 @@
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
-use super::{Engine, Event, System};
+use super::{Engine, Event, Node, System};
 
 impl<S: System> Engine<S> {
     /// Feeds everything the engine's future depends on into `h` (see the
     /// module comment). A replay whose tape has fired in full, and whose
     /// engine and system fingerprints equal another's, runs the same
     /// events from here on.
+    ///
+    /// Destructured without `..`: a field added to the engine or a node
+    /// does not compile until it is fingerprinted here or said to be
+    /// irrelevant to a replay's future (an unsound prune would go unnoticed).
     pub fn fingerprint<H: Hasher>(&self, h: &mut H) {
-        let now = self.now;
+        let Engine {
+            system: _, // the system's half is the caller's
+            config: _, // the same for every run of one exploration
+            now,
+            queue,
+            nodes,
+            latency_rng,
+            // In a replay it draws nothing; its tape is spent once the
+            // placement's last fault fired; its counters are anchors.
+            injector: _,
+            partitions,
+            // History and tracing: read by no decision.
+            trace: _,
+            steps: _,
+            stats: _,
+            fx: _,
+            last_anchor: _, // anchors the harness's restarts (none in a replay)
+            tracing: _,
+            detail: _,
+            sends: _,
+            delivered: _,
+        } = self;
+        let now = *now;
         now.hash(h);
-        self.latency_rng.position().hash(h);
-        for n in &self.nodes {
-            (n.up, n.generation).hash(h);
+        latency_rng.position().hash(h);
+        for n in nodes {
+            let Node { kind: _, up, generation, last_commit_at, links, events: _, commits, kill_at, kill_next } = n;
+            (up, generation).hash(h);
             // A commit completes at max(now + latency, last_commit_at): a
             // past tail is the same as none.
-            n.last_commit_at.saturating_sub(now).hash(h);
-            let pipes: Vec<_> = n.links.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect();
+            last_commit_at.saturating_sub(now).hash(h);
+            let pipes: Vec<_> = links.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect();
             pipes.hash(h);
-            let kills: Vec<_> = n.kill_at.iter().map(|(nth, down)| (nth.saturating_sub(n.commits), *down)).collect();
+            let kills: Vec<_> = kill_at.iter().map(|(nth, down)| (nth.saturating_sub(*commits), *down)).collect();
             kills.hash(h);
-            n.kill_next.hash(h);
+            kill_next.hash(h);
         }
-        let mut partitions = String::new();
-        let _ = write!(partitions, "{:?}", self.partitions);
-        partitions.hash(h);
-        let pending = self.queue.pending();
+        let mut text = String::new();
+        let _ = write!(text, "{partitions:?}");
+        text.hash(h);
+        let pending = queue.pending();
         pending.len().hash(h);
         for (time, event) in pending {
             (time - now).hash(h);
