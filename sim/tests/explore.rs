@@ -219,8 +219,8 @@ fn bad_explore_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
 }
 
-/// K = 2 over the small scope, exhaustively (about half a minute in
-/// release on 2 cores; CI runs it through the binary as a bounded step).
+/// K = 2 over the small scope, exhaustively (about 10 s here on 2 cores;
+/// CI runs it through the binary as a bounded step as well).
 #[test]
 #[ignore]
 fn two_faults_exhaustively_on_the_small_scope() {
