@@ -45,19 +45,19 @@ pub enum Invariant {
     Concurrency,
     /// Every accepted restore ends within the bound after the fault window.
     Liveness,
-    /// 10. What the Client is told is final: once it saw an operation Done or
-    /// Failed, it never sees another status (or "unknown") for it again.
+    /// 10\. What the Client is told is final: once it saw an operation Done
+    /// or Failed, it never sees another status (or "unknown") for it again.
     ToldFinal,
-    /// 11. A repeated request (same idempotency key) is answered with the
+    /// 11\. A repeated request (same idempotency key) is answered with the
     /// same operation, never a new one and never a refusal.
     IdempotentRepeat,
-    /// 12. Forget erases only an operation that ended, and says "forgotten"
-    /// only once the erase is durable.
+    /// 12\. Forget erases only an operation that ended, and says
+    /// "forgotten" only once the erase is durable.
     ForgetOnlyEnded,
-    /// 13. A progress report is consistent in itself and with durable state:
-    /// bounds of the percent formula, counts, final status, per-shard detail.
+    /// 13\. A progress report is consistent in itself and with durable
+    /// state: bounds of the percent formula, counts, final status, detail.
     ProgressConsistent,
-    /// 14. A refused MultiIncrementalRestore changes no durable state.
+    /// 14\. A refused MultiIncrementalRestore changes no durable state.
     RejectNoEffect,
 }
 
