@@ -25,8 +25,8 @@
 //!   time, every pending event with its payload in the order it will run,
 //!   tablets up and their generations, pipes, the commit log's tail, every
 //!   tablet's durable database and volatile actor, the Client, the
-//!   checker's and the durable tracker's memory, and the latency stream's
-//!   position (a replay draws nothing else);
+//!   checker's and the durable tracker's memory, and how far the latency
+//!   and the Client's streams were drawn (a replay draws from no other);
 //! - what it leaves out are the fault *anchors* (per-link and per-node
 //!   counters): children place their faults relative to the fault points
 //!   met from here on, so two runs in the same state have the same fault

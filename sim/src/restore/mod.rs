@@ -140,8 +140,8 @@ impl RestoreSystem {
 
     /// Writes what `explore` fingerprints of the system into `out` (see
     /// `crate::explore::fingerprint`): every tablet's database and live
-    /// state, the Client, the checker's and the tracker's memory, as
-    /// `Debug`. Destructured without `..`: a field added to this struct does
+    /// state, the Client and its stream's position, the checker's and the
+    /// tracker's memory, as `Debug`. Destructured without `..`: a field added to this struct does
     /// not compile until it is fingerprinted here or said to be irrelevant
     /// to the future of a run (an unsound prune would go unnoticed).
     pub fn write_state(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
@@ -163,7 +163,11 @@ impl RestoreSystem {
             tracker,
             // Study metrics: no decision and no check reads them.
             rows: _,
+            client_draws,
         } = self;
+        // The Client's next draws (poll intervals, coins) depend on how far
+        // its stream has been drawn.
+        write!(out, "{}\u{1}", client_draws.0.position())?;
         // \u{1} separates the parts, so one's end cannot run into the next.
         write!(out, "{client:?}\u{1}{:?}\u{1}{:?}\u{1}", schemeshard.db, schemeshard.live)?;
         write!(out, "{:?}\u{1}{:?}\u{1}{}\u{1}", allocator.db, allocator.live, datashards.len())?;
