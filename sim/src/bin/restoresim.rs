@@ -359,6 +359,20 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
     if let Some(profile) = &report.swarm_profile {
         say!("  swarm         {}", if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") });
     }
+    if let Some(drawn) = &report.drawn_config {
+        let knob = |k: &str| drawn.get(k).map_or("-", String::as_str);
+        say!(
+            "  drawn         {} tables (≤{} shards), {} incrementals, {} rows, scope {}, cap {}, timeout {} (summary.json \
+             `drawn_config`)",
+            knob("workload.tables"),
+            knob("workload.shards_max"),
+            knob("workload.incrementals"),
+            knob("workload.rows"),
+            knob("protocol.retry_scope"),
+            knob("protocol.max_shards_in_flight"),
+            knob("protocol.shard_timeout"),
+        );
+    }
     if !report.coverage.required_missing.is_empty() {
         say!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));
     }

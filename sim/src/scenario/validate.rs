@@ -48,7 +48,25 @@ pub fn validate(s: &Scenario) -> Check {
     check_partitions(s)?;
     check_swarm(s)?;
     check_tape(s)?;
-    check_names(s)
+    check_names(s)?;
+    check_config_swarm(s)
+}
+
+/// A configuration swarm must draw only valid scenarios: every value of
+/// every list, and each list's smallest and largest, are put in and the
+/// resolved scenario checked like any other (`ConfigSwarm::corners`).
+fn check_config_swarm(s: &Scenario) -> Check {
+    let Some(spec) = &s.swarm else { return Ok(()) };
+    for (corner, swarm) in spec.corners() {
+        let mut one = s.clone();
+        one.swarm = Some(swarm);
+        let (resolved, _) = crate::swarm::resolve(&one, 0);
+        if let Err(e) = validate(&resolved) {
+            let message = format!("with {corner}, the swarm draws an invalid `{}`: {}", e.path, e.message);
+            return refuse(p(&["swarm"]), message);
+        }
+    }
+    Ok(())
 }
 
 /// A fault tape written in the scenario (`tape.rs` checks its entries).
