@@ -225,7 +225,9 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
         Some(v) => {
             let entries: Vec<TapeEntry> =
                 serde_json::from_value(v.clone()).map_err(|e| bad(format!("unreadable `fault_tape`: {e}")))?;
-            let nodes = crate::restore::node_count(scenario.workload.tables.iter().map(|t| t.shards).sum());
+            // A configuration swarm's shards are the seed's drawn ones.
+            let (drawn, _) = crate::swarm::resolve(&scenario, seed);
+            let nodes = crate::restore::node_count(drawn.workload.tables.iter().map(|t| t.shards).sum());
             Some(tape::from_tape(&entries, nodes).map_err(|e| bad(e.to_string()))?)
         }
     };

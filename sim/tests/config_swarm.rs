@@ -96,3 +96,50 @@ fn a_swarm_seed_replays_from_its_tape_with_ties_permuted() {
     }
     assert!(faulty > 10, "only {faulty} of 30 seeds had a fault");
 }
+
+/// Through the binary: a failing swarm seed's capsule holds `drawn.ron`
+/// (which alone reproduces the run), replays, and shrinks to a minimal
+/// capsule that replays with the same violation.
+#[test]
+fn a_swarm_capsule_replays_runs_from_drawn_ron_and_shrinks() {
+    let dir = common::temp_dir("swarm-capsule");
+    let out = dir.to_str().unwrap();
+    let sweep = common::restoresim(&[
+        "sweep",
+        "scenarios/swarm.ron",
+        "--seeds",
+        "0..1",
+        "--bug",
+        "LastKeyRegress",
+        "--out",
+        out,
+    ]);
+    assert_eq!(sweep.status.code(), Some(1), "{}", common::text(&sweep.stdout));
+    let capsule = dir.join("capsules/seed-0");
+    let drawn = capsule.join("drawn.ron");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(capsule.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["drawn_config"]["workload.tables"].is_string(), "{}", summary["drawn_config"]);
+    let rerun = common::restoresim(&[
+        "run",
+        drawn.to_str().unwrap(),
+        "--seed",
+        "0",
+        "--bug",
+        "LastKeyRegress",
+        "--out",
+        dir.join("rerun").to_str().unwrap(),
+    ]);
+    assert_eq!(rerun.status.code(), Some(1), "{}", common::text(&rerun.stdout));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("rerun/summary.json")).unwrap()).unwrap();
+    assert_eq!(again["trace_hash"], summary["trace_hash"], "drawn.ron is the seed's run");
+    let replay = common::restoresim(&["replay", capsule.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(1), "{}", common::text(&replay.stdout));
+    let min = dir.join("min");
+    let shrink = common::restoresim(&["shrink", capsule.to_str().unwrap(), "--out", min.to_str().unwrap()]);
+    assert_eq!(shrink.status.code(), Some(0), "{}{}", common::text(&shrink.stdout), common::text(&shrink.stderr));
+    let replay = common::restoresim(&["replay", min.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(1), "{}", common::text(&replay.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}

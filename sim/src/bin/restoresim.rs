@@ -291,7 +291,7 @@ fn run_one(
         scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut point = None;
     if let Some(text) = crash_point {
-        let p = crash_sweep::parse_point(text, &scenario)?;
+        let p = crash_sweep::parse_point(text, &scenario, seed.unwrap_or(scenario.seed))?;
         scenario = restoresim::faults::crash_points::with_point(&scenario, p);
         point = Some(p);
     }
