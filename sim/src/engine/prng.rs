@@ -15,10 +15,13 @@ pub enum Subsystem {
     Workload = 3,
     Latency = 4,
     Swarm = 5,
-    /// The configuration swarm (`sim/src/swarm/`): knobs and workload shape.
+    /// The configuration swarm (`sim/src/swarm.rs`): one stream per knob.
     Config = 6,
+    /// The Client's poll intervals and per-shard-detail coins (drawn only
+    /// when those behaviours are on).
+    Client = 7,
     /// Tie permutation: the order of events due at one instant.
-    Ties = 7,
+    Ties = 8,
 }
 
 /// An integer probability `num / den`. No floats: a seed's meaning must not

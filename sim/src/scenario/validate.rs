@@ -57,6 +57,10 @@ pub fn validate(s: &Scenario) -> Check {
 /// resolved scenario checked like any other (`ConfigSwarm::corners`).
 fn check_config_swarm(s: &Scenario) -> Check {
     let Some(spec) = &s.swarm else { return Ok(()) };
+    // Before anything is resolved: a table count is a list the draw builds.
+    if let Some(n) = spec.workload.tables.iter().find(|n| **n == 0 || **n as usize > MAX_TABLES) {
+        return refuse(p(&["swarm", "workload", "tables"]), format!("expected 1 to {MAX_TABLES} tables; got {n}"));
+    }
     for (corner, swarm) in spec.corners() {
         let mut one = s.clone();
         one.swarm = Some(swarm);
@@ -254,6 +258,15 @@ fn check_protocol(s: &Scenario) -> Check {
         if value.is_some_and(|v| v.us() == 0) {
             return refuse(field.clone(), format!("expected `{field}` of at least \"1us\""));
         }
+    }
+    if s.client.poll_interval_max.is_some_and(|max| max < s.client.poll_interval) {
+        return refuse(p(&["client", "poll_interval_max"]), "expected `poll_interval_max >= poll_interval`");
+    }
+    if s.client.polls_after_end > MAX_POLLS_AFTER_END {
+        return refuse(
+            p(&["client", "polls_after_end"]),
+            format!("expected at most {MAX_POLLS_AFTER_END} `polls_after_end`"),
+        );
     }
     if k.backoff.max < k.backoff.initial {
         return refuse(p(&["protocol", "backoff", "max"]), "expected `backoff.max >= backoff.initial`");
