@@ -302,7 +302,7 @@ fn run_one(
         scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut point = None;
     if let Some(text) = crash_point {
-        let p = crash_sweep::parse_point(text, &scenario)?;
+        let p = crash_sweep::parse_point(text, &scenario, seed.unwrap_or(scenario.seed))?;
         scenario = restoresim::faults::crash_points::with_point(&scenario, p);
         point = Some(p);
     }
@@ -369,6 +369,20 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
     say!("  faults        {families}");
     if let Some(profile) = &report.swarm_profile {
         say!("  swarm         {}", if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") });
+    }
+    if let Some(drawn) = &report.drawn_config {
+        let knob = |k: &str| drawn.get(k).map_or("-", String::as_str);
+        say!(
+            "  drawn         {} tables (≤{} shards), {} incrementals, {} rows, scope {}, cap {}, timeout {} (summary.json \
+             `drawn_config`)",
+            knob("workload.tables"),
+            knob("workload.shards_max"),
+            knob("workload.incrementals"),
+            knob("workload.rows"),
+            knob("protocol.retry_scope"),
+            knob("protocol.max_shards_in_flight"),
+            knob("protocol.shard_timeout"),
+        );
     }
     if !report.coverage.required_missing.is_empty() {
         say!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));

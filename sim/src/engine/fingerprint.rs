@@ -40,6 +40,8 @@ impl<S: System> Engine<S> {
             queue,
             nodes,
             latency_rng,
+            // Its position decides the order of future ties.
+            ties,
             // In a replay it draws nothing; its tape is spent once the
             // placement's last fault fired; its counters are anchors.
             injector: _,
@@ -58,12 +60,27 @@ impl<S: System> Engine<S> {
         let now = *now;
         now.hash(h);
         latency_rng.position().hash(h);
+        ties.as_ref().map(|t| t.position()).hash(h);
         for n in nodes {
-            let Node { kind: _, up, generation, last_commit_at, links, events: _, commits, kill_at, kill_next } = n;
+            let Node {
+                kind: _,
+                up,
+                generation,
+                last_commit_at,
+                last_commit_tiebreak,
+                links,
+                events: _,
+                commits,
+                kill_at,
+                kill_next,
+            } = n;
             (up, generation).hash(h);
             // A commit completes at max(now + latency, last_commit_at): a
-            // past tail is the same as none.
+            // past tail is the same as none, and so is its tiebreak.
             last_commit_at.saturating_sub(now).hash(h);
+            if *last_commit_at >= now {
+                last_commit_tiebreak.hash(h);
+            }
             let pipes: Vec<_> = links.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect();
             pipes.hash(h);
             let kills: Vec<_> = kill_at.iter().map(|(nth, down)| (nth.saturating_sub(*commits), *down)).collect();

@@ -119,6 +119,8 @@ pub struct RunReport {
     pub fault_tape: Vec<(Micros, InjectedFault)>,
     /// The seed's drawn fault mix, in swarm mode.
     pub swarm_profile: Option<SwarmProfile>,
+    /// The seed's drawn configuration, under a configuration swarm.
+    pub drawn_config: Option<crate::swarm::DrawnConfig>,
     pub coverage: Coverage,
     /// Per node: events handled (boots included) and commits completed.
     pub node_events: Vec<u64>,
@@ -176,7 +178,21 @@ pub fn replay(scenario: &Scenario, seed: u64, options: RunOptions, tape: &[Injec
     run_with(scenario, seed, options, Some(tape))
 }
 
-fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
+/// A run of the scenario `scenario` resolves to for `seed`: with a
+/// configuration swarm, its drawn configuration (`crate::swarm`).
+fn run_with(scenario: &Scenario, seed: u64, options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
+    let (resolved, drawn_config) = crate::swarm::resolve(scenario, seed);
+    if drawn_config.is_some()
+        && let Err(e) = crate::scenario::validate::validate(&resolved)
+    {
+        panic!("seed {seed} drew a configuration that is not a valid scenario: {e:?}");
+    }
+    let mut report = run_resolved(&resolved, seed, options, tape);
+    report.drawn_config = drawn_config;
+    report
+}
+
+fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
     let workload = Arc::new(crate::workload::generate(scenario, seed));
     let knobs = config::knobs(scenario, &options.bugs);
     let client = config::client(scenario, &workload);
@@ -326,6 +342,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         plot,
         fault_tape,
         swarm_profile,
+        drawn_config: None,
         coverage: coverage.finish(&scenario.coverage.require),
         node_events: (0..nodes).map(|n| engine.node_events(n)).collect(),
         node_commits,
