@@ -88,6 +88,14 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|key| key.time)
     }
 
+    /// Every pending event in the order it will run: a read-only view for
+    /// diagnosis (a sort per call, never on the hot path).
+    pub fn pending(&self) -> Vec<(Micros, &E)> {
+        let mut keys = self.heap.clone();
+        keys.sort_unstable_by_key(Key::order);
+        keys.iter().map(|k| (k.time, self.slots[k.slot as usize].as_ref().expect("every key has its event"))).collect()
+    }
+
     /// Places `key` at the end and moves it up past every later parent
     /// (the parents move down into the hole, so each level costs one move).
     #[inline]
@@ -160,6 +168,19 @@ mod tests {
         q.push(1, "b");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(order, vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn pending_lists_what_pop_would_return_in_the_same_order() {
+        let mut q = EventQueue::default();
+        for (time, e) in [(5, "c"), (1, "a"), (5, "d"), (1, "b"), (3, "x")] {
+            q.push(time, e);
+        }
+        q.pop();
+        let listed: Vec<_> = q.pending().into_iter().map(|(t, e)| (t, *e)).collect();
+        let popped: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(listed, popped);
+        assert_eq!(listed, vec![(1, "b"), (3, "x"), (5, "c"), (5, "d")]);
     }
 
     proptest! {

@@ -116,6 +116,11 @@ impl RestoreSystem {
     }
 
     /// Node kinds in id order, for `Engine::new`.
+    /// The protocol knobs every actor runs with (read by the liveness diagnosis).
+    pub fn knobs(&self) -> &ProtocolKnobs {
+        &self.knobs
+    }
+
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
         kinds.extend(std::iter::repeat_n(NodeKind::Tablet, self.datashards.len()));

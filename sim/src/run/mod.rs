@@ -196,10 +196,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         }
         let Some(step) = engine.step() else {
-            let why = format!(
-                "Nothing is left to happen, yet not every restore ended. {}",
-                diagnose(&engine.system, engine.now())
-            );
+            let why = format!("Nothing is left to happen, yet not every restore ended. {}", diagnose(&engine));
             verdict = Some((Outcome::LivenessViolation, report(Invariant::Liveness, &last, why)));
             break;
         };
@@ -355,7 +352,7 @@ fn budgets(
     } else {
         return None;
     };
-    let message = format!("{why} {}", diagnose(&engine.system, step.time));
+    let message = format!("{why} {}", diagnose(engine));
     Some((Outcome::LivenessViolation, report(Invariant::Liveness, step, message)))
 }
 
