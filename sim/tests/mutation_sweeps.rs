@@ -52,7 +52,7 @@ fn faults_all() {
 }
 
 /// The knob variants: generation only, no shard timeout, an in-flight cap,
-/// silent loss, and the restart recovery paths.
+/// silent loss, deadlines, and the restart recovery paths.
 #[test]
 #[ignore = "mutation sweep set: cargo test --test mutation_sweeps -- --ignored"]
 fn knob_variants() {
@@ -62,4 +62,5 @@ fn knob_variants() {
     sweep("silent-loss.ron", 0..10);
     sweep("restart-mid-applying.ron", 0..15);
     sweep("design-default.ron", 0..5);
+    sweep("deadlines.ron", 0..10);
 }

@@ -9,6 +9,8 @@
 mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
+mod deadline;
+pub use deadline::timeout_earned;
 mod schemeshard;
 #[cfg(test)]
 mod tests;

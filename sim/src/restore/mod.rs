@@ -333,7 +333,15 @@ impl System for RestoreSystem {
                     }
                 }
                 let datashards = &self.datashards;
-                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db)
+                let knobs = &self.knobs;
+                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db).and_then(|()| {
+                    c.writes.iter().try_for_each(|w| match w {
+                        SchemeShardWrite::State(op, row) => {
+                            restoresim_model::invariants::timeout_earned(*op, row, now, knobs)
+                        }
+                        _ => Ok(()),
+                    })
+                })
             }
             Commit::TxAllocator(c) => {
                 c.apply(&mut self.allocator.db);
