@@ -48,7 +48,11 @@ pub enum Bug {
     /// a crash loses rows the coordinator counts as applied.
     /// Caught by: 8 (reported ahead of durable), 4 (stage advanced before every
     /// shard durably finished), 7 (Done without every shard durably done), 1
-    /// (data differs at Done).
+    /// (data differs at Done); since invariant 3 covers every key up to
+    /// LastKey, 3 (a shard resumed from a `fromKey` it never made durable,
+    /// skipping keys); with the Client's user behaviours, 13 (per-shard
+    /// detail ahead of the DataShard) and 12 ("forgotten" before the erase
+    /// is durable).
     AckBeforePersist,
     /// DataShard accepts requests of any generation and round, so a delayed or
     /// duplicated old request rewinds the stamp it durably accepted.
@@ -103,7 +107,15 @@ impl Bug {
     pub fn caught_by(self) -> &'static [Invariant] {
         use Invariant::*;
         match self {
-            Bug::AckBeforePersist => &[ReportedNotAhead, ProgressMonotonic, NoFalseSuccess, FinalData],
+            Bug::AckBeforePersist => &[
+                ReportedNotAhead,
+                ProgressMonotonic,
+                NoFalseSuccess,
+                FinalData,
+                ExactlyOnce,
+                ProgressConsistent,
+                ForgetOnlyEnded,
+            ],
             Bug::NoGenerationCheck => &[StaleHasNoEffect],
             Bug::NoStageBarrier => &[ProgressMonotonic, Order, LegalTransitions],
             Bug::NoRetryOnPipeReset => &[Liveness],

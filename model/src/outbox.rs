@@ -40,6 +40,10 @@ pub enum Timer {
     Deadline { op: OperationId, stage: Option<IncrIdx> },
     /// DataShard: retry a transiently failed backup read.
     ReadRetry { op: OperationId, incr: IncrIdx },
+    /// Client: no answer to the Forget of restore `index` yet; send it again.
+    /// (Last, so the derived hash of the older variants, and with it every
+    /// golden trace hash, stays.)
+    ClientForget { index: u32 },
 }
 
 impl Timer {
@@ -55,6 +59,7 @@ impl Timer {
             Timer::ShardTimeout { .. } => "ShardTimeout",
             Timer::Deadline { .. } => "Deadline",
             Timer::ReadRetry { .. } => "ReadRetry",
+            Timer::ClientForget { .. } => "ClientForget",
         }
     }
 }

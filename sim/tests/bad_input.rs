@@ -76,7 +76,19 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("a duration of years", scenario("  budgets: (max_virtual_time: \"1000000min\"),"), "\"1000000min", "365 days"),
         ("max_events beyond", scenario("  budgets: (max_events: 2000000000),"), "2000000000", "max_events"),
         ("a name of 200 characters", format!("Scenario(name: \"{}\")", "n".repeat(200)), "\"nnn", "characters"),
+        (
+            "polls after the end beyond",
+            scenario("  client: (polls_after_end: 10001),"),
+            "10001",
+            "at most 10000 `polls_after_end`",
+        ),
         // 2. semantics
+        (
+            "poll_interval_max below poll_interval",
+            scenario("  client: (poll_interval: \"5ms\", poll_interval_max: \"2ms\"),"),
+            "\"2ms",
+            "poll_interval_max >= poll_interval",
+        ),
         (
             "a restore of a table that does not exist",
             scenario("  restores: [(table: \"nope\")],"),

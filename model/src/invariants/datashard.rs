@@ -52,6 +52,10 @@ impl Checker {
             self.check_order(spec, shape, commit, db)?;
             self.check_exactly_once(spec, shape, commit, db)?;
         }
+        let from = before.and_then(|b| b.last_key);
+        if after.last_key > from {
+            self.check_prefix_range(spec, commit, from, db)?;
+        }
         if after.done && !before.is_some_and(|b| b.done) {
             *self.ds_done.entry((op, incr)).or_default() += 1;
             let expected = self.oracles[spec.table.0 as usize].after(incr).range(spec.start..spec.end);
@@ -157,6 +161,66 @@ impl Checker {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Checker {
+    /// Invariant 3 over the whole prefix, not only the committed keys: when
+    /// a commit moves incremental `i`'s durable LastKey from `from` to `to`,
+    /// every key of the shard in `(from, to]` must hold the oracle's value
+    /// after incremental `i` (a batch that skipped a change, or a LastKey
+    /// set past what was applied, breaks this), and the keys above `to` up
+    /// to and including the next change of `i` must still hold the value
+    /// after `i - 1` (a change applied before LastKey covers it). The ranges
+    /// of successive commits do not overlap, so one incremental's checks
+    /// cost one pass over the shard's rows in total: O(batch) per commit.
+    fn check_prefix_range(
+        &self,
+        spec: &ShardSpec,
+        commit: &DataShardCommit,
+        from: Option<crate::ids::Key>,
+        db: &DataShardDb,
+    ) -> Check {
+        let (op, incr) = (commit.op, commit.incr);
+        let Some(to) = commit.progress.last_key else { return Ok(()) };
+        let oracle = &self.oracles[spec.table.0 as usize];
+        let lo = from.map_or(spec.start, |k| k.saturating_add(1)).max(spec.start);
+        let hi = to.min(spec.end.saturating_sub(1));
+        if lo <= hi {
+            let expected = oracle.after(incr).range(lo..=hi);
+            let actual = db.rows.range(lo..=hi);
+            if !actual.clone().eq(expected.clone()) {
+                let diff = first_difference(actual.map(|(k, r)| (*k, *r)), expected.map(|(k, r)| (*k, *r)));
+                return Err(Violation::new(
+                    Invariant::ExactlyOnce,
+                    format!(
+                        "DataShard {} moved incremental {}'s durable LastKey (op {}) from {from:?} to {to}, but \
+                         the keys it now covers do not hold incremental {}'s values: {diff}. Every key at or \
+                         below LastKey must be applied, not only the keys of the batch.",
+                        spec.idx.0, incr.0, op.0, incr.0
+                    ),
+                ));
+            }
+        }
+        let chain = self.workload.chain(spec.table);
+        let Some(inc) = chain.incremental(incr) else { return Ok(()) };
+        let Some(&(next, _)) = inc.range_after(spec.start, spec.end, Some(to), 1).first() else { return Ok(()) };
+        let previous = IncrIdx(incr.0 - 1);
+        let expected = oracle.after(previous).range(to.saturating_add(1)..=next);
+        let actual = db.rows.range(to.saturating_add(1)..=next);
+        if !actual.clone().eq(expected.clone()) {
+            let diff = first_difference(actual.map(|(k, r)| (*k, *r)), expected.map(|(k, r)| (*k, *r)));
+            return Err(Violation::new(
+                Invariant::ExactlyOnce,
+                format!(
+                    "DataShard {} holds incremental {}'s LastKey {to} (op {}), yet above it, up to the next \
+                     change at key {next}, the rows do not hold incremental {}'s values: {diff}. A change above \
+                     LastKey landed before the progress that covers it.",
+                    spec.idx.0, incr.0, op.0, previous.0
+                ),
+            ));
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! Checks read durable state and messages, never the models' notes or
 //! volatile state, so a model cannot talk its way past them.
 
+mod client;
 mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
@@ -46,6 +47,20 @@ pub enum Invariant {
     Concurrency,
     /// Every accepted restore ends within the bound after the fault window.
     Liveness,
+    /// 10\. What the Client is told is final: once it saw an operation Done
+    /// or Failed, it never sees another status (or "unknown") for it again.
+    ToldFinal,
+    /// 11\. A repeated request (same idempotency key) is answered with the
+    /// same operation, never a new one and never a refusal.
+    IdempotentRepeat,
+    /// 12\. Forget erases only an operation that ended, and says
+    /// "forgotten" only once the erase is durable.
+    ForgetOnlyEnded,
+    /// 13\. A progress report is consistent in itself and with durable
+    /// state: bounds of the percent formula, counts, final status, detail.
+    ProgressConsistent,
+    /// 14\. A refused MultiIncrementalRestore changes no durable state.
+    RejectNoEffect,
 }
 
 impl Invariant {
@@ -61,6 +76,11 @@ impl Invariant {
             Invariant::ReportedNotAhead => "8-reported-not-ahead",
             Invariant::Concurrency => "9-concurrency",
             Invariant::Liveness => "liveness",
+            Invariant::ToldFinal => "10-told-final",
+            Invariant::IdempotentRepeat => "11-idempotent-repeat",
+            Invariant::ForgetOnlyEnded => "12-forget-only-ended",
+            Invariant::ProgressConsistent => "13-progress-consistent",
+            Invariant::RejectNoEffect => "14-reject-no-effect",
         }
     }
 }
@@ -104,6 +124,12 @@ pub struct Checker {
     /// Invariant 9: shards with a request the coordinator has not seen
     /// answered with Done or an error, per operation.
     outstanding: BTreeMap<OperationId, std::collections::BTreeSet<crate::ids::ShardIdx>>,
+    /// Invariant 10: the terminal state the Client was told of, per operation.
+    told: BTreeMap<OperationId, OpState>,
+    /// Invariant 11: the operation each idempotency key was answered with.
+    answered: BTreeMap<crate::ids::RequestKey, OperationId>,
+    /// Invariants 11 and 12: operations whose erase (Forget) is durable.
+    forgotten: std::collections::BTreeSet<OperationId>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -123,6 +149,9 @@ impl Checker {
             ops: BTreeMap::new(),
             running: BTreeMap::new(),
             outstanding: BTreeMap::new(),
+            told: BTreeMap::new(),
+            answered: BTreeMap::new(),
+            forgotten: Default::default(),
         }
     }
 

@@ -48,6 +48,7 @@ impl Checker {
                 }
                 SchemeShardWrite::State(op, row) => self.check_state(*op, row, &datashard)?,
                 SchemeShardWrite::Erase(op) => {
+                    self.check_erase(*op)?;
                     self.ss_state.remove(op);
                 }
                 SchemeShardWrite::ShardProgress(..) | SchemeShardWrite::NextOperationId(_) => {}

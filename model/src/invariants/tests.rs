@@ -50,7 +50,9 @@ fn real_changes(checker_workload: &crate::workload::Workload, incr: u32, end: Ke
 #[test]
 fn invariant_1_fires_when_a_shard_claims_done_with_missing_rows() {
     let (mut c, mut db, spec) = setup();
-    let done = IncrementalProgress { done: true, last_key: Some(50), ..Default::default() };
+    // No LastKey, so invariant 3's range check has nothing to cover; a
+    // LastKey over the missing rows is caught earlier, by invariant 3.
+    let done = IncrementalProgress { done: true, last_key: None, ..Default::default() };
     assert_eq!(fire(&mut c, &mut db, &spec, commit(1, vec![], done)), Some(Invariant::FinalData));
 }
 
@@ -191,4 +193,185 @@ fn invariant_3_fires_when_changed_rows_have_no_durable_progress() {
     let changes = real_changes(&w, 1, 30);
     let no_progress = IncrementalProgress { last_key: None, ..Default::default() };
     assert_eq!(fire(&mut c, &mut db, &spec, commit(1, changes, no_progress)), Some(Invariant::ExactlyOnce));
+}
+
+#[test]
+fn invariant_3_fires_when_a_batch_skips_a_key_at_or_below_last_key() {
+    // The skipped key is not in the commit: only the range check sees it.
+    let (mut c, mut db, spec) = setup();
+    let w = workload(3);
+    let changes: Vec<_> = real_changes(&w, 1, 30).into_iter().filter(|(k, _)| *k != 21).collect();
+    let p = IncrementalProgress { last_key: Some(28), ..Default::default() };
+    assert_eq!(fire(&mut c, &mut db, &spec, commit(1, changes, p)), Some(Invariant::ExactlyOnce));
+}
+
+#[test]
+fn invariant_3_fires_when_last_key_moves_over_unapplied_changes() {
+    let (mut c, mut db, spec) = setup();
+    let p = IncrementalProgress { last_key: Some(28), ..Default::default() };
+    assert_eq!(fire(&mut c, &mut db, &spec, commit(1, vec![], p)), Some(Invariant::ExactlyOnce));
+}
+
+#[test]
+fn invariant_3_fires_when_a_key_above_last_key_already_holds_the_new_value() {
+    let (mut c, mut db, spec) = setup();
+    let w = workload(3);
+    let early = real_changes(&w, 1, 30).into_iter().find(|(k, _)| *k == 28).expect("key 28 changes");
+    crate::data::apply_change(&mut db.rows, early.0, &early.1);
+    let changes = real_changes(&w, 1, 22);
+    let p = IncrementalProgress { last_key: Some(21), ..Default::default() };
+    assert_eq!(fire(&mut c, &mut db, &spec, commit(1, changes, p)), Some(Invariant::ExactlyOnce));
+}
+
+#[test]
+fn invariant_3_holds_over_a_whole_incremental_applied_in_batches() {
+    let (mut c, mut db, spec) = setup();
+    let w = workload(3);
+    // One incremental: a later one would wait for the other shard (the barrier).
+    for incr in 1..=1 {
+        let all = real_changes(&w, incr, spec.end);
+        for (n, batch) in all.chunks(2).enumerate() {
+            let last = batch.last().map(|(k, _)| *k);
+            let done = (n + 1) * 2 >= all.len();
+            let p = IncrementalProgress { last_key: last, done, ..Default::default() };
+            assert_eq!(fire(&mut c, &mut db, &spec, commit(incr, batch.to_vec(), p)), None, "incr {incr} batch {n}");
+        }
+    }
+}
+
+fn report(state: OpState, incr: u32, percent_bp: u32) -> crate::progress::ProgressReport {
+    let final_status = match state {
+        OpState::Done => Some(FinalStatus::Success),
+        OpState::Failed => Some(FinalStatus::Timeout),
+        _ => None,
+    };
+    crate::progress::ProgressReport {
+        op: OP,
+        state,
+        incr: IncrIdx(incr),
+        incrementals: 3,
+        shards_done: 0,
+        shards_total: 2,
+        rows_applied: 0,
+        percent_bp,
+        shards: Vec::new(),
+        final_status,
+        issues: if state == OpState::Failed { "deadline".into() } else { String::new() },
+    }
+}
+
+fn deliver(c: &mut Checker, msg: crate::msg::Msg) -> Option<Invariant> {
+    let empty = DataShardDb::default();
+    c.on_client_delivered(&msg, |_| &empty).err().map(|v| v.invariant)
+}
+
+fn progress(r: crate::progress::ProgressReport) -> crate::msg::Msg {
+    crate::msg::Msg::Progress { op: r.op, report: Some(Box::new(r)) }
+}
+
+#[test]
+fn invariant_10_fires_when_an_answer_after_done_says_otherwise() {
+    let (mut c, _, _) = setup();
+    assert_eq!(c.on_progress_sent(OP, Some(OpState::Applying)).err().map(|v| v.invariant), None);
+    assert_eq!(deliver(&mut c, progress(report(OpState::Done, 3, 10_000))), None);
+    assert_eq!(c.on_progress_sent(OP, Some(OpState::Done)).err().map(|v| v.invariant), None, "same answer again");
+    let regress = c.on_progress_sent(OP, Some(OpState::Applying));
+    assert_eq!(regress.err().map(|v| v.invariant), Some(Invariant::ToldFinal));
+    let unknown = c.on_progress_sent(OP, None);
+    assert_eq!(unknown.err().map(|v| v.invariant), Some(Invariant::ToldFinal), "gone without a Forget");
+    // An older answer (sent before the end) delivered late is the network's
+    // reordering, not a changed status: nothing fires at its delivery.
+    assert_eq!(deliver(&mut c, progress(report(OpState::Applying, 2, 5_000))), None);
+}
+
+#[test]
+fn invariant_11_fires_when_a_repeated_key_gets_another_op_or_a_refusal() {
+    use crate::msg::{Msg, RejectStatus};
+    let (mut c, _, _) = setup();
+    let key = RequestKey(7);
+    assert_eq!(deliver(&mut c, Msg::RestoreAccepted { key, op: OP }), None);
+    assert_eq!(deliver(&mut c, Msg::RestoreAccepted { key, op: OP }), None, "the same op again is right");
+    assert_eq!(deliver(&mut c, Msg::RestoreAccepted { key, op: OperationId(2) }), Some(Invariant::IdempotentRepeat));
+    let refused = Msg::RestoreRejected { key, status: RejectStatus::MultipleModifications, issues: "x".into() };
+    assert_eq!(deliver(&mut c, refused), Some(Invariant::IdempotentRepeat));
+    let other = Msg::RestoreRejected { key: RequestKey(8), status: RejectStatus::BadRequest, issues: "x".into() };
+    assert_eq!(deliver(&mut c, other), None, "a refusal of a new key is fine");
+}
+
+#[test]
+fn invariant_12_fires_on_erasing_a_running_op_and_on_forgotten_before_durable() {
+    use crate::msg::{ForgetStatus, Msg};
+    let (mut c, _, _) = setup();
+    let start = vec![operation(OP, 1), SchemeShardWrite::State(OP, state(OpState::Allocating, 1))];
+    assert_eq!(check_ss(&mut c, start), None);
+    let forgotten = Msg::ForgetResult { op: OP, status: ForgetStatus::Forgotten };
+    assert_eq!(deliver(&mut c, forgotten.clone()), Some(Invariant::ForgetOnlyEnded), "no durable erase yet");
+    assert_eq!(check_ss(&mut c, vec![SchemeShardWrite::Erase(OP)]), Some(Invariant::ForgetOnlyEnded));
+    let (mut c, _, _) = setup();
+    let mut failed = state(OpState::Failed, 1);
+    failed.final_status = Some(FinalStatus::Timeout);
+    failed.final_issues = "deadline".into();
+    let ended = vec![
+        operation(OP, 1),
+        SchemeShardWrite::State(OP, state(OpState::Allocating, 1)),
+        SchemeShardWrite::State(OP, failed),
+    ];
+    assert_eq!(check_ss(&mut c, ended), None);
+    assert_eq!(check_ss(&mut c, vec![SchemeShardWrite::Erase(OP)]), None, "an ended op may be forgotten");
+    assert_eq!(deliver(&mut c, forgotten), None);
+    assert_eq!(c.on_progress_sent(OP, None).err().map(|v| v.invariant), None, "unknown after a Forget is right");
+}
+
+#[test]
+fn invariant_13_fires_on_reports_outside_the_formula_or_ahead_of_durable_shards() {
+    use crate::progress::{ShardReport, ShardStatus};
+    let (mut c, _, _) = setup();
+    assert_eq!(deliver(&mut c, progress(report(OpState::Applying, 2, 5_000))), None);
+    assert_eq!(deliver(&mut c, progress(report(OpState::Failed, 2, 4_000))), None);
+    let bad = [
+        report(OpState::Applying, 2, 7_000), // above 2/3
+        report(OpState::Applying, 2, 3_000), // below 1/3
+        report(OpState::Done, 3, 9_999),
+        report(OpState::Applying, 4, 9_000),
+        {
+            let mut r = report(OpState::Failed, 1, 0);
+            r.issues.clear();
+            r
+        },
+        {
+            let mut r = report(OpState::Applying, 1, 0);
+            r.final_status = Some(FinalStatus::Success);
+            r
+        },
+        {
+            let mut r = report(OpState::Applying, 1, 0);
+            r.shards_done = 3;
+            r
+        },
+    ];
+    for r in bad {
+        assert_eq!(deliver(&mut c, progress(r.clone())), Some(Invariant::ProgressConsistent), "{r:?}");
+    }
+    // Per-shard detail: a shard claimed Done that is not durably Done.
+    let mut r = report(OpState::Applying, 1, 2_000);
+    r.shards_done = 1;
+    r.shards = vec![ShardReport { shard: ShardIdx(0), status: ShardStatus::Done, last_key: Some(40) }];
+    assert_eq!(deliver(&mut c, progress(r.clone())), Some(Invariant::ProgressConsistent));
+    let durable = DataShardDb {
+        rows: Default::default(),
+        restores: [((OP, IncrIdx(1)), IncrementalProgress { done: true, last_key: Some(40), ..Default::default() })]
+            .into(),
+    };
+    let ok = c.on_client_delivered(&progress(r), |_| &durable);
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn invariant_14_fires_when_a_refusal_commits() {
+    use crate::msg::RejectStatus;
+    let (c, _, _) = setup();
+    let refused = Some(RejectStatus::BadRequest);
+    assert_eq!(c.on_restore_handled(refused, true).err().map(|v| v.invariant), Some(Invariant::RejectNoEffect));
+    assert!(c.on_restore_handled(refused, false).is_ok(), "a refusal alone changes nothing");
+    assert!(c.on_restore_handled(None, true).is_ok(), "an accepted request commits its operation");
 }

@@ -15,6 +15,9 @@ pub enum Subsystem {
     Workload = 3,
     Latency = 4,
     Swarm = 5,
+    /// The Client's poll intervals and per-shard-detail coins (drawn only
+    /// when those behaviours are on).
+    Client = 7,
 }
 
 /// An integer probability `num / den`. No floats: a seed's meaning must not

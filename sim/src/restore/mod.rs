@@ -8,7 +8,7 @@ mod tracker;
 
 use std::sync::Arc;
 
-use restoresim_model::client::{Client, ClientConfig};
+use restoresim_model::client::{Client, ClientConfig, ClientDraw};
 use restoresim_model::datashard::{DataShard, DataShardDb};
 use restoresim_model::ids::{Generation, ShardIdx};
 use restoresim_model::invariants::{self, Checker, Invariant, Violation};
@@ -21,7 +21,7 @@ use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
 use restoresim_model::workload::Workload;
 use restoresim_model::{Command, Commit, Outbox, Timer};
 
-use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, System};
+use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Ratio, Stream, Subsystem, System};
 pub use tracker::{DurableTracker, ShardPoint};
 
 pub const CLIENT: NodeId = 0;
@@ -84,9 +84,31 @@ pub struct RestoreSystem {
     /// Changes applied and re-applied (for study metrics; no model reads it).
     pub rows: crate::run::metrics::RowCounts,
     outbox: Outbox,
+    /// The Client's draws (poll intervals, detail coins): its own stream,
+    /// so a Client behaviour never shifts the network's or the faults' draws.
+    client_draws: ClientStream,
+}
+
+/// The Client's seeded stream, as the model's `ClientDraw`.
+struct ClientStream(Stream);
+
+impl ClientDraw for ClientStream {
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0.range(lo, hi)
+    }
+
+    fn chance(&mut self, num: u32, den: u32) -> bool {
+        self.0.chance(Ratio::new(num, den))
+    }
 }
 
 impl RestoreSystem {
+    /// The Client's draws come from `seed`'s Client stream.
+    pub fn with_seed(mut self, seed: u64) -> RestoreSystem {
+        self.client_draws = ClientStream(Stream::new(seed, Subsystem::Client));
+        self
+    }
+
     pub fn new(workload: Arc<Workload>, knobs: ProtocolKnobs, client_config: ClientConfig) -> RestoreSystem {
         let datashards = workload
             .topology
@@ -112,6 +134,7 @@ impl RestoreSystem {
             violation: None,
             notes: Vec::new(),
             outbox: Outbox::default(),
+            client_draws: ClientStream(Stream::new(0, Subsystem::Client)),
         }
     }
 
@@ -146,6 +169,9 @@ impl RestoreSystem {
                                 Ok(())
                             }
                             Msg::IncrementalRestoreRequest(req) => self.checker.on_request_sent(req.op, req.shard, cap),
+                            Msg::Progress { op, report } => {
+                                self.checker.on_progress_sent(*op, report.as_ref().map(|r| r.state))
+                            }
                             _ => Ok(()),
                         };
                         if let Err(v) = result {
@@ -246,6 +272,7 @@ impl System for RestoreSystem {
 
     fn on_message(&mut self, node: NodeId, now: Micros, from: NodeId, msg: Msg, fx: &mut Effects<Self>) {
         let stale = self.staleness(node, &msg);
+        let restore_request = matches!(msg, Msg::MultiIncrementalRestore { .. });
         let out = &mut self.outbox;
         match actor_of(node) {
             Actor::Client => {
@@ -266,6 +293,10 @@ impl System for RestoreSystem {
                         );
                         self.violation.get_or_insert(Violation::new(Invariant::ReportedNotAhead, message));
                     }
+                }
+                let datashards = &self.datashards;
+                if let Err(v) = self.checker.on_client_delivered(&msg, |s: ShardIdx| &datashards[s.0 as usize].db) {
+                    self.violation.get_or_insert(v);
                 }
                 self.client.as_mut().expect("client is up").on_message(now, msg, out)
             }
@@ -288,6 +319,15 @@ impl System for RestoreSystem {
                 ds.on_message(&tablet.db, now, msg, out);
             }
         }
+        if node == SCHEMESHARD && restore_request {
+            let refused = self.outbox.commands.iter().find_map(|c| match c {
+                Command::Send { msg: Msg::RestoreRejected { status, .. }, .. } => Some(*status),
+                _ => None,
+            });
+            if let Err(v) = self.checker.on_restore_handled(refused, self.outbox.has_commit()) {
+                self.violation.get_or_insert(v);
+            }
+        }
         if let Some(what) = stale
             && self.outbox.has_commit()
         {
@@ -305,7 +345,10 @@ impl System for RestoreSystem {
     fn on_timer(&mut self, node: NodeId, now: Micros, timer: Timer, fx: &mut Effects<Self>) {
         let out = &mut self.outbox;
         match actor_of(node) {
-            Actor::Client => self.client.as_mut().expect("client is up").on_timer(now, timer, out),
+            Actor::Client => {
+                let draws = &mut self.client_draws;
+                self.client.as_mut().expect("client is up").on_timer(now, timer, draws, out)
+            }
             Actor::SchemeShard => self.schemeshard.live.as_mut().expect("live").on_timer(now, timer, out),
             Actor::TxAllocator => {}
             Actor::DataShard(s) => {

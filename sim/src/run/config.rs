@@ -1,6 +1,6 @@
 //! From a scenario to the configurations of the model and the engine.
 
-use restoresim_model::client::ClientConfig;
+use restoresim_model::client::{ClientBehaviour, ClientConfig};
 use restoresim_model::knobs::{Backoff, Bug, Bugs, ProgressPersist, ProtocolKnobs, RetryScope};
 use restoresim_model::workload::Workload;
 
@@ -41,6 +41,14 @@ pub fn client(s: &Scenario, workload: &Workload) -> ClientConfig {
         restores: workload.restores.clone(),
         poll_interval: s.client.poll_interval.us(),
         request_timeout: s.client.request_timeout.us(),
+        behaviour: ClientBehaviour {
+            poll_interval_max: s.client.poll_interval_max.map(|d| d.us()),
+            shard_detail: (s.client.shard_detail.0.num, s.client.shard_detail.0.den),
+            repeat_key: s.client.repeat_key,
+            conflicting_restore: s.client.conflicting_restore,
+            forget: s.client.forget,
+            polls_after_end: s.client.polls_after_end,
+        },
     }
 }
 

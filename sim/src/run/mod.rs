@@ -169,7 +169,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
     let workload = Arc::new(crate::workload::generate(scenario, seed));
     let knobs = config::knobs(scenario, &options.bugs);
     let client = config::client(scenario, &workload);
-    let system = RestoreSystem::new(Arc::clone(&workload), knobs, client);
+    let system = RestoreSystem::new(Arc::clone(&workload), knobs, client).with_seed(seed);
     let kinds = system.node_kinds();
     let swarm_profile = scenario.faults.swarm.as_ref().map(|spec| SwarmProfile::draw(spec, seed));
     let engine_config = faults::engine_config(scenario, swarm_profile.as_ref());

@@ -46,6 +46,8 @@ pub const MAX_PARTITIONS: u64 = 1_000;
 pub const MAX_LINKS: usize = 256;
 pub const MAX_BATCH_ROWS: u32 = 1_000_000;
 pub const MAX_READ_RETRIES: u32 = 1_000;
+/// Polls the Client makes after an end: each is a message and a timer.
+pub const MAX_POLLS_AFTER_END: u32 = 10_000;
 pub const MAX_EVENTS: u64 = 1_000_000_000;
 /// Every duration a scenario writes (`units.rs` refuses longer ones).
 pub const MAX_DURATION_US: u64 = 365 * 24 * 3_600 * 1_000_000;

@@ -159,11 +159,32 @@ impl RejectName {
 pub struct ClientSpec {
     pub poll_interval: Duration,
     pub request_timeout: Duration,
+    /// Poll at random intervals: each wait drawn in `[poll_interval, poll_interval_max]`.
+    pub poll_interval_max: Option<Duration>,
+    /// The chance that a poll asks for per-shard detail.
+    pub shard_detail: Chance,
+    /// Once accepted, send the same request (same idempotency key) again.
+    pub repeat_key: bool,
+    /// Once accepted, ask for a second restore of the same table (it must be refused).
+    pub conflicting_restore: bool,
+    /// Forget once before the end (refused) and once after it (granted).
+    pub forget: bool,
+    /// Polls after the end (the answer must not change).
+    pub polls_after_end: u32,
 }
 
 impl Default for ClientSpec {
     fn default() -> Self {
-        ClientSpec { poll_interval: Duration(20_000), request_timeout: Duration(500_000) }
+        ClientSpec {
+            poll_interval: Duration(20_000),
+            request_timeout: Duration(500_000),
+            poll_interval_max: None,
+            shard_detail: Chance::default(),
+            repeat_key: false,
+            conflicting_restore: false,
+            forget: false,
+            polls_after_end: 0,
+        }
     }
 }
 

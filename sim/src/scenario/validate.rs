@@ -237,6 +237,15 @@ fn check_protocol(s: &Scenario) -> Check {
             return refuse(field.clone(), format!("expected `{field}` of at least \"1us\""));
         }
     }
+    if s.client.poll_interval_max.is_some_and(|max| max < s.client.poll_interval) {
+        return refuse(p(&["client", "poll_interval_max"]), "expected `poll_interval_max >= poll_interval`");
+    }
+    if s.client.polls_after_end > MAX_POLLS_AFTER_END {
+        return refuse(
+            p(&["client", "polls_after_end"]),
+            format!("expected at most {MAX_POLLS_AFTER_END} `polls_after_end`"),
+        );
+    }
     if k.backoff.max < k.backoff.initial {
         return refuse(p(&["protocol", "backoff", "max"]), "expected `backoff.max >= backoff.initial`");
     }
