@@ -224,7 +224,10 @@ fn timer_wakes(op: &LongIncrementalRestoreOp, timer: &Timer) -> bool {
 
 fn timer_op(timer: &Timer) -> Option<OperationId> {
     match timer {
-        Timer::ClientStart { .. } | Timer::ClientRetry { .. } | Timer::ClientPoll { .. } => None,
+        Timer::ClientStart { .. }
+        | Timer::ClientRetry { .. }
+        | Timer::ClientPoll { .. }
+        | Timer::ClientForget { .. } => None,
         Timer::AllocateTimeout { op, .. }
         | Timer::StageRetry { op }
         | Timer::ShardRetry { op, .. }
