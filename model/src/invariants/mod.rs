@@ -10,6 +10,8 @@ mod client;
 mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
+mod deadline;
+pub use deadline::timeout_earned;
 mod schemeshard;
 #[cfg(test)]
 mod tests;

@@ -120,8 +120,10 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|key| key.time)
     }
 
-    /// Every pending event in the order it will run (`explore`'s state
-    /// fingerprint: the order of ties matters, their `seq` numbers do not).
+    /// Every pending event in the order it will run: a read-only view for
+    /// liveness diagnosis and `explore`'s state fingerprint (the order of
+    /// ties matters, their `seq` numbers do not). A sort per call, never on
+    /// the hot path.
     pub fn pending(&self) -> Vec<(Micros, &E)> {
         let mut keys = self.heap.clone();
         keys.sort_unstable_by_key(Key::order);
@@ -212,6 +214,19 @@ mod tests {
         q.push_tied(7, 0, "d");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(order, vec!["a", "b", "c2", "c3", "d"]);
+    }
+
+    #[test]
+    fn pending_lists_what_pop_would_return_in_the_same_order() {
+        let mut q = EventQueue::default();
+        for (time, e) in [(5, "c"), (1, "a"), (5, "d"), (1, "b"), (3, "x")] {
+            q.push(time, e);
+        }
+        q.pop();
+        let listed: Vec<_> = q.pending().into_iter().map(|(t, e)| (t, *e)).collect();
+        let popped: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(listed, popped);
+        assert_eq!(listed, vec![(1, "b"), (3, "x"), (5, "c"), (5, "d")]);
     }
 
     proptest! {

@@ -178,6 +178,11 @@ impl RestoreSystem {
     }
 
     /// Node kinds in id order, for `Engine::new`.
+    /// The protocol knobs every actor runs with (read by the liveness diagnosis).
+    pub fn knobs(&self) -> &ProtocolKnobs {
+        &self.knobs
+    }
+
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
         kinds.extend(std::iter::repeat_n(NodeKind::Tablet, self.datashards.len()));
@@ -410,7 +415,15 @@ impl System for RestoreSystem {
                     }
                 }
                 let datashards = &self.datashards;
-                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db)
+                let knobs = &self.knobs;
+                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db).and_then(|()| {
+                    c.writes.iter().try_for_each(|w| match w {
+                        SchemeShardWrite::State(op, row) => {
+                            restoresim_model::invariants::timeout_earned(*op, row, now, knobs)
+                        }
+                        _ => Ok(()),
+                    })
+                })
             }
             Commit::TxAllocator(c) => {
                 c.apply(&mut self.allocator.db);

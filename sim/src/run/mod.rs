@@ -224,10 +224,7 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
             break;
         }
         let Some(step) = engine.step() else {
-            let why = format!(
-                "Nothing is left to happen, yet not every restore ended. {}",
-                diagnose(&engine.system, engine.now())
-            );
+            let why = format!("Nothing is left to happen, yet not every restore ended. {}", diagnose(&engine));
             verdict = Some((Outcome::LivenessViolation, report(Invariant::Liveness, &last, why)));
             break;
         };
@@ -390,7 +387,7 @@ fn budgets(
     } else {
         return None;
     };
-    let message = format!("{why} {}", diagnose(&engine.system, step.time));
+    let message = format!("{why} {}", diagnose(engine));
     Some((Outcome::LivenessViolation, report(Invariant::Liveness, step, message)))
 }
 
