@@ -184,6 +184,24 @@ fn draw_client(spec: &ClientSwarm, s: &mut Scenario, d: &mut Draw) {
     if let Some(v) = d.pick("client.poll_interval", &spec.poll_interval) {
         s.client.poll_interval = v;
     }
+    if let Some(v) = d.pick("client.poll_interval_max", &spec.poll_interval_max) {
+        s.client.poll_interval_max = v;
+    }
+    if let Some(v) = d.pick("client.shard_detail", &spec.shard_detail) {
+        s.client.shard_detail = v;
+    }
+    if let Some(v) = d.pick("client.repeat_key", &spec.repeat_key) {
+        s.client.repeat_key = v;
+    }
+    if let Some(v) = d.pick("client.conflicting_restore", &spec.conflicting_restore) {
+        s.client.conflicting_restore = v;
+    }
+    if let Some(v) = d.pick("client.forget", &spec.forget) {
+        s.client.forget = v;
+    }
+    if let Some(v) = d.pick("client.polls_after_end", &spec.polls_after_end) {
+        s.client.polls_after_end = v;
+    }
 }
 
 fn draw_network(spec: &NetworkSwarm, s: &mut Scenario, d: &mut Draw) {

@@ -119,6 +119,14 @@ pub struct Checker {
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
     ops: BTreeMap<OperationId, OpShape>,
+    /// The first operation that restored each table. A later restore of
+    /// the same table (legal once the first ended) starts from whatever
+    /// the first left behind, not from the full backup, so the checks
+    /// against the oracle's intermediate states hold for the first only;
+    /// a later one is held to the oracle's final state at its last
+    /// incremental (re-applying a chain over any of its own intermediate
+    /// states gives its final state: each key's fold is idempotent).
+    first_restore: BTreeMap<crate::ids::TableId, OperationId>,
     /// Invariant 9: the non-terminal operation of each table.
     running: BTreeMap<crate::ids::TableId, OperationId>,
     /// Invariant 9: shards with a request the coordinator has not seen
@@ -147,6 +155,7 @@ impl Checker {
             ds_done: BTreeMap::new(),
             ss_state: BTreeMap::new(),
             ops: BTreeMap::new(),
+            first_restore: BTreeMap::new(),
             running: BTreeMap::new(),
             outstanding: BTreeMap::new(),
             told: BTreeMap::new(),

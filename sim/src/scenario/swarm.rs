@@ -101,11 +101,28 @@ impl Default for WorkloadSwarm {
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSwarm {
     pub poll_interval: Vec<Duration>,
+    /// `None`: a fixed interval; else each wait is drawn up to this (it
+    /// must be at least every `poll_interval`).
+    pub poll_interval_max: Vec<Option<Duration>>,
+    pub shard_detail: Vec<Chance>,
+    pub repeat_key: Vec<bool>,
+    pub conflicting_restore: Vec<bool>,
+    pub forget: Vec<bool>,
+    pub polls_after_end: Vec<u32>,
 }
 
 impl Default for ClientSwarm {
     fn default() -> Self {
-        ClientSwarm { poll_interval: vec![ms(1), ms(5), ms(20)] }
+        let pct = |n| Chance(crate::engine::Ratio::new(n, 100));
+        ClientSwarm {
+            poll_interval: vec![ms(1), ms(5), ms(20)],
+            poll_interval_max: vec![None, Some(ms(50))],
+            shard_detail: vec![pct(0), pct(30), pct(100)],
+            repeat_key: vec![false, true],
+            conflicting_restore: vec![false, true],
+            forget: vec![false, true],
+            polls_after_end: vec![0, 3],
+        }
     }
 }
 
@@ -150,7 +167,7 @@ fn opt_us(v: &Option<Duration>) -> u64 {
 impl ConfigSwarm {
     /// This swarm with every list cut down to its value at `corner`.
     fn corner(&self, c: Corner) -> ConfigSwarm {
-        let (p, w) = (&self.protocol, &self.workload);
+        let (p, w, cl) = (&self.protocol, &self.workload, &self.client);
         ConfigSwarm {
             protocol: ProtocolSwarm {
                 resume_from_last_key: at(&p.resume_from_last_key, c, none()),
@@ -174,7 +191,15 @@ impl ConfigSwarm {
                 erase: at(&w.erase, c, |_| 0),
                 restore_at: at(&w.restore_at, c, |d| d.us()),
             },
-            client: ClientSwarm { poll_interval: at(&self.client.poll_interval, c, |d| d.us()) },
+            client: ClientSwarm {
+                poll_interval: at(&cl.poll_interval, c, |d| d.us()),
+                poll_interval_max: at(&cl.poll_interval_max, c, opt_us),
+                shard_detail: at(&cl.shard_detail, c, |v| u64::from(v.0.num) * 1_000_000 / u64::from(v.0.den)),
+                repeat_key: at(&cl.repeat_key, c, none()),
+                conflicting_restore: at(&cl.conflicting_restore, c, none()),
+                forget: at(&cl.forget, c, none()),
+                polls_after_end: at(&cl.polls_after_end, c, |v| u64::from(*v)),
+            },
             network: NetworkSwarm { permute_ties: at(&self.network.permute_ties, c, none()) },
         }
     }
@@ -192,7 +217,7 @@ impl ConfigSwarm {
         out
     }
 
-    fn corner_lengths(&self) -> [usize; 20] {
+    fn corner_lengths(&self) -> [usize; 26] {
         let (p, w) = (&self.protocol, &self.workload);
         [
             p.resume_from_last_key.len(),
@@ -214,6 +239,12 @@ impl ConfigSwarm {
             w.erase.len(),
             w.restore_at.len(),
             self.client.poll_interval.len(),
+            self.client.poll_interval_max.len(),
+            self.client.shard_detail.len(),
+            self.client.repeat_key.len(),
+            self.client.conflicting_restore.len(),
+            self.client.forget.len(),
+            self.client.polls_after_end.len(),
             self.network.permute_ties.len(),
         ]
     }
