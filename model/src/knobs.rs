@@ -81,10 +81,18 @@ pub enum Bug {
     /// Caught by: 4 (advanced with shards not Done), 7 (Done without every
     /// shard), 6 (Waiting → Done skips Applying).
     CountMissingAsDone,
+    /// SchemeShard's TTxInit re-arms the stage deadline from the operation's
+    /// start instead of the stage's (two timestamps side by side in the
+    /// state row). After a coordinator restart in a later stage the deadline
+    /// fires at once and a healthy restore fails with Timeout. Found as a
+    /// surviving mutant (`stage_started_at + d` → `- d` in `resume`): no
+    /// check asked whether a Timeout was earned.
+    /// Caught by: 6 (Failed on a deadline that had not passed).
+    StageDeadlineFromOpStart,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::AckBeforePersist,
         Bug::NoGenerationCheck,
         Bug::NoStageBarrier,
@@ -92,6 +100,7 @@ impl Bug {
         Bug::SkipDoneCheck,
         Bug::LastKeyRegress,
         Bug::CountMissingAsDone,
+        Bug::StageDeadlineFromOpStart,
     ];
 
     /// The invariants that catch this bug (see each variant's doc).
@@ -113,6 +122,7 @@ impl Bug {
             Bug::SkipDoneCheck => &[ProgressMonotonic, ExactlyOnce, Order],
             Bug::LastKeyRegress => &[ProgressMonotonic],
             Bug::CountMissingAsDone => &[ProgressMonotonic, NoFalseSuccess, LegalTransitions],
+            Bug::StageDeadlineFromOpStart => &[LegalTransitions],
         }
     }
 
@@ -125,6 +135,7 @@ impl Bug {
             Bug::SkipDoneCheck => "SkipDoneCheck",
             Bug::LastKeyRegress => "LastKeyRegress",
             Bug::CountMissingAsDone => "CountMissingAsDone",
+            Bug::StageDeadlineFromOpStart => "StageDeadlineFromOpStart",
         }
     }
 

@@ -59,6 +59,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |source| OutputError::Io { path: path.to_path_buf(), source }
 }
 
+fn drawn_text(resolved: &Scenario, seed: u64) -> String {
+    let config = ron::ser::PrettyConfig::new().struct_names(false).indentor("    ".to_string()).depth_limit(3);
+    let body = ron::ser::to_string_pretty(resolved, config).expect("a scenario always serializes");
+    format!("// The configuration seed {seed} of a configuration swarm drew; run it with --seed {seed}.\n{body}\n")
+}
+
 /// Writes the capsule of `seed` into `dir` (replacing an older one) by
 /// running the seed again with its trace streamed to `trace.jsonl`; with
 /// `record_steps` the rerun keeps its steps for a determinism check.
@@ -75,6 +81,12 @@ pub fn write(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join("scenario.ron");
     std::fs::write(&path, src.scenario_text).map_err(io(&path))?;
+    if let (resolved, Some(_)) = crate::swarm::resolve(src.scenario, seed) {
+        // The seed's drawn configuration as a scenario of its own: `run
+        // drawn.ron --seed N` is this run, whatever the draw code becomes.
+        let path = dir.join("drawn.ron");
+        std::fs::write(&path, drawn_text(&resolved, seed)).map_err(io(&path))?;
+    }
     let path = dir.join("REPRODUCE");
     std::fs::write(&path, format!("{reproduce}\n")).map_err(io(&path))?;
     let path = dir.join("trace.jsonl");
@@ -213,7 +225,9 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
         Some(v) => {
             let entries: Vec<TapeEntry> =
                 serde_json::from_value(v.clone()).map_err(|e| bad(format!("unreadable `fault_tape`: {e}")))?;
-            let nodes = crate::restore::node_count(scenario.workload.tables.iter().map(|t| t.shards).sum());
+            // A configuration swarm's shards are the seed's drawn ones.
+            let (drawn, _) = crate::swarm::resolve(&scenario, seed);
+            let nodes = crate::restore::node_count(drawn.workload.tables.iter().map(|t| t.shards).sum());
             Some(tape::from_tape(&entries, nodes).map_err(|e| bad(e.to_string()))?)
         }
     };

@@ -52,6 +52,9 @@ pub struct Summary<'a> {
     pub reordered: u64,
     /// Swarm mode: the seed's drawn fault mix (`null` otherwise).
     pub swarm_profile: &'a Option<SwarmProfile>,
+    /// Configuration swarm: the seed's drawn knobs and workload shape
+    /// (`null` otherwise); a capsule's `drawn.ron` is the whole scenario.
+    pub drawn_config: &'a Option<crate::swarm::DrawnConfig>,
     pub coverage: &'a Coverage,
     /// The faults came from a tape (`restoresim replay`), not the seed.
     pub replayed: bool,
@@ -94,6 +97,7 @@ impl<'a> Summary<'a> {
             partition_drops: s.partition_drops,
             reordered: s.reordered,
             swarm_profile: &report.swarm_profile,
+            drawn_config: &report.drawn_config,
             coverage: &report.coverage,
             replayed: report.replayed,
             fault_tape: crate::faults::tape::to_tape(&report.fault_tape),

@@ -13,6 +13,7 @@ use restoresim_model::knobs::Bug;
 fn scenario_for(bug: Bug) -> &'static str {
     match bug {
         Bug::NoRetryOnPipeReset => "no-retry-on-pipe-reset.ron",
+        Bug::StageDeadlineFromOpStart => "deadlines.ron",
         _ => "ci-smoke.ron",
     }
 }
@@ -88,4 +89,9 @@ fn last_key_regress_is_caught() {
 #[test]
 fn count_missing_as_done_is_caught() {
     caught_and_clean_without(Bug::CountMissingAsDone);
+}
+
+#[test]
+fn stage_deadline_from_op_start_is_caught() {
+    caught_and_clean_without(Bug::StageDeadlineFromOpStart);
 }

@@ -14,6 +14,7 @@ use restoresim_model::knobs::Bug;
 fn scenario_for(bug: Bug) -> &'static str {
     match bug {
         Bug::NoRetryOnPipeReset => "no-retry-on-pipe-reset.ron",
+        Bug::StageDeadlineFromOpStart => "deadlines.ron",
         _ => "ci-smoke.ron",
     }
 }

@@ -10,6 +10,8 @@ mod client;
 mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
+mod deadline;
+pub use deadline::timeout_earned;
 mod schemeshard;
 #[cfg(test)]
 mod tests;
@@ -120,6 +122,14 @@ pub struct Checker {
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
     ops: BTreeMap<OperationId, OpShape>,
+    /// The first operation that restored each table. A later restore of
+    /// the same table (legal once the first ended) starts from whatever
+    /// the first left behind, not from the full backup, so the checks
+    /// against the oracle's intermediate states hold for the first only;
+    /// a later one is held to the oracle's final state at its last
+    /// incremental (re-applying a chain over any of its own intermediate
+    /// states gives its final state: each key's fold is idempotent).
+    first_restore: BTreeMap<crate::ids::TableId, OperationId>,
     /// Invariant 9: the non-terminal operation of each table.
     running: BTreeMap<crate::ids::TableId, OperationId>,
     /// Invariant 9: shards with a request the coordinator has not seen
@@ -151,6 +161,7 @@ impl Checker {
             order_checked: BTreeMap::new(),
             ss_state: BTreeMap::new(),
             ops: BTreeMap::new(),
+            first_restore: BTreeMap::new(),
             running: BTreeMap::new(),
             outstanding: BTreeMap::new(),
             told: BTreeMap::new(),

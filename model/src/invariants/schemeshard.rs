@@ -45,6 +45,7 @@ impl Checker {
                         incrementals: row.backups.len() as u32,
                     };
                     self.ops.insert(*op, shape);
+                    self.first_restore.entry(row.table).or_insert(*op);
                 }
                 SchemeShardWrite::State(op, row) => self.check_state(*op, row, &datashard)?,
                 SchemeShardWrite::Erase(op) => {

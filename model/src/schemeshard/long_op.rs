@@ -442,6 +442,11 @@ impl LongIncrementalRestoreOp {
         assert!(!issues.is_empty(), "Failed carries a non-empty error (invariant 7)");
         self.final_status = Some(status);
         self.final_issues = issues.clone();
+        // A Failed operation waits for nothing: an allocation still marked
+        // outstanding would be retried when the TxAllocator's pipe resets,
+        // moving Failed back to Allocating (found by the configuration
+        // swarm: a stage deadline passing while Allocating).
+        self.alloc_cookie = None;
         self.set_state(ctx, OpState::Failed);
         ctx.out.note(Note::OpFinished { op: self.id, status, issues });
     }

@@ -15,7 +15,7 @@ use super::SchemeShard;
 use super::long_op::{Ctx, LongIncrementalRestoreOp, ShardProgress};
 use super::schema::{PersistedShardStatus, SchemeShardDb};
 use crate::ids::{Generation, Micros, Round};
-use crate::knobs::ProtocolKnobs;
+use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::Actor;
 use crate::note::Note;
 use crate::outbox::{Outbox, Timer};
@@ -101,7 +101,9 @@ impl SchemeShard {
 impl LongIncrementalRestoreOp {
     fn resume(&mut self, ctx: &mut Ctx) {
         let overall = ctx.knobs.deadline_overall.map(|d| self.started_at + d);
-        let stage = ctx.knobs.deadline_stage.map(|d| self.stage_started_at + d);
+        let stage_start =
+            if ctx.knobs.bugs.has(Bug::StageDeadlineFromOpStart) { self.started_at } else { self.stage_started_at };
+        let stage = ctx.knobs.deadline_stage.map(|d| stage_start + d);
         if let Some(at) = overall {
             ctx.out.set_timer(at.saturating_sub(ctx.now), Timer::Deadline { op: self.id, stage: None });
         }

@@ -26,6 +26,8 @@ macro_rules! tell {
 mod check;
 #[path = "restoresim/crash_sweep.rs"]
 mod crash_sweep;
+#[path = "restoresim/explore.rs"]
+mod explore;
 #[path = "restoresim/progress.rs"]
 mod progress;
 #[path = "restoresim/replay.rs"]
@@ -194,6 +196,14 @@ enum Command {
         #[command(flatten)]
         args: shrink::ShrinkArgs,
     },
+    /// Small-scope exhaustive search: every placement of up to K faults
+    /// (drop, duplicate, restart, kill on commit) at every fault point,
+    /// pruning runs that reach an explored state; writes explore.json,
+    /// failures.jsonl and a capsule per failing placement.
+    Explore {
+        #[command(flatten)]
+        args: explore::ExploreArgs,
+    },
     /// Check scenario and study files; exit 65 with file:line:column for each bad one.
     Check { scenarios: Vec<PathBuf> },
     /// Draw a run folder or capsule (its trace.jsonl) as DIR/timeline.html:
@@ -275,6 +285,7 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => sweep::merge(&dirs, out),
         Command::Replay { args } => replay::replay(args),
         Command::Shrink { args } => shrink::shrink(args),
+        Command::Explore { args } => explore::explore(args),
         Command::Check { scenarios } => check::check(&scenarios),
         Command::Timeline { dirs } => timeline::timeline(&dirs),
         Command::Export { format, dir, out } => timeline::export(format, &dir, out),
@@ -304,7 +315,7 @@ fn run_one(
         scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut point = None;
     if let Some(text) = crash_point {
-        let p = crash_sweep::parse_point(text, &scenario)?;
+        let p = crash_sweep::parse_point(text, &scenario, seed.unwrap_or(scenario.seed))?;
         scenario = restoresim::faults::crash_points::with_point(&scenario, p);
         point = Some(p);
     }
@@ -372,6 +383,20 @@ fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
     say!("  faults        {families}");
     if let Some(profile) = &report.swarm_profile {
         say!("  swarm         {}", if profile.on.is_empty() { "no family on".into() } else { profile.on.join(", ") });
+    }
+    if let Some(drawn) = &report.drawn_config {
+        let knob = |k: &str| drawn.get(k).map_or("-", String::as_str);
+        say!(
+            "  drawn         {} tables (≤{} shards), {} incrementals, {} rows, scope {}, cap {}, timeout {} (summary.json \
+             `drawn_config`)",
+            knob("workload.tables"),
+            knob("workload.shards_max"),
+            knob("workload.incrementals"),
+            knob("workload.rows"),
+            knob("protocol.retry_scope"),
+            knob("protocol.max_shards_in_flight"),
+            knob("protocol.shard_timeout"),
+        );
     }
     if !report.coverage.required_missing.is_empty() {
         say!("  coverage      required goal(s) NOT reached: {}", report.coverage.required_missing.join(", "));

@@ -174,6 +174,7 @@ impl<S: System> Engine<S> {
         let n = &mut self.nodes[node as usize];
         n.up = false;
         n.last_commit_at = 0;
+        n.last_commit_tiebreak = 0;
         // Its pipes close, in peer order; the peers hear of it.
         let mut peers = Vec::new();
         for (peer, link) in n.links.iter_mut().filter(|(_, l)| l.pipe) {
@@ -185,7 +186,7 @@ impl<S: System> Engine<S> {
             self.break_pipe_end(peer, node);
         }
         // Saturating: a replayed tape may carry any down time.
-        self.queue.push(self.now.saturating_add(down_for), Event::Boot { node });
+        self.schedule(self.now.saturating_add(down_for), Event::Boot { node });
     }
 
     /// `node` learns that its pipe to `peer` broke.
@@ -197,7 +198,7 @@ impl<S: System> Engine<S> {
         if n.up {
             let generation = n.generation;
             let at = self.now + self.config.network.reset_notify;
-            self.queue.push(at, Event::PipeReset { node, generation, peer });
+            self.schedule(at, Event::PipeReset { node, generation, peer });
         }
     }
 
@@ -223,7 +224,7 @@ impl<S: System> Engine<S> {
                 Effect::Send { to, msg } => self.send(node, to, msg),
                 Effect::Timer { after, timer } => {
                     let generation = self.nodes[node as usize].generation;
-                    self.queue.push(self.now + after, Event::Timer { node, generation, timer });
+                    self.schedule(self.now + after, Event::Timer { node, generation, timer });
                 }
                 Effect::Commit(commit) => {
                     let latency = self.config.commit_latency.sample(&mut self.latency_rng);
@@ -232,9 +233,14 @@ impl<S: System> Engine<S> {
                     let n = &mut self.nodes[node as usize];
                     // A tablet's log is written in order: commits complete in issue order.
                     let at = self.now.saturating_add(latency).saturating_add(slow).max(n.last_commit_at);
+                    // With ties permuted, a commit due with its predecessor
+                    // must still complete after it: its tiebreak is at least
+                    // the predecessor's (and its seq is larger).
+                    let floor = if at == n.last_commit_at { n.last_commit_tiebreak } else { 0 };
                     n.last_commit_at = at;
                     let generation = n.generation;
-                    self.queue.push(at, Event::CommitDone { node, generation, commit });
+                    let tiebreak = self.schedule_at_least(at, floor, Event::CommitDone { node, generation, commit });
+                    self.nodes[node as usize].last_commit_tiebreak = tiebreak;
                 }
                 Effect::Io(io) => {
                     let (fatal, transient) = (self.config.io_fatal, self.config.io_transient);
@@ -243,7 +249,7 @@ impl<S: System> Engine<S> {
                     let reply = self.system.serve_io(node, io, fault);
                     let latency = self.config.io_latency.sample(&mut self.latency_rng);
                     let generation = self.nodes[node as usize].generation;
-                    self.queue.push(self.now + latency, Event::IoDone { node, generation, reply });
+                    self.schedule(self.now + latency, Event::IoDone { node, generation, reply });
                 }
             }
         }
@@ -276,7 +282,7 @@ impl<S: System> Engine<S> {
             // The pipe cannot connect: the sender hears of it, nothing is delivered.
             let generation = self.nodes[from as usize].generation;
             let at = now + self.config.network.reset_notify;
-            self.queue.push(at, Event::PipeReset { node: from, generation, peer: to });
+            self.schedule(at, Event::PipeReset { node: from, generation, peer: to });
             return;
         }
         if !piped {
@@ -293,14 +299,14 @@ impl<S: System> Engine<S> {
             }
             return;
         }
-        let latency = self.config.network.latency_of(from, to);
+        let latency = *self.config.network.latency_of(from, to);
         if fate.duplicate {
             self.stats.duplicates += 1;
             let copy = latency.sample(&mut self.latency_rng);
-            self.queue.push(now + copy, Event::Deliver { from, to, to_gen, sent, msg: msg.clone() });
+            self.schedule(now + copy, Event::Deliver { from, to, to_gen, sent, msg: msg.clone() });
         }
         self.stats.reordered += u64::from(fate.delay > 0);
         let latency = latency.sample(&mut self.latency_rng).saturating_add(fate.delay);
-        self.queue.push(now.saturating_add(latency), Event::Deliver { from, to, to_gen, sent, msg });
+        self.schedule(now.saturating_add(latency), Event::Deliver { from, to, to_gen, sent, msg });
     }
 }

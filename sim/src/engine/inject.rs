@@ -131,6 +131,18 @@ pub enum InjectedFault {
     Partition(Partition),
 }
 
+/// A point where a fault could be placed, as `explore` sees it in a
+/// replay: every message handed to the network (the anchor of a drop or a
+/// duplicate), every completed commit (a kill on commit), every event a
+/// live tablet handled (a restart right after it). Recorded only while
+/// probing, in the order the engine meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Probe {
+    Send { from: NodeId, to: NodeId, nth: u64 },
+    CommitDone { node: NodeId, nth: u64 },
+    AfterEvent { node: NodeId, event: u64 },
+}
+
 /// What happens to one message at its send.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SendFate {
@@ -215,6 +227,9 @@ pub(crate) struct Injector {
     commits_issued: Vec<u64>,
     /// Faults injected since the harness last took them.
     pub log: Vec<(Micros, InjectedFault)>,
+    /// Record fault points in `probes` (explore's runs; off otherwise).
+    pub probing: bool,
+    pub probes: Vec<Probe>,
 }
 
 impl Injector {
@@ -230,6 +245,8 @@ impl Injector {
             refusable: vec![0; nodes],
             commits_issued: vec![0; nodes],
             log: Vec::new(),
+            probing: false,
+            probes: Vec::new(),
         }
     }
 
@@ -267,6 +284,9 @@ impl Injector {
     /// a seed means.
     pub fn on_send(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &super::NetworkConfig) -> SendFate {
         let mut fate = SendFate::default();
+        if self.probing {
+            self.probes.push(Probe::Send { from, to, nth });
+        }
         if let Some(tape) = &self.tape {
             let key = (from, to, nth);
             fate.drop = tape.drops.get(&key).copied();
@@ -354,6 +374,9 @@ impl Injector {
     /// kill a trigger asked for (not random; still recorded on the tape).
     #[inline]
     pub fn on_commit_done(&mut self, now: Micros, node: NodeId, nth: u64, armed: Option<Micros>) -> Option<Micros> {
+        if self.probing {
+            self.probes.push(Probe::CommitDone { node, nth });
+        }
         let down = match &self.tape {
             Some(tape) => tape.kills.get(&(node, nth)).copied(),
             // A kill a trigger armed is a fault too: it happens only in the window.
@@ -376,6 +399,9 @@ impl Injector {
     /// `node` handled its `event`-th event: the restarts to schedule now
     /// (the tape's for this anchor, or random ones if `node` is a tablet).
     pub fn after_event(&mut self, now: Micros, node: NodeId, event: u64, tablet: bool) -> Vec<(NodeId, Micros)> {
+        if self.probing && tablet {
+            self.probes.push(Probe::AfterEvent { node, event });
+        }
         if let Some(tape) = &self.tape {
             return tape.after_event.get(&(node, event)).cloned().unwrap_or_default();
         }

@@ -6,7 +6,9 @@
 //!
 //! Architecture invariants:
 //! - time only jumps to the next event; nothing reads a wall clock;
-//! - ties at one instant are broken by a global sequence number;
+//! - ties at one instant are broken by a global sequence number, or — with
+//!   `permute_ties` — by a draw from the ties stream first, except that a
+//!   tablet's commits still complete in issue order;
 //! - every random decision comes from a seeded [`prng::Stream`], every fault
 //!   decision through the injector (`inject.rs`), which logs it with a
 //!   logical anchor so a replay can take it from the tape instead;
@@ -14,9 +16,11 @@
 //!   durable; events addressed to an older generation are discarded.
 
 mod dispatch;
+mod fingerprint;
 pub mod inject;
 pub mod network;
 mod partition;
+mod pending;
 pub mod pingpong;
 pub mod prng;
 pub mod trace;
@@ -27,11 +31,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use inject::{Anchor, InjectedFault, Partition, TabletFaults};
+pub use inject::{Anchor, InjectedFault, Partition, Probe, TabletFaults};
 use inject::{Injector, TapeIndex};
 pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
 use partition::Partitions;
 pub use partition::RandomPartitions;
+pub use pending::{Pending, PendingEvent};
 pub use prng::{Ratio, Stream, Subsystem};
 use queue::EventQueue;
 pub use trace::TraceHash;
@@ -130,6 +135,8 @@ struct Node {
     generation: u32,
     /// Commits of a tablet complete in the order issued.
     last_commit_at: Micros,
+    /// The tiebreak of the commit due at `last_commit_at` (ties permuted).
+    last_commit_tiebreak: u64,
     /// Every peer this node ever sent to or has a pipe with: one map, so a
     /// send costs one lookup.
     links: BTreeMap<NodeId, Link>,
@@ -280,6 +287,10 @@ pub struct EngineConfig {
     pub io_transient: Ratio,
     pub io_fatal: Ratio,
     pub tablets: TabletFaults,
+    /// Order events due at one instant by a draw from the ties stream
+    /// (docs/design.md §2), not by scheduling order. Off: no draw at all,
+    /// so no trace hash of a scenario without it moves.
+    pub permute_ties: bool,
 }
 
 impl Default for EngineConfig {
@@ -292,6 +303,7 @@ impl Default for EngineConfig {
             io_transient: Ratio::NEVER,
             io_fatal: Ratio::NEVER,
             tablets: TabletFaults::default(),
+            permute_ties: false,
         }
     }
 }
@@ -301,6 +313,8 @@ pub struct Engine<S: System> {
     config: EngineConfig,
     now: Micros,
     queue: EventQueue<Event<S>>,
+    /// The ties stream, when ties are permuted.
+    ties: Option<Stream>,
     nodes: Vec<Node>,
     latency_rng: Stream,
     injector: Injector,
@@ -360,6 +374,7 @@ impl<S: System> Engine<S> {
                 up: false,
                 generation: 0,
                 last_commit_at: 0,
+                last_commit_tiebreak: 0,
                 links: BTreeMap::new(),
                 events: 0,
                 commits: 0,
@@ -374,11 +389,13 @@ impl<S: System> Engine<S> {
             Stream::new(seed, Subsystem::Network),
             Stream::new(seed, Subsystem::Faults),
         );
+        let ties = config.permute_ties.then(|| Stream::new(seed, Subsystem::Ties));
         let mut engine = Engine {
             system,
             config,
             now: 0,
             queue: EventQueue::default(),
+            ties,
             nodes,
             latency_rng: Stream::new(seed, Subsystem::Latency),
             injector,
@@ -394,9 +411,33 @@ impl<S: System> Engine<S> {
             delivered: None,
         };
         for node in 0..kinds.len() as NodeId {
-            engine.queue.push(0, Event::Boot { node });
+            engine.schedule(0, Event::Boot { node });
         }
         engine
+    }
+
+    /// Queues `event` at `at`: behind the events already due then, or, with
+    /// ties permuted, at a drawn place among them.
+    #[inline]
+    fn schedule(&mut self, at: Micros, event: Event<S>) {
+        self.schedule_at_least(at, 0, event);
+    }
+
+    /// As `schedule`, with a tiebreak of at least `floor` (so the event
+    /// runs after one due at `at` with tiebreak `floor`); returns it.
+    #[inline]
+    fn schedule_at_least(&mut self, at: Micros, floor: u64, event: Event<S>) -> u64 {
+        match &mut self.ties {
+            None => {
+                self.queue.push(at, event);
+                0
+            }
+            Some(rng) => {
+                let tiebreak = (rng.next_u64() >> (64 - queue::TIEBREAK_BITS)).max(floor);
+                self.queue.push_tied(at, tiebreak, event);
+                tiebreak
+            }
+        }
     }
 
     pub fn now(&self) -> Micros {
@@ -469,6 +510,16 @@ impl<S: System> Engine<S> {
         std::mem::take(&mut self.injector.log)
     }
 
+    /// Record every fault point met from now on (see [`Probe`]).
+    pub fn set_probing(&mut self, on: bool) {
+        self.injector.probing = on;
+    }
+
+    /// Fault points met since the last call, in the order met.
+    pub fn take_probes(&mut self, into: &mut Vec<Probe>) {
+        into.append(&mut self.injector.probes);
+    }
+
     /// Schedule a restart of a tablet at a future time. Call it before the
     /// first event: a replay schedules timed restarts there.
     pub fn restart_at(&mut self, node: NodeId, at: Micros, down_for: Micros) {
@@ -476,7 +527,7 @@ impl<S: System> Engine<S> {
         debug_assert_eq!(self.steps, 0, "timed restarts are scheduled before the first event");
         let at = at.max(self.now);
         self.injector.record(self.now, InjectedFault::Restart { node, down: down_for, anchor: Anchor::At(at) });
-        self.queue.push(at, Event::Crash { node, down_for });
+        self.schedule(at, Event::Crash { node, down_for });
     }
 
     /// The time of the next event, if any.
@@ -494,7 +545,7 @@ impl<S: System> Engine<S> {
 
     fn push_restart(&mut self, node: NodeId, down_for: Micros, anchor: Anchor) {
         self.injector.record(self.now, InjectedFault::Restart { node, down: down_for, anchor });
-        self.queue.push(self.now, Event::Crash { node, down_for });
+        self.schedule(self.now, Event::Crash { node, down_for });
     }
 
     /// Make the tablet's `nth` commit (1-based, counted over its life)
@@ -516,8 +567,8 @@ impl<S: System> Engine<S> {
         self.injector.record(self.now, InjectedFault::Partition(p.clone()));
         let (from, until) = (p.from.max(self.now), p.until.max(self.now));
         let id = self.partitions.add(p);
-        self.queue.push(from, Event::PartitionStart { id });
-        self.queue.push(until, Event::PartitionEnd { id });
+        self.schedule(from, Event::PartitionStart { id });
+        self.schedule(until, Event::PartitionEnd { id });
     }
 
     /// Processes the next event; `None` when nothing is left to happen.

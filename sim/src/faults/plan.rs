@@ -88,6 +88,7 @@ pub fn engine_config(s: &Scenario, swarm: Option<&SwarmProfile>) -> EngineConfig
             slow_commit_delay: latency(t.slow_commit_delay),
             refuse: t.allocator_empty.0,
         },
+        permute_ties: n.permute_ties,
     };
     if let Some(profile) = swarm {
         profile.apply(&mut config);

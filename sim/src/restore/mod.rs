@@ -138,7 +138,51 @@ impl RestoreSystem {
         }
     }
 
+    /// Writes what `explore` fingerprints of the system into `out` (see
+    /// `crate::explore::fingerprint`): every tablet's database and live
+    /// state, the Client and its stream's position, the checker's and the
+    /// tracker's memory, as `Debug`. Destructured without `..`: a field added to this struct does
+    /// not compile until it is fingerprinted here or said to be irrelevant
+    /// to the future of a run (an unsound prune would go unnoticed).
+    pub fn write_state(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        let RestoreSystem {
+            // The same for every run of one exploration.
+            workload: _,
+            knobs: _,
+            client_config: _,
+            client,
+            schemeshard,
+            allocator,
+            datashards,
+            checker,
+            // A run stops at its first violation.
+            violation: _,
+            // Drained after every event.
+            notes: _,
+            outbox: _,
+            tracker,
+            // Study metrics: no decision and no check reads them.
+            rows: _,
+            client_draws,
+        } = self;
+        // The Client's next draws (poll intervals, coins) depend on how far
+        // its stream has been drawn.
+        write!(out, "{}\u{1}", client_draws.0.position())?;
+        // \u{1} separates the parts, so one's end cannot run into the next.
+        write!(out, "{client:?}\u{1}{:?}\u{1}{:?}\u{1}", schemeshard.db, schemeshard.live)?;
+        write!(out, "{:?}\u{1}{:?}\u{1}{}\u{1}", allocator.db, allocator.live, datashards.len())?;
+        for shard in datashards {
+            write!(out, "{:?}\u{1}{:?}\u{1}", shard.db, shard.live)?;
+        }
+        write!(out, "{checker:?}\u{1}{tracker:?}")
+    }
+
     /// Node kinds in id order, for `Engine::new`.
+    /// The protocol knobs every actor runs with (read by the liveness diagnosis).
+    pub fn knobs(&self) -> &ProtocolKnobs {
+        &self.knobs
+    }
+
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
         kinds.extend(std::iter::repeat_n(NodeKind::Tablet, self.datashards.len()));
@@ -371,7 +415,15 @@ impl System for RestoreSystem {
                     }
                 }
                 let datashards = &self.datashards;
-                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db)
+                let knobs = &self.knobs;
+                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db).and_then(|()| {
+                    c.writes.iter().try_for_each(|w| match w {
+                        SchemeShardWrite::State(op, row) => {
+                            restoresim_model::invariants::timeout_earned(*op, row, now, knobs)
+                        }
+                        _ => Ok(()),
+                    })
+                })
             }
             Commit::TxAllocator(c) => {
                 c.apply(&mut self.allocator.db);

@@ -119,6 +119,8 @@ pub struct RunReport {
     pub fault_tape: Vec<(Micros, InjectedFault)>,
     /// The seed's drawn fault mix, in swarm mode.
     pub swarm_profile: Option<SwarmProfile>,
+    /// The seed's drawn configuration, under a configuration swarm.
+    pub drawn_config: Option<crate::swarm::DrawnConfig>,
     pub coverage: Coverage,
     /// Per node: events handled (boots included) and commits completed.
     pub node_events: Vec<u64>,
@@ -147,6 +149,17 @@ pub struct RunOptions<'a> {
     pub trace: Option<&'a mut dyn Write>,
     /// Keep every processed event in `RunReport::steps`.
     pub record_steps: bool,
+    /// Hears of every event the run goes on after; may stop the run there
+    /// (`explore` stops a run that reached an explored state). A run it
+    /// stopped reports `Pass`: the observer knows why it stopped.
+    pub observer: Option<&'a mut dyn StepObserver>,
+}
+
+/// See `RunOptions::observer`.
+pub trait StepObserver {
+    /// After `step`, when no invariant broke and no budget ran out: `false`
+    /// stops the run here.
+    fn after_step(&mut self, engine: &mut Engine<RestoreSystem>, step: &Step) -> bool;
 }
 
 /// One run. A scenario with a fault tape (`faults: (tape: [...])`) runs
@@ -165,7 +178,21 @@ pub fn replay(scenario: &Scenario, seed: u64, options: RunOptions, tape: &[Injec
     run_with(scenario, seed, options, Some(tape))
 }
 
-fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
+/// A run of the scenario `scenario` resolves to for `seed`: with a
+/// configuration swarm, its drawn configuration (`crate::swarm`).
+fn run_with(scenario: &Scenario, seed: u64, options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
+    let (resolved, drawn_config) = crate::swarm::resolve(scenario, seed);
+    if drawn_config.is_some()
+        && let Err(e) = crate::scenario::validate::validate(&resolved)
+    {
+        panic!("seed {seed} drew a configuration that is not a valid scenario: {e:?}");
+    }
+    let mut report = run_resolved(&resolved, seed, options, tape);
+    report.drawn_config = drawn_config;
+    report
+}
+
+fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Option<&[InjectedFault]>) -> RunReport {
     let workload = Arc::new(crate::workload::generate(scenario, seed));
     let knobs = config::knobs(scenario, &options.bugs);
     let client = config::client(scenario, &workload);
@@ -179,6 +206,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         None => Engine::new(system, &kinds, engine_config, seed),
     };
     engine.set_tracing(options.trace.is_some());
+    engine.set_probing(options.observer.is_some());
     let mut triggers = if tape.is_some() { Triggers::default() } else { Triggers::install(scenario, &mut engine) };
     let liveness_deadline = window.1.saturating_add(scenario.budgets.liveness_bound.us());
     let mut recorder = Recorder::default();
@@ -196,10 +224,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         }
         let Some(step) = engine.step() else {
-            let why = format!(
-                "Nothing is left to happen, yet not every restore ended. {}",
-                diagnose(&engine.system, engine.now())
-            );
+            let why = format!("Nothing is left to happen, yet not every restore ended. {}", diagnose(&engine));
             verdict = Some((Outcome::LivenessViolation, report(Invariant::Liveness, &last, why)));
             break;
         };
@@ -253,6 +278,12 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
             break;
         }
         verdict = budgets(scenario, &engine, &step, liveness_deadline);
+        if verdict.is_none()
+            && let Some(observer) = options.observer.as_deref_mut()
+            && !observer.after_step(&mut engine, &step)
+        {
+            break;
+        }
     }
     let (outcome, violation) = match verdict {
         Some((o, v)) => (o, Some(v)),
@@ -308,6 +339,7 @@ fn run_with(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: Optio
         plot,
         fault_tape,
         swarm_profile,
+        drawn_config: None,
         coverage: coverage.finish(&scenario.coverage.require),
         node_events: (0..nodes).map(|n| engine.node_events(n)).collect(),
         node_commits,
@@ -355,7 +387,7 @@ fn budgets(
     } else {
         return None;
     };
-    let message = format!("{why} {}", diagnose(&engine.system, step.time));
+    let message = format!("{why} {}", diagnose(engine));
     Some((Outcome::LivenessViolation, report(Invariant::Liveness, step, message)))
 }
 

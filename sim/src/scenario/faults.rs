@@ -28,6 +28,10 @@ pub struct NetworkSpec {
     pub reset_notify: Duration,
     /// Partitions drawn at random inside the fault window.
     pub random_partitions: RandomPartitionSpec,
+    /// Events due at one instant run in a seeded order rather than the
+    /// order they were scheduled in (a tablet's commits stay in issue
+    /// order); see `sim/src/engine/queue.rs`. Off by default.
+    pub permute_ties: bool,
 }
 
 impl Default for NetworkSpec {
@@ -42,6 +46,7 @@ impl Default for NetworkSpec {
             reorder_delay: LatencySpec::Uniform { min: Duration(1_000), max: Duration(20_000) },
             reset_notify: Duration(1_000),
             random_partitions: RandomPartitionSpec::default(),
+            permute_ties: false,
         }
     }
 }

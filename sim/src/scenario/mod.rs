@@ -7,6 +7,7 @@ mod faults;
 pub mod limits;
 mod load;
 pub mod locate;
+pub mod swarm;
 pub mod tape;
 pub mod units;
 pub mod validate;
@@ -55,6 +56,10 @@ pub struct Scenario {
     /// Coverage goals a run (or a sweep, across its seeds) must reach.
     #[serde(default)]
     pub coverage: CoverageSpec,
+    /// The configuration swarm: knobs and workload drawn per seed
+    /// (`scenario/swarm.rs`, `crate::swarm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<swarm::ConfigSwarm>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -133,6 +138,13 @@ pub struct RestoreSpec {
     /// run fails unless the coordinator rejects it with this status.
     #[serde(default)]
     pub expect_rejection: Option<RejectName>,
+}
+
+impl RestoreSpec {
+    /// A restore of every incremental of `table`, at 0.
+    pub fn of(table: &str) -> RestoreSpec {
+        RestoreSpec { table: table.to_string(), at: Duration(0), backups: None, expect_rejection: None }
+    }
 }
 
 /// `RejectStatus` as a scenario writes it (a mirror: `model/` needs no serde).

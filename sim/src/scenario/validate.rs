@@ -48,7 +48,29 @@ pub fn validate(s: &Scenario) -> Check {
     check_partitions(s)?;
     check_swarm(s)?;
     check_tape(s)?;
-    check_names(s)
+    check_names(s)?;
+    check_config_swarm(s)
+}
+
+/// A configuration swarm must draw only valid scenarios: every value of
+/// every list, and each list's smallest and largest, are put in and the
+/// resolved scenario checked like any other (`ConfigSwarm::corners`).
+fn check_config_swarm(s: &Scenario) -> Check {
+    let Some(spec) = &s.swarm else { return Ok(()) };
+    // Before anything is resolved: a table count is a list the draw builds.
+    if let Some(n) = spec.workload.tables.iter().find(|n| **n == 0 || **n as usize > MAX_TABLES) {
+        return refuse(p(&["swarm", "workload", "tables"]), format!("expected 1 to {MAX_TABLES} tables; got {n}"));
+    }
+    for (corner, swarm) in spec.corners() {
+        let mut one = s.clone();
+        one.swarm = Some(swarm);
+        let (resolved, _) = crate::swarm::resolve(&one, 0);
+        if let Err(e) = validate(&resolved) {
+            let message = format!("with {corner}, the swarm draws an invalid `{}`: {}", e.path, e.message);
+            return refuse(p(&["swarm"]), message);
+        }
+    }
+    Ok(())
 }
 
 /// A fault tape written in the scenario (`tape.rs` checks its entries).

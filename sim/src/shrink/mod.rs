@@ -238,7 +238,10 @@ pub fn shrink(
     progress: &dyn Progress,
 ) -> Result<Shrunk, ShrinkError> {
     let wall_started = Instant::now(); // wall clock: shrink.json's wall time only
-    let start = standalone(scenario, bugs, tape);
+    // A configuration swarm's seed is the run of its drawn scenario: the
+    // passes shrink that one (its workload and knobs, not the swarm's lists).
+    let (resolved, _) = crate::swarm::resolve(scenario, seed);
+    let start = standalone(&resolved, bugs, tape);
     let first = crate::sweep::guard::catch(|| crate::run::run(&start, seed, Default::default()))
         .map_err(ShrinkError::Panicked)?;
     let got = || {

@@ -85,6 +85,7 @@ pub static FIELDS: &[Field] = fields! {
     "network.reorder", CHANCE, |s| &mut s.network.reorder;
     "network.reset_notify", DURATION, |s| &mut s.network.reset_notify;
     "network.random_partitions.count", "an integer", |s| &mut s.network.random_partitions.count;
+    "network.permute_ties", "true or false", |s| &mut s.network.permute_ties;
     "tablets.crash", CHANCE, |s| &mut s.tablets.crash;
     "tablets.restart", CHANCE, |s| &mut s.tablets.restart;
     "tablets.kill_on_commit", CHANCE, |s| &mut s.tablets.kill_on_commit;

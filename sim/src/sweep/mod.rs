@@ -16,6 +16,7 @@
 pub mod glob;
 pub mod guard;
 mod keep;
+pub mod knobs;
 pub mod merge;
 pub mod report;
 pub mod results;

@@ -85,6 +85,10 @@ pub struct SeedResult {
     /// lag, ...); what a capacity study tabulates. Null when it panicked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<crate::run::metrics::RunMetrics>,
+    /// Configuration swarm: the seed's drawn knobs (what `knob_coverage`
+    /// in `summary.json` counts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub drawn: BTreeMap<String, String>,
 }
 
 impl SeedResult {
@@ -101,6 +105,7 @@ impl SeedResult {
             divergence: None,
             goals: report.coverage.counts.iter().filter(|(_, n)| **n > 0).map(|(g, n)| (g.clone(), *n)).collect(),
             metrics: Some(report.metrics.clone()),
+            drawn: report.drawn_config.clone().unwrap_or_default(),
         }
     }
 
@@ -117,6 +122,7 @@ impl SeedResult {
             divergence: None,
             goals: BTreeMap::new(),
             metrics: None,
+            drawn: BTreeMap::new(),
         }
     }
 

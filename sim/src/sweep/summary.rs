@@ -53,6 +53,9 @@ pub struct SweepSummary {
     /// seed reached, and the required ones among them (which fail the sweep).
     #[serde(default)]
     pub coverage: SweepCoverage,
+    /// Configuration swarm: per drawn knob, per value, seeds run and failed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub knob_coverage: super::knobs::KnobCoverage,
     /// What `restoresim sweep` / `merge` exits with (docs/design.md §8).
     pub exit_code: u8,
     /// Wall-clock numbers: the only part that differs between equal sweeps.
@@ -253,6 +256,7 @@ pub fn summarize(spec: &SweepSpec, results: &[SeedResult], timing: Timing) -> Sw
         failures,
         exit_code: exit_code(results, &coverage.required_missing),
         coverage,
+        knob_coverage: super::knobs::of(results),
         timing,
     }
 }

@@ -16,8 +16,10 @@ fn usage(message: String) -> Failure {
     Failure { code: exit::USAGE, message }
 }
 
-fn check_tablet(tablet: TabletRef, scenario: &Scenario) -> Result<(), Failure> {
-    let shards: u32 = scenario.workload.tables.iter().map(|t| t.shards).sum();
+/// `seed`: a configuration swarm's DataShards are the seed's drawn ones.
+fn check_tablet(tablet: TabletRef, scenario: &Scenario, seed: u64) -> Result<(), Failure> {
+    let (drawn, _) = restoresim::swarm::resolve(scenario, seed);
+    let shards: u32 = drawn.workload.tables.iter().map(|t| t.shards).sum();
     match tablet {
         TabletRef::DataShard(n) if n >= shards => {
             Err(usage(format!("DataShard {n} does not exist: the scenario has {shards} (0..{shards})")))
@@ -27,9 +29,9 @@ fn check_tablet(tablet: TabletRef, scenario: &Scenario) -> Result<(), Failure> {
 }
 
 /// `--crash-point` of `run`.
-pub fn parse_point(text: &str, scenario: &Scenario) -> Result<CrashPoint, Failure> {
+pub fn parse_point(text: &str, scenario: &Scenario, seed: u64) -> Result<CrashPoint, Failure> {
     let point: CrashPoint = text.parse().map_err(usage)?;
-    check_tablet(point.tablet, scenario)?;
+    check_tablet(point.tablet, scenario, seed)?;
     Ok(point)
 }
 
@@ -74,9 +76,9 @@ pub fn sweep(
     scenario.bugs.extend(bugs.iter().map(|b| b.name().to_string()));
     let bug_flags: String = bugs.iter().map(|b| format!(" --bug {}", b.name())).collect();
     let tablet = crash_points::parse_tablet(tablet).map_err(usage)?;
-    check_tablet(tablet, &scenario)?;
-    let bucket: Bucket = bucket.map_or(Ok(Bucket::ALL), str::parse).map_err(usage)?;
     let seed = seed.unwrap_or(scenario.seed);
+    check_tablet(tablet, &scenario, seed)?;
+    let bucket: Bucket = bucket.map_or(Ok(Bucket::ALL), str::parse).map_err(usage)?;
     let wall_started = Instant::now();
     let name = crash_points::tablet_name(tablet);
     let (traced, counts) = crash_points::trace(&scenario, seed, tablet);

@@ -224,6 +224,12 @@ fn print_summary(spec: &SweepSpec, s: &SweepSummary, results: &[sweep::SeedResul
     if !cov.required_missing.is_empty() {
         say!("  coverage      required goal(s) reached by no seed: {}", cov.required_missing.join(", "));
     }
+    if !s.knob_coverage.is_empty() {
+        say!("  knobs         seeds per drawn value (summary.json `knob_coverage`):");
+        for line in sweep::knobs::lines(&s.knob_coverage) {
+            say!("    {line}");
+        }
+    }
     let d = &s.determinism;
     let sample = d.sample.as_deref().map_or("failing seeds only".into(), |x| format!("sample {x} + failing seeds"));
     say!("  determinism   {} seeds run twice ({sample}), {} diverged", d.checked, d.diverged.len());
