@@ -49,9 +49,23 @@ fn bench_scenario(c: &mut Criterion, name: &str, path: &str) {
     group.finish();
 }
 
+/// Every bundled scenario (`scenarios/*.ron`, sorted; not the scale family
+/// in `scenarios/scale/`, which `run --stats` measures), so a slowdown in
+/// any protocol path shows in its own line: `cargo bench -p
+/// restoresim-benches --bench restore -- restore/ci-smoke` runs one.
 fn restore(c: &mut Criterion) {
-    bench_scenario(c, "ci-smoke", concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/ci-smoke.ron"));
-    bench_scenario(c, "quickstart", concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/quickstart.ron"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable scenarios/").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "scenarios/ holds the bundled scenarios");
+    for path in files {
+        let name = path.file_stem().expect("a .ron file has a stem").to_string_lossy().into_owned();
+        bench_scenario(c, &name, &path.to_string_lossy());
+    }
 }
 
 criterion_group!(benches, restore);

@@ -56,24 +56,24 @@ fn chain(spec: &WorkloadSpec, rng: &mut Stream) -> BackupChain {
         let key = draw_key(spec, rng);
         full.insert(key, random_row(rng));
     }
-    let mut current = full.clone();
+    // Only the keys of the table as it stands are needed to draw the next
+    // incremental (its rows are not): a sorted key list, merged with each
+    // incremental, instead of a second copy of the whole table.
+    let mut existing: Vec<Key> = full.keys().copied().collect();
     let mut incrementals = Vec::with_capacity(spec.incrementals as usize);
     for _ in 0..spec.incrementals {
         let inc = if rng.chance(spec.empty_incremental.0) {
             Incremental::default()
         } else {
-            incremental(spec, &current, rng)
+            incremental(spec, &existing, rng)
         };
-        for (key, change) in inc.changes() {
-            restoresim_model::data::apply_change(&mut current, *key, change);
-        }
+        existing = keys_after(&existing, &inc);
         incrementals.push(inc);
     }
     BackupChain { full, incrementals }
 }
 
-fn incremental(spec: &WorkloadSpec, current: &BTreeMap<Key, Row>, rng: &mut Stream) -> Incremental {
-    let existing: Vec<Key> = current.keys().copied().collect();
+fn incremental(spec: &WorkloadSpec, existing: &[Key], rng: &mut Stream) -> Incremental {
     let count = rng.range(spec.changes.min, spec.changes.max);
     let mut changes = Vec::with_capacity(count as usize);
     for _ in 0..count {
@@ -101,6 +101,24 @@ fn incremental(spec: &WorkloadSpec, current: &BTreeMap<Key, Row>, rng: &mut Stre
     Incremental::from_changes(changes)
 }
 
+/// The table's keys after `inc`, from its keys before: one merge walk.
+/// An erase removes a key, an upsert adds or keeps it.
+fn keys_after(before: &[Key], inc: &Incremental) -> Vec<Key> {
+    let mut after = Vec::with_capacity(before.len() + inc.len());
+    let mut old = before.iter().copied().peekable();
+    for (key, change) in inc.changes() {
+        while let Some(k) = old.next_if(|k| k < key) {
+            after.push(k);
+        }
+        old.next_if_eq(key);
+        if !matches!(change, Change::Erase) {
+            after.push(*key);
+        }
+    }
+    after.extend(old);
+    after
+}
+
 fn draw_key(spec: &WorkloadSpec, rng: &mut Stream) -> Key {
     match spec.keys {
         KeyDistribution::Uniform => rng.below(spec.key_space),
@@ -123,4 +141,34 @@ fn random_row(rng: &mut Stream) -> Row {
         *col = random_value(rng);
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key list the generator keeps is exactly the keys of the table
+    /// folded through the incremental: erases of present and absent keys,
+    /// upserts of new and existing ones, keys before, between and after.
+    #[test]
+    fn keys_after_is_the_key_set_of_the_fold() {
+        let upsert = Change::Upsert { cells: [Cell::Set(Some(1)), Cell::Keep, Cell::Keep] };
+        let mut table: BTreeMap<Key, Row> = [2, 4, 6, 8].into_iter().map(|k| (k, Row::default())).collect();
+        let before: Vec<Key> = table.keys().copied().collect();
+        let inc = Incremental::from_changes([
+            (1, upsert),
+            (2, Change::Erase),
+            (3, Change::Erase),
+            (4, upsert),
+            (5, upsert),
+            (8, Change::Erase),
+            (9, upsert),
+        ]);
+        for (key, change) in inc.changes() {
+            restoresim_model::data::apply_change(&mut table, *key, change);
+        }
+        assert_eq!(keys_after(&before, &inc), table.keys().copied().collect::<Vec<_>>());
+        assert_eq!(keys_after(&before, &Incremental::default()), before);
+        assert_eq!(keys_after(&[], &inc), vec![1, 4, 5, 9]);
+    }
 }

@@ -46,13 +46,13 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "changes.max u64::MAX",
             wl("changes: (min: 1, max: 18446744073709551615)"),
             "18446744073709551615",
-            "at most 1000000 changes",
+            "at most 10000000 changes",
         ),
         (
             "rows = key_space = u64::MAX",
             wl("rows: 18446744073709551615, key_space: 18446744073709551615"),
             "18446744073709551615",
-            "at most 1000000 rows",
+            "at most 10000000 rows",
         ),
         (
             "a million shards and incrementals",
@@ -62,11 +62,16 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "shards × incrementals",
-            wl("tables: [(name: \"a\", shards: 100000)], incrementals: 10, rows: 10, changes: (min: 1, max: 1)"),
-            "incrementals: |10",
+            wl("tables: [(name: \"a\", shards: 100000)], incrementals: 21, rows: 10, changes: (min: 1, max: 1)"),
+            "incrementals: |21",
             "shards × incrementals",
         ),
-        ("oracle rows", wl("rows: 1000000, key_space: 2000000, incrementals: 100"), "(rows", "oracle would hold"),
+        (
+            "model rows",
+            wl("rows: 10000000, key_space: 20000000, incrementals: 100, changes: (min: 1, max: 100001)"),
+            "(rows",
+            "its oracle and the DataShards would hold",
+        ),
         (
             "10,001 triggers",
             scenario(&format!("  faults: (restarts: [{many_restarts}]),")),

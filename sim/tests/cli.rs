@@ -108,3 +108,23 @@ fn a_safety_violation_exits_1_and_prints_its_reproduce_command() {
     assert!(summary["violation"]["event_index"].as_u64().unwrap() > 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `run --stats` prints the run's wall time and the process's peak RSS per
+/// row of the full backup (the scale scenarios' measurement), and does not
+/// change the run: the same trace hash as without it.
+#[test]
+fn run_stats_prints_time_and_peak_memory_per_row() {
+    let (plain, with_stats) = (temp_dir("stats-plain"), temp_dir("stats"));
+    let out = restoresim(&["run", "scenarios/quickstart.ron", "--out", plain.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("peak RSS"));
+    let out = restoresim(&["run", "scenarios/quickstart.ron", "--stats", "--out", with_stats.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("wall time") && stdout.contains("s in the run itself"), "{stdout}");
+    let rss = stdout.lines().find(|l| l.contains("peak RSS")).unwrap_or_else(|| panic!("no peak RSS line: {stdout}"));
+    assert!(rss.contains("MiB") && rss.contains("B per row of 400 rows"), "{rss}");
+    assert_eq!(summary(&plain)["trace_hash"], summary(&with_stats)["trace_hash"]);
+    let _ = std::fs::remove_dir_all(&plain);
+    let _ = std::fs::remove_dir_all(&with_stats);
+}

@@ -111,10 +111,13 @@ pub type Check = Result<(), Violation>;
 #[derive(Debug)]
 pub struct Checker {
     workload: Arc<Workload>,
-    /// Per table, the table after each prefix of its chain.
+    /// Per table, what it must hold after each prefix of its chain.
     oracles: Vec<crate::oracle::Oracle>,
     /// Shards whose DataShard durably finished `(op, incr)`.
     ds_done: BTreeMap<(OperationId, IncrIdx), u32>,
+    /// Invariant 2: per operation and DataShard, the highest incremental
+    /// whose predecessors the shard was seen to have all finished.
+    order_checked: BTreeMap<(OperationId, crate::ids::ShardIdx), u32>,
     /// Last durable coordinator state of each operation.
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
@@ -150,9 +153,12 @@ struct OpShape {
 impl Checker {
     pub fn new(workload: Arc<Workload>) -> Checker {
         Checker {
-            oracles: workload.backups.iter().map(crate::oracle::Oracle::new).collect(),
+            oracles: (0..workload.backups.len() as u32)
+                .map(|t| crate::oracle::Oracle::new(workload.clone(), crate::ids::TableId(t)))
+                .collect(),
             workload,
             ds_done: BTreeMap::new(),
+            order_checked: BTreeMap::new(),
             ss_state: BTreeMap::new(),
             ops: BTreeMap::new(),
             first_restore: BTreeMap::new(),

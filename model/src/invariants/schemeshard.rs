@@ -145,9 +145,9 @@ impl Checker {
         let table = self.workload.topology.table(shape.table).expect("table exists");
         for &shard in &table.shards {
             let spec = self.workload.topology.shard(shard);
-            let expected = oracle.after(IncrIdx(shape.incrementals)).range(spec.start..spec.end);
+            let expected = oracle.rows_after(IncrIdx(shape.incrementals), spec.start..spec.end);
             let db = datashard(shard);
-            let actual = db.rows.range(spec.start..spec.end);
+            let actual = db.rows.range(spec.start..spec.end).map(|(k, r)| (*k, *r));
             if !actual.eq(expected) {
                 return Err(Violation::new(
                     Invariant::FinalData,

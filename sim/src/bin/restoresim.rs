@@ -34,6 +34,8 @@ mod progress;
 mod replay;
 #[path = "restoresim/shrink.rs"]
 mod shrink;
+#[path = "restoresim/stats.rs"]
+mod stats;
 #[path = "restoresim/study.rs"]
 mod study;
 #[path = "restoresim/sweep.rs"]
@@ -140,6 +142,10 @@ enum Command {
         /// 4th commit); what `sweep --crash-points` prints to reproduce.
         #[arg(long = "crash-point", value_name = "TABLET@event:K|TABLET@commit:C")]
         crash_point: Option<String>,
+        /// Also print wall time and peak resident memory (and per row of
+        /// the full backups), e.g. for scenarios/scale/*.ron.
+        #[arg(long)]
+        stats: bool,
     },
     /// Run a scenario over a range of seeds in parallel; write results.jsonl,
     /// summary.json, junit.xml and a capsule per failing seed. With
@@ -252,8 +258,15 @@ fn main() -> ExitCode {
         }
     };
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run { scenario, seed, out, trace, bugs, crash_point } => {
-            run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref())
+        Command::Run { scenario, seed, out, trace, bugs, crash_point, stats } => {
+            let started = std::time::Instant::now();
+            let code = run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref());
+            if stats && let Ok((_, run_wall, rows)) = &code {
+                for line in stats::lines(started.elapsed(), *run_wall, *rows) {
+                    say!("{line}");
+                }
+            }
+            code.map(|(code, _, _)| code)
         }
         Command::Sweep { args, crash_points: Some(tablet), bucket, seed } => {
             let a = &args;
@@ -297,7 +310,7 @@ fn run_one(
     trace: bool,
     bug_names: &[String],
     crash_point: Option<&str>,
-) -> Result<u8, Failure> {
+) -> Result<(u8, std::time::Duration, u64), Failure> {
     let (mut scenario, text) =
         scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut point = None;
@@ -351,7 +364,8 @@ fn run_one(
     if report.outcome != Outcome::Pass {
         say!("\nreproduce: {reproduce}");
     }
-    Ok(report.outcome.exit_code() as u8)
+    let rows = scenario.workload.rows * scenario.workload.tables.len() as u64;
+    Ok((report.outcome.exit_code() as u8, wall, rows))
 }
 
 fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {

@@ -441,7 +441,7 @@ impl System for RestoreSystem {
                 self.rows.reapplied += again as u64;
                 c.apply(&mut tablet.db);
                 let spec = self.workload.topology.shard(ShardIdx(index as u32));
-                self.tracker.on_datashard_commit(now, spec, &tablet.db, c.op);
+                self.tracker.on_datashard_commit(now, spec, c.op, before, c.progress);
                 self.checker.on_datashard_commit(spec, before, c, &tablet.db)
             }
         };

@@ -157,13 +157,13 @@ fn check_workload(s: &Scenario) -> Check {
         );
     }
     let k = u64::from(w.incrementals);
-    let oracle = w.tables.len() as u64 * (k + 1) * (w.rows + k * w.changes.max);
-    if oracle > MAX_ORACLE_ROWS {
+    let rows = w.tables.len() as u64 * (w.rows + k * w.changes.max);
+    if rows > MAX_MODEL_ROWS {
         return refuse(
             p(&["workload"]),
             format!(
-                "the oracle would hold tables × (incrementals + 1) × (rows + incrementals × changes.max) = \
-                 {oracle} rows; expected at most {MAX_ORACLE_ROWS}"
+                "the workload, its oracle and the DataShards would hold tables × (rows + incrementals × \
+                 changes.max) = {rows} rows; expected at most {MAX_MODEL_ROWS}"
             ),
         );
     }
