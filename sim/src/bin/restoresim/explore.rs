@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use super::progress::LineClock;
 use std::time::Instant;
 
 use restoresim::explore::report::{self, ExploreJson, FailureLine, Timing};
@@ -63,17 +65,12 @@ fn usage(message: impl std::fmt::Display) -> Failure {
 struct Stream {
     file: Mutex<(BufWriter<File>, Option<std::io::Error>)>,
     shown: Mutex<usize>,
-    last_line: Mutex<Instant>,
+    clock: LineClock,
 }
-
-/// Between two progress lines.
-const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl explore::Progress for Stream {
     fn chunk(&self, level: u8, done: u64, of: u64) {
-        let mut last = self.last_line.lock().expect("never poisoned");
-        if last.elapsed() >= LINE_EVERY {
-            *last = Instant::now(); // wall clock: progress lines only
+        if self.clock.line_due() {
             tell!("explore: {level} fault(s): {done}/{of} placements run");
         }
     }
@@ -139,11 +136,8 @@ pub fn explore(args: ExploreArgs) -> Result<u8, Failure> {
     std::fs::create_dir_all(&out).map_err(|e| io_failure(&out, e))?;
     let failures_path = out.join("failures.jsonl");
     let file = File::create(&failures_path).map_err(|e| io_failure(&failures_path, e))?;
-    let stream = Stream {
-        file: Mutex::new((BufWriter::new(file), None)),
-        shown: Mutex::new(0),
-        last_line: Mutex::new(Instant::now()),
-    };
+    let stream =
+        Stream { file: Mutex::new((BufWriter::new(file), None)), shown: Mutex::new(0), clock: LineClock::new() };
     let spec = ExploreSpec {
         scenario: &scenario,
         bugs,

@@ -16,14 +16,46 @@ const FAILURES_PRINTED: u64 = 10;
 /// Between two plain progress lines.
 const LINE_EVERY: Duration = Duration::from_secs(5);
 
+/// The wall clock of a progress display (sweep, study, shrink, explore):
+/// when the work started, for rates and ETAs, and when the last plain line
+/// was printed. It paces what stderr shows and nothing else.
+pub struct LineClock(Mutex<(Instant, Instant)>);
+
+impl LineClock {
+    pub fn new() -> Self {
+        let now = Instant::now();
+        LineClock(Mutex::new((now, now)))
+    }
+
+    /// Start counting again (a sweep or study that resumed).
+    pub fn restart(&self) {
+        let now = Instant::now();
+        *self.0.lock().expect("never poisoned") = (now, now);
+    }
+
+    /// Seconds since the start, never zero (it divides rates).
+    pub fn elapsed_secs(&self) -> f64 {
+        self.0.lock().expect("never poisoned").0.elapsed().as_secs_f64().max(1e-3)
+    }
+
+    /// True at most once every `LINE_EVERY`: time for a plain line.
+    pub fn line_due(&self) -> bool {
+        let mut clock = self.0.lock().expect("never poisoned");
+        let due = clock.1.elapsed() >= LINE_EVERY;
+        if due {
+            clock.1 = Instant::now();
+        }
+        due
+    }
+}
+
 pub struct Reporter {
     spec: SweepSpec,
     bar: Option<ProgressBar>,
     total: AtomicU64,
     done: AtomicU64,
     failures: AtomicU64,
-    /// When the seeds started, and when the last plain line was printed.
-    clock: Mutex<(Instant, Instant)>,
+    clock: LineClock,
 }
 
 impl Reporter {
@@ -42,14 +74,13 @@ impl Reporter {
             bar.set_message("0 failures");
             bar
         });
-        let wall_now = Instant::now();
         Reporter {
             spec: spec.clone(),
             bar,
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            clock: Mutex::new((wall_now, wall_now)),
+            clock: LineClock::new(),
         }
     }
 
@@ -63,7 +94,7 @@ impl Reporter {
     fn plain_line(&self) -> String {
         let (done, total) = (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed));
         let failures = self.failures.load(Ordering::Relaxed);
-        let elapsed = self.clock.lock().expect("never poisoned").0.elapsed().as_secs_f64().max(1e-3);
+        let elapsed = self.clock.elapsed_secs();
         let rate = done as f64 / elapsed;
         let eta = if rate > 0.0 { format!("{:.0}s", (total - done) as f64 / rate) } else { "?".into() };
         let percent = (done * 100).checked_div(total).unwrap_or(100);
@@ -84,8 +115,7 @@ impl Progress for Reporter {
             bar.set_length(to_run);
             bar.reset();
         }
-        let wall_now = Instant::now();
-        *self.clock.lock().expect("never poisoned") = (wall_now, wall_now);
+        self.clock.restart();
     }
 
     fn seed_done(&self, r: &SeedResult) {
@@ -104,10 +134,7 @@ impl Progress for Reporter {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => {
-                let mut clock = self.clock.lock().expect("never poisoned");
-                if clock.1.elapsed() >= LINE_EVERY {
-                    clock.1 = Instant::now(); // wall clock: progress lines only
-                    drop(clock);
+                if self.clock.line_due() {
                     tell!("{}", self.plain_line());
                 }
             }

@@ -5,8 +5,9 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+use super::progress::LineClock;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use restoresim::capsule;
@@ -33,15 +34,12 @@ pub struct ShrinkArgs {
     pub any_safety: bool,
 }
 
-/// Between two plain progress lines.
-const LINE_EVERY: Duration = Duration::from_secs(5);
-
 /// A spinner with runs tried and the best size on a terminal; a plain line
 /// every few seconds otherwise.
 struct Reporter {
     bar: Option<ProgressBar>,
     label: String,
-    last_line: Mutex<Instant>,
+    clock: LineClock,
 }
 
 impl Reporter {
@@ -54,7 +52,7 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Reporter { bar, label, last_line: Mutex::new(Instant::now()) }
+        Reporter { bar, label, clock: LineClock::new() }
     }
 
     fn finish(&self) {
@@ -70,9 +68,7 @@ impl shrink::Progress for Reporter {
         match &self.bar {
             Some(bar) => bar.set_message(line),
             None => {
-                let mut last = self.last_line.lock().expect("never poisoned");
-                if last.elapsed() >= LINE_EVERY {
-                    *last = Instant::now(); // wall clock: progress lines only
+                if self.clock.line_due() {
                     tell!("{line}");
                 }
             }

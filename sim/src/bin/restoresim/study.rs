@@ -5,9 +5,9 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+
+use super::progress::LineClock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use restoresim::output;
@@ -149,7 +149,6 @@ fn failure_line(out: &Path, point: &str, r: &SeedResult) -> String {
 }
 
 const FAILURES_PRINTED: u64 = 10;
-const LINE_EVERY: Duration = Duration::from_secs(5);
 
 /// A bar over all runs of the study (points done, runs/s, ETA), or a plain
 /// line every few seconds when stderr is not a terminal.
@@ -162,7 +161,7 @@ struct Reporter {
     total: AtomicU64,
     done: AtomicU64,
     failures: AtomicU64,
-    clock: Mutex<(Instant, Instant)>,
+    clock: LineClock,
 }
 
 impl Reporter {
@@ -180,7 +179,6 @@ impl Reporter {
             bar.set_style(style);
             bar
         });
-        let now = Instant::now(); // wall clock: progress display only
         Reporter {
             name: name.to_string(),
             out: out.to_path_buf(),
@@ -190,7 +188,7 @@ impl Reporter {
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            clock: Mutex::new((now, now)),
+            clock: LineClock::new(),
         }
     }
 
@@ -212,7 +210,7 @@ impl Reporter {
 
     fn plain_line(&self) -> String {
         let (done, total) = (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed));
-        let elapsed = self.clock.lock().expect("never poisoned").0.elapsed().as_secs_f64().max(1e-3);
+        let elapsed = self.clock.elapsed_secs();
         let rate = done as f64 / elapsed;
         let eta = if rate > 0.0 { format!("{:.0}s", total.saturating_sub(done) as f64 / rate) } else { "?".into() };
         format!("study {}: {done}/{total} runs, {}, {rate:.1} runs/s, ETA {eta}", self.name, self.message())
@@ -231,8 +229,7 @@ impl StudyProgress for Reporter {
             bar.set_message(self.message());
             bar.reset();
         }
-        let now = Instant::now(); // wall clock: progress display only
-        *self.clock.lock().expect("never poisoned") = (now, now);
+        self.clock.restart();
     }
 
     fn point_start(&self, index: usize, _name: &str) {
@@ -258,10 +255,7 @@ impl StudyProgress for Reporter {
                 bar.inc(1);
             }
             None => {
-                let mut clock = self.clock.lock().expect("never poisoned");
-                if clock.1.elapsed() >= LINE_EVERY {
-                    clock.1 = Instant::now(); // wall clock: progress lines only
-                    drop(clock);
+                if self.clock.line_due() {
                     tell!("{}", self.plain_line());
                 }
             }
