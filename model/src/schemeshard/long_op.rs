@@ -7,11 +7,10 @@
 //! persists is decided in `persist.rs`, and answers that depend on it leave
 //! only once it is durable.
 
-use std::collections::VecDeque;
-
-use super::op_timers::{self, OpTimer, OpTimers};
-use super::schema::SchemeShardCommit;
-use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, Round, ShardIdx, Stamp, TableId, TxId};
+use super::op_state::{Counters, OpVolatile, ShardProgress};
+use super::op_timers::{self, OpTimer};
+use super::schema::{SchemeShardCommit, StateRow};
+use crate::ids::{Generation, IncrIdx, Micros, OperationId, Round, ShardIdx, Stamp, TableId, TxId};
 use crate::knobs::{Bug, ProtocolKnobs, RetryScope};
 use crate::msg::{Actor, Msg, ResponseStatus, TEvIncrementalRestoreRequest, TEvIncrementalRestoreResponse};
 use crate::note::Note;
@@ -29,66 +28,18 @@ pub struct Ctx<'a> {
     pub next_cookie: &'a mut u64,
 }
 
-/// The coordinator's view of one shard in the current incremental.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ShardProgress {
-    pub status: ShardStatus,
-    pub last_key: Option<Key>,
-    pub round: Round,
-    pub rows_applied: u64,
-    pub rows_total: u64,
-    /// When the shard last answered (for `shard_timeout`).
-    pub last_heard: Micros,
-    /// Failures since the shard last made progress (backoff exponent).
-    pub retries: u32,
-}
-
-impl ShardProgress {
-    pub fn pending(round: Round) -> ShardProgress {
-        ShardProgress {
-            status: ShardStatus::Pending,
-            last_key: None,
-            round,
-            rows_applied: 0,
-            rows_total: 0,
-            last_heard: 0,
-            retries: 0,
-        }
-    }
-
-    fn outstanding(&self) -> bool {
-        matches!(self.status, ShardStatus::Requested | ShardStatus::Accepted)
-    }
-}
-
 #[derive(Debug)]
 pub struct LongIncrementalRestoreOp {
     pub id: OperationId,
+    /// From the `IncrementalRestoreOperations` row, which never changes.
     pub table: TableId,
     /// The table's shards are `first_shard .. first_shard + shards.len()`.
     pub first_shard: ShardIdx,
     pub incrementals: u32,
-    pub state: OpState,
-    pub incr: IncrIdx,
-    pub tx_id: Option<TxId>,
-    pub retry_count: u32,
-    pub next_retry_at: Option<Micros>,
-    pub started_at: Micros,
-    pub stage_started_at: Micros,
-    pub final_status: Option<FinalStatus>,
-    pub final_issues: String,
+    /// `IncrementalRestoreState`: the single copy of the op's durable state.
+    pub row: StateRow,
     pub shards: Vec<ShardProgress>,
-    /// Shards Done in the current incremental.
-    pub done: u32,
-    /// Shards that answered (Accepted or Done) in the current round of requests.
-    pub accepted: u32,
-    /// Shards with a request outstanding (counts against `max_shards_in_flight`).
-    pub in_flight: u32,
-    /// Shards waiting for an in-flight slot, in order.
-    pub queue: VecDeque<u32>,
-    /// The armed timers (`op_timers.rs`): a fired timer acts only while
-    /// armed here. The allocation the op waits for is its `Allocate` slot.
-    pub timers: OpTimers,
+    pub volatile: OpVolatile,
 }
 
 impl LongIncrementalRestoreOp {
@@ -101,42 +52,30 @@ impl LongIncrementalRestoreOp {
         (pos < self.shards.len()).then_some(pos)
     }
 
-    /// The redundant counters agree with the per-shard rows (TigerBeetle
-    /// style): `done` counts Done shards, `accepted` those that answered
-    /// this round (Accepted or Done), `in_flight` those with a request
-    /// outstanding (Requested or Accepted). A drift panics — an internal
-    /// error with a capsule — instead of wrapping or miscounting silently.
-    /// O(shards): `SchemeShard` calls it after every transaction on
-    /// operations of up to `COUNTERS_CHECKED_ALWAYS` shards, and for larger
-    /// ones where it walks the shards anyway (a stage's start, a boot).
+    /// The one place a shard's status changes, and with it the counters.
+    pub fn set_status(&mut self, pos: usize, status: ShardStatus) {
+        let shard = &mut self.shards[pos];
+        self.volatile.counters = self.volatile.counters.moved(shard.status(), status);
+        shard.set_status(status);
+    }
+
+    /// The counters agree with the per-shard statuses (TigerBeetle style:
+    /// redundant state asserted). A drift panics — an internal error with a
+    /// capsule — instead of miscounting silently. O(shards): `SchemeShard`
+    /// calls it after every transaction on operations of up to
+    /// `COUNTERS_CHECKED_ALWAYS` shards, and for larger ones where it walks
+    /// the shards anyway (a stage's start, a boot).
     pub fn assert_counters(&self) {
-        let (mut done, mut accepted, mut outstanding) = (0u32, 0u32, 0u32);
-        for s in &self.shards {
-            match s.status {
-                ShardStatus::Done => (done, accepted) = (done + 1, accepted + 1),
-                ShardStatus::Accepted => (accepted, outstanding) = (accepted + 1, outstanding + 1),
-                ShardStatus::Requested => outstanding += 1,
-                ShardStatus::Pending => {}
-            }
-        }
+        let counted = self.shards.iter().fold(Counters::default(), |c, s| c.moved(ShardStatus::Pending, s.status()));
         let op = self.id.0;
-        assert_eq!(self.done, done, "op{op}: `done` ({}) drifted from the shards Done ({done})", self.done);
-        assert_eq!(
-            self.accepted, accepted,
-            "op{op}: `accepted` ({}) drifted from the shards Accepted or Done ({accepted})",
-            self.accepted
-        );
-        assert_eq!(
-            self.in_flight, outstanding,
-            "op{op}: `in_flight` ({}) drifted from the shards with a request outstanding ({outstanding})",
-            self.in_flight
-        );
+        let kept = self.volatile.counters;
+        assert_eq!(kept, counted, "op{op}: the counters ({kept:?}) drifted from the shards' statuses ({counted:?})");
     }
 
     /// The allocation this op waits for: the cookie of its armed
     /// `AllocateTimeout`, if any.
     pub fn alloc_cookie(&self) -> Option<u64> {
-        match self.timers.armed(OpTimer::Allocate)?.timer {
+        match self.volatile.timers.armed(OpTimer::Allocate)?.timer {
             Timer::AllocateTimeout { cookie, .. } => Some(cookie),
             other => unreachable!("the Allocate slot holds {other:?}"),
         }
@@ -144,7 +83,7 @@ impl LongIncrementalRestoreOp {
 
     /// A `ShardRetry` is armed for the shard at `pos`.
     pub fn retry_armed(&self, pos: usize) -> bool {
-        self.timers.is_armed(OpTimer::ShardRetry(self.shard_idx(pos)))
+        self.volatile.timers.is_armed(OpTimer::ShardRetry(self.shard_idx(pos)))
     }
 
     fn shard_idx(&self, pos: usize) -> ShardIdx {
@@ -152,29 +91,29 @@ impl LongIncrementalRestoreOp {
     }
 
     pub fn set_state(&mut self, ctx: &mut Ctx, state: OpState) {
-        assert!(!self.state.is_terminal(), "Done and Failed are terminal ({:?} → {state:?})", self.state);
-        self.state = state;
+        assert!(!self.row.state.is_terminal(), "Done and Failed are terminal ({:?} → {state:?})", self.row.state);
+        self.row.state = state;
         if state.is_terminal() {
             // An ended operation waits for nothing. (An allocation still
             // outstanding after Failed would be retried when the TxAllocator's
             // pipe resets, moving Failed back to Allocating: found by the
             // configuration swarm, a stage deadline passing while Allocating.)
-            self.timers.clear();
+            self.volatile.timers.clear();
         }
-        ctx.out.note(Note::OpState { op: self.id, table: self.table, incr: self.incr, state });
+        ctx.out.note(Note::OpState { op: self.id, table: self.table, incr: self.row.incr, state });
         self.persist_state(ctx);
     }
 
     /// Allocating: ask the TxAllocator for this stage's TxId.
     pub fn start_stage(&mut self, ctx: &mut Ctx) {
         self.assert_counters();
-        self.stage_started_at = ctx.now;
-        self.tx_id = None;
+        self.row.stage_started_at = ctx.now;
+        self.row.tx = None;
         if let Some(after) = ctx.knobs.deadline_stage {
-            let timer = Timer::Deadline { op: self.id, stage: Some(self.incr) };
-            self.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineStage, timer);
+            let timer = Timer::Deadline { op: self.id, stage: Some(self.row.incr) };
+            self.volatile.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineStage, timer);
         }
-        if self.state != OpState::Allocating {
+        if self.row.state != OpState::Allocating {
             self.set_state(ctx, OpState::Allocating);
         } else {
             self.persist_state(ctx);
@@ -183,14 +122,14 @@ impl LongIncrementalRestoreOp {
     }
 
     pub fn ask_allocator(&mut self, ctx: &mut Ctx) {
-        debug_assert_eq!(self.state, OpState::Allocating);
+        debug_assert_eq!(self.row.state, OpState::Allocating);
         *ctx.next_cookie += 1;
         let cookie = *ctx.next_cookie;
-        self.next_retry_at = None;
-        self.timers.cancel(OpTimer::StageRetry);
+        self.row.next_retry_at = None;
+        self.volatile.timers.cancel(OpTimer::StageRetry);
         ctx.out.send(Actor::TxAllocator, Msg::AllocateTxId { op: self.id, cookie });
         let timer = Timer::AllocateTimeout { op: self.id, cookie };
-        self.timers.arm(ctx.out, ctx.now, ctx.knobs.allocate_timeout, OpTimer::Allocate, timer);
+        self.volatile.timers.arm(ctx.out, ctx.now, ctx.knobs.allocate_timeout, OpTimer::Allocate, timer);
     }
 
     pub fn on_tx_allocated(&mut self, ctx: &mut Ctx, cookie: u64, tx: Option<TxId>) {
@@ -199,12 +138,12 @@ impl LongIncrementalRestoreOp {
         if self.alloc_cookie() != Some(cookie) {
             return;
         }
-        assert_eq!(self.state, OpState::Allocating, "an allocation is outstanding only while Allocating");
-        self.timers.cancel(OpTimer::Allocate);
+        assert_eq!(self.row.state, OpState::Allocating, "an allocation is outstanding only while Allocating");
+        self.volatile.timers.cancel(OpTimer::Allocate);
         match tx {
             None => self.schedule_stage_retry(ctx),
             Some(tx) => {
-                self.tx_id = Some(tx);
+                self.row.tx = Some(tx);
                 self.set_state(ctx, OpState::Proposing);
                 self.propose(ctx);
             }
@@ -213,15 +152,13 @@ impl LongIncrementalRestoreOp {
 
     /// Proposing: queue every shard not Done and send as the cap allows.
     pub fn propose(&mut self, ctx: &mut Ctx) {
-        self.queue.clear();
-        self.in_flight = 0;
-        self.accepted = self.done;
-        let first = self.first_shard.0;
-        for (pos, shard) in self.shards.iter_mut().enumerate() {
-            if shard.status != ShardStatus::Done {
-                shard.status = ShardStatus::Pending;
-                op_timers::cancel_shard(&mut self.timers, ShardIdx(first + pos as u32));
-                self.queue.push_back(pos as u32);
+        self.volatile.queue.clear();
+        for pos in 0..self.shards.len() {
+            if self.shards[pos].status() != ShardStatus::Done {
+                self.set_status(pos, ShardStatus::Pending);
+                let shard = self.shard_idx(pos);
+                op_timers::cancel_shard(&mut self.volatile.timers, shard);
+                self.volatile.queue.push_back(pos as u32);
             }
         }
         self.send_queued(ctx);
@@ -229,14 +166,13 @@ impl LongIncrementalRestoreOp {
 
     fn send_queued(&mut self, ctx: &mut Ctx) {
         let cap = ctx.knobs.max_shards_in_flight.unwrap_or(u32::MAX);
-        while self.in_flight < cap {
-            let Some(pos) = self.queue.pop_front() else { break };
-            if self.shards[pos as usize].status == ShardStatus::Pending {
-                self.in_flight += 1;
+        while self.volatile.counters.in_flight < cap {
+            let Some(pos) = self.volatile.queue.pop_front() else { break };
+            if self.shards[pos as usize].status() == ShardStatus::Pending {
                 self.send_request(ctx, pos as usize);
             }
         }
-        if self.state == OpState::Proposing && self.queue.is_empty() {
+        if self.row.state == OpState::Proposing && self.volatile.queue.is_empty() {
             self.set_state(ctx, OpState::Waiting);
         }
         self.maybe_applying(ctx);
@@ -246,29 +182,29 @@ impl LongIncrementalRestoreOp {
 
     /// Sends (or re-sends, with a new round) the stage's request to one shard.
     fn send_request(&mut self, ctx: &mut Ctx, pos: usize) {
-        let tx = self.tx_id.expect("requests are sent only with a TxId");
+        let tx = self.row.tx.expect("requests are sent only with a TxId");
         let shard_idx = self.shard_idx(pos);
+        let resend = self.shards[pos].status() != ShardStatus::Pending;
+        self.set_status(pos, ShardStatus::Requested);
         let shard = &mut self.shards[pos];
-        let resend = shard.status != ShardStatus::Pending;
-        shard.round = Round(shard.round.0 + 1);
-        shard.status = ShardStatus::Requested;
+        shard.row.round = Round(shard.row.round.0 + 1);
         shard.last_heard = ctx.now;
-        let round = shard.round;
+        let round = shard.row.round;
         let stamp_round = if ctx.knobs.request_rounds { round } else { Round(0) };
-        let from_key = if ctx.knobs.resume_from_last_key { shard.last_key } else { None };
+        let from_key = if ctx.knobs.resume_from_last_key { shard.row.last_key } else { None };
         let req = TEvIncrementalRestoreRequest {
             op: self.id,
             tx,
-            incr: self.incr,
+            incr: self.row.incr,
             shard: shard_idx,
             stamp: Stamp { generation: ctx.generation, round: stamp_round },
             from_key,
         };
         ctx.out.send(Actor::DataShard(shard_idx), Msg::IncrementalRestoreRequest(req));
-        self.timers.cancel(OpTimer::ShardRetry(shard_idx));
+        self.volatile.timers.cancel(OpTimer::ShardRetry(shard_idx));
         if let Some(after) = ctx.knobs.shard_timeout {
             let timer = Timer::ShardTimeout { op: self.id, shard: shard_idx, round };
-            self.timers.arm(ctx.out, ctx.now, after, OpTimer::ShardTimeout(shard_idx), timer);
+            self.volatile.timers.arm(ctx.out, ctx.now, after, OpTimer::ShardTimeout(shard_idx), timer);
         }
         if resend {
             ctx.out.note(Note::Resent { op: self.id, shard: shard_idx, round });
@@ -276,7 +212,7 @@ impl LongIncrementalRestoreOp {
     }
 
     fn maybe_applying(&mut self, ctx: &mut Ctx) {
-        if self.state == OpState::Waiting && self.accepted == self.shard_count() {
+        if self.row.state == OpState::Waiting && self.volatile.counters.accepted == self.shard_count() {
             self.set_state(ctx, OpState::Applying);
         }
     }
@@ -285,12 +221,12 @@ impl LongIncrementalRestoreOp {
     /// incremental, older round) change nothing: invariant 5.
     pub fn on_response(&mut self, ctx: &mut Ctx, resp: TEvIncrementalRestoreResponse) {
         let Some(pos) = self.position(resp.shard) else { return };
-        let round_ok = !ctx.knobs.request_rounds || resp.stamp.round == self.shards[pos].round;
-        if resp.stamp.generation != ctx.generation || resp.incr != self.incr || !round_ok {
+        let round_ok = !ctx.knobs.request_rounds || resp.stamp.round == self.shards[pos].row.round;
+        if resp.stamp.generation != ctx.generation || resp.incr != self.row.incr || !round_ok {
             ctx.out.note(Note::StaleDropped { at: Actor::SchemeShard, stamp: resp.stamp });
             return;
         }
-        if self.state.is_terminal() || self.shards[pos].status == ShardStatus::Done {
+        if self.row.state.is_terminal() || self.shards[pos].status() == ShardStatus::Done {
             return;
         }
         let shard = &mut self.shards[pos];
@@ -307,20 +243,20 @@ impl LongIncrementalRestoreOp {
             }
             ResponseStatus::Accepted | ResponseStatus::Progress | ResponseStatus::Done => {}
         }
-        if shard.status == ShardStatus::Pending {
+        if shard.status() == ShardStatus::Pending {
             // Answer to a request of this round that a stage retry since reset.
             return;
         }
-        if shard.status == ShardStatus::Requested {
-            shard.status = ShardStatus::Accepted;
-            self.accepted += 1;
+        if shard.status() == ShardStatus::Requested {
+            self.set_status(pos, ShardStatus::Accepted);
         }
-        if resp.last_key > shard.last_key || resp.rows_applied > shard.rows_applied {
+        let shard = &mut self.shards[pos];
+        if resp.last_key > shard.row.last_key || resp.rows_applied > shard.row.rows_applied {
             shard.retries = 0;
         }
-        shard.last_key = shard.last_key.max(resp.last_key);
-        shard.rows_applied = shard.rows_applied.max(resp.rows_applied);
-        shard.rows_total = resp.rows_total;
+        shard.row.last_key = shard.row.last_key.max(resp.last_key);
+        shard.row.rows_applied = shard.row.rows_applied.max(resp.rows_applied);
+        shard.row.rows_total = resp.rows_total;
         match resp.status {
             ResponseStatus::Done => self.on_shard_done(ctx, pos),
             ResponseStatus::Progress if ctx.knobs.progress_persist == crate::knobs::ProgressPersist::EveryBatch => {
@@ -332,11 +268,9 @@ impl LongIncrementalRestoreOp {
     }
 
     fn on_shard_done(&mut self, ctx: &mut Ctx, pos: usize) {
-        self.shards[pos].status = ShardStatus::Done;
+        self.set_status(pos, ShardStatus::Done);
         let shard = self.shard_idx(pos);
-        op_timers::cancel_shard(&mut self.timers, shard);
-        self.done += 1;
-        self.in_flight -= 1;
+        op_timers::cancel_shard(&mut self.volatile.timers, shard);
         self.persist_shard(ctx, pos);
         self.send_queued(ctx);
     }
@@ -344,61 +278,60 @@ impl LongIncrementalRestoreOp {
     /// The stage barrier: the next incremental starts only when every shard
     /// is Done with this one.
     pub fn maybe_stage_complete(&mut self, ctx: &mut Ctx) {
-        if self.state.is_terminal() || self.tx_id.is_none() {
+        if self.row.state.is_terminal() || self.row.tx.is_none() {
             return;
         }
         let complete = if ctx.knobs.bugs.has(Bug::NoStageBarrier) {
-            self.done >= 1
+            self.volatile.counters.done >= 1
         } else if ctx.knobs.bugs.has(Bug::CountMissingAsDone) {
-            let silent = self.shards.iter().filter(|s| s.status == ShardStatus::Requested).count() as u32;
-            self.done >= 1 && self.done + silent >= self.shard_count()
+            let silent = self.shards.iter().filter(|s| s.status() == ShardStatus::Requested).count() as u32;
+            self.volatile.counters.done >= 1 && self.volatile.counters.done + silent >= self.shard_count()
         } else {
-            self.done == self.shard_count()
+            self.volatile.counters.done == self.shard_count()
         };
         if !complete {
             return;
         }
-        if self.incr.0 == self.incrementals {
-            self.final_status = Some(FinalStatus::Success);
+        if self.row.incr.0 == self.incrementals {
+            self.row.final_status = Some(FinalStatus::Success);
             self.set_state(ctx, OpState::Done);
             ctx.out.note(Note::OpFinished { op: self.id, status: FinalStatus::Success, issues: String::new() });
             return;
         }
         // The stage is over: so are its shards' timers and its deadline.
-        op_timers::cancel_all_shards(&mut self.timers);
-        self.timers.cancel(OpTimer::DeadlineStage);
-        self.incr = IncrIdx(self.incr.0 + 1);
-        for shard in &mut self.shards {
-            *shard = ShardProgress::pending(shard.round);
+        op_timers::cancel_all_shards(&mut self.volatile.timers);
+        self.volatile.timers.cancel(OpTimer::DeadlineStage);
+        self.row.incr = IncrIdx(self.row.incr.0 + 1);
+        for pos in 0..self.shards.len() {
+            self.set_status(pos, ShardStatus::Pending);
+            self.shards[pos] = ShardProgress::pending(self.row.incr, self.shards[pos].row.round);
         }
-        self.done = 0;
-        self.accepted = 0;
-        self.in_flight = 0;
-        self.queue.clear();
-        self.retry_count = 0;
+        debug_assert_eq!(self.volatile.counters, Counters::default());
+        self.volatile.queue.clear();
+        self.row.retry_count = 0;
         self.start_stage(ctx);
     }
 
     /// A shard failed (retriable error, timeout, pipe reset): retry it or the
     /// whole stage after backoff, per `retry_scope`.
     pub fn on_shard_failure(&mut self, ctx: &mut Ctx, pos: usize) {
-        if self.state.is_terminal() || !self.shards[pos].outstanding() {
+        if self.row.state.is_terminal() || !self.shards[pos].outstanding() {
             return;
         }
         match ctx.knobs.retry_scope {
             RetryScope::Shard => {
                 let shard_idx = self.shard_idx(pos);
-                if self.timers.is_armed(OpTimer::ShardRetry(shard_idx)) {
+                if self.volatile.timers.is_armed(OpTimer::ShardRetry(shard_idx)) {
                     return;
                 }
                 let shard = &mut self.shards[pos];
                 shard.retries += 1;
-                let round = shard.round;
+                let round = shard.row.round;
                 let delay = ctx.knobs.backoff.delay(shard.retries);
                 // The retry replaces the wait: no timeout of this round acts.
-                self.timers.cancel(OpTimer::ShardTimeout(shard_idx));
+                self.volatile.timers.cancel(OpTimer::ShardTimeout(shard_idx));
                 let timer = Timer::ShardRetry { op: self.id, shard: shard_idx, round };
-                self.timers.arm(ctx.out, ctx.now, delay, OpTimer::ShardRetry(shard_idx), timer);
+                self.volatile.timers.arm(ctx.out, ctx.now, delay, OpTimer::ShardRetry(shard_idx), timer);
             }
             RetryScope::Stage => self.schedule_stage_retry(ctx),
         }
@@ -407,38 +340,36 @@ impl LongIncrementalRestoreOp {
     /// Back to Allocating for the stage, after backoff (persisted, so a
     /// restarted coordinator waits out the same backoff).
     pub fn schedule_stage_retry(&mut self, ctx: &mut Ctx) {
-        self.retry_count += 1;
-        let delay = ctx.knobs.backoff.delay(self.retry_count);
-        self.next_retry_at = Some(ctx.now + delay);
-        self.timers.cancel(OpTimer::Allocate);
-        op_timers::cancel_all_shards(&mut self.timers);
-        self.tx_id = None;
-        for shard in &mut self.shards {
-            if shard.status != ShardStatus::Done {
-                shard.status = ShardStatus::Pending;
+        self.row.retry_count += 1;
+        let delay = ctx.knobs.backoff.delay(self.row.retry_count);
+        self.row.next_retry_at = Some(ctx.now + delay);
+        self.volatile.timers.cancel(OpTimer::Allocate);
+        op_timers::cancel_all_shards(&mut self.volatile.timers);
+        self.row.tx = None;
+        for pos in 0..self.shards.len() {
+            if self.shards[pos].status() != ShardStatus::Done {
+                self.set_status(pos, ShardStatus::Pending);
             }
         }
-        self.in_flight = 0;
-        self.accepted = self.done;
-        self.queue.clear();
-        if self.state != OpState::Allocating {
+        self.volatile.queue.clear();
+        if self.row.state != OpState::Allocating {
             self.set_state(ctx, OpState::Allocating);
         } else {
             self.persist_state(ctx);
         }
         let timer = Timer::StageRetry { op: self.id };
-        self.timers.arm(ctx.out, ctx.now, delay, OpTimer::StageRetry, timer);
+        self.volatile.timers.arm(ctx.out, ctx.now, delay, OpTimer::StageRetry, timer);
     }
 
     /// The TxAllocator did not answer in time (an armed `AllocateTimeout`).
     pub fn on_allocate_timeout(&mut self, ctx: &mut Ctx) {
-        assert_eq!(self.state, OpState::Allocating, "an armed AllocateTimeout means Allocating");
+        assert_eq!(self.row.state, OpState::Allocating, "an armed AllocateTimeout means Allocating");
         self.schedule_stage_retry(ctx);
     }
 
     /// The stage's backoff is over (an armed `StageRetry`).
     pub fn on_stage_retry(&mut self, ctx: &mut Ctx) {
-        assert!(self.state == OpState::Allocating && self.next_retry_at.is_some_and(|at| at <= ctx.now));
+        assert!(self.row.state == OpState::Allocating && self.row.next_retry_at.is_some_and(|at| at <= ctx.now));
         ctx.out.note(Note::BackoffRetry { op: self.id });
         self.ask_allocator(ctx);
     }
@@ -446,11 +377,9 @@ impl LongIncrementalRestoreOp {
     /// A shard's backoff is over (an armed `ShardRetry` of its round).
     pub fn on_shard_retry(&mut self, ctx: &mut Ctx, shard: ShardIdx, round: Round) {
         let pos = self.position(shard).expect("a timer is armed for a shard of the op");
-        assert!(self.shards[pos].round == round && self.shards[pos].outstanding(), "an armed ShardRetry is current");
+        let s = &self.shards[pos];
+        assert!(s.row.round == round && s.outstanding(), "an armed ShardRetry is current");
         ctx.out.note(Note::BackoffRetry { op: self.id });
-        if self.shards[pos].status == ShardStatus::Accepted {
-            self.accepted -= 1;
-        }
         self.send_request(ctx, pos);
     }
 
@@ -460,20 +389,20 @@ impl LongIncrementalRestoreOp {
         let pos = self.position(shard).expect("a timer is armed for a shard of the op");
         let timeout = ctx.knobs.shard_timeout.expect("armed only with a shard_timeout");
         let s = self.shards[pos];
-        assert!(s.round == round && s.outstanding(), "an armed ShardTimeout is current");
+        assert!(s.row.round == round && s.outstanding(), "an armed ShardTimeout is current");
         let quiet_for = ctx.now.saturating_sub(s.last_heard);
         if quiet_for >= timeout {
             self.on_shard_failure(ctx, pos);
         } else {
             let timer = Timer::ShardTimeout { op: self.id, shard, round };
-            self.timers.arm(ctx.out, ctx.now, timeout - quiet_for, OpTimer::ShardTimeout(shard), timer);
+            self.volatile.timers.arm(ctx.out, ctx.now, timeout - quiet_for, OpTimer::ShardTimeout(shard), timer);
         }
     }
 
     /// A deadline passed (an armed `Deadline`: the overall one, or the
     /// current stage's).
     pub fn on_deadline(&mut self, ctx: &mut Ctx, stage: Option<IncrIdx>) {
-        assert!(stage.is_none_or(|s| s == self.incr), "an armed stage deadline is the current stage's");
+        assert!(stage.is_none_or(|s| s == self.row.incr), "an armed stage deadline is the current stage's");
         let which = match stage {
             None => "deadline_overall".to_string(),
             Some(s) => format!("deadline_stage of incremental {}", s.0),
@@ -483,8 +412,8 @@ impl LongIncrementalRestoreOp {
 
     pub fn fail(&mut self, ctx: &mut Ctx, status: FinalStatus, issues: String) {
         assert!(!issues.is_empty(), "Failed carries a non-empty error (invariant 7)");
-        self.final_status = Some(status);
-        self.final_issues = issues.clone();
+        self.row.final_status = Some(status);
+        self.row.final_issues = issues.clone();
         self.set_state(ctx, OpState::Failed);
         ctx.out.note(Note::OpFinished { op: self.id, status, issues });
     }

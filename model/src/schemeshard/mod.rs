@@ -3,6 +3,7 @@
 //! GetProgress and Forget from its durable tables.
 
 mod long_op;
+mod op_state;
 mod op_timers;
 mod persist;
 mod recovery;
@@ -10,10 +11,11 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use long_op::{LongIncrementalRestoreOp, ShardProgress};
+pub use long_op::LongIncrementalRestoreOp;
+pub use op_state::{Counters, OpVolatile, ShardProgress};
 pub use op_timers::{OpTimer, OpTimers};
 pub use schema::{
     OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite, ShardProgressRow, StateRow,
@@ -109,12 +111,12 @@ impl SchemeShard {
     ) {
         self.transact(now, out, |ss, ctx| {
             let Some(o) = ss.ops.get_mut(&op) else { return };
-            let was_terminal = o.state.is_terminal();
+            let was_terminal = o.row.state.is_terminal();
             f(o, ctx);
             if o.shards.len() <= COUNTERS_CHECKED_ALWAYS {
                 o.assert_counters();
             }
-            if !was_terminal && o.state.is_terminal() {
+            if !was_terminal && o.row.state.is_terminal() {
                 ss.running.remove(&o.table);
             }
         });
@@ -151,29 +153,27 @@ impl SchemeShard {
             table: spec.id,
             first_shard: spec.shards[0],
             incrementals: backups.len() as u32,
-            state: OpState::Allocating,
-            incr: IncrIdx(1),
-            tx_id: None,
-            retry_count: 0,
-            next_retry_at: None,
-            started_at: ctx.now,
-            stage_started_at: ctx.now,
-            final_status: None,
-            final_issues: String::new(),
-            shards: vec![ShardProgress::pending(crate::ids::Round(0)); spec.shards.len()],
-            done: 0,
-            accepted: 0,
-            in_flight: 0,
-            queue: VecDeque::new(),
-            timers: OpTimers::default(),
+            row: StateRow {
+                state: OpState::Allocating,
+                incr: IncrIdx(1),
+                tx: None,
+                retry_count: 0,
+                next_retry_at: None,
+                started_at: ctx.now,
+                stage_started_at: ctx.now,
+                final_status: None,
+                final_issues: String::new(),
+            },
+            shards: vec![ShardProgress::pending(IncrIdx(1), crate::ids::Round(0)); spec.shards.len()],
+            volatile: OpVolatile::default(),
         };
         let tx = &mut *ctx.tx;
         tx.writes.push(SchemeShardWrite::NextOperationId(self.next_op));
         tx.writes.push(SchemeShardWrite::Operation(id, OperationRow { key, table: spec.id, backups }));
-        tx.writes.push(SchemeShardWrite::State(id, op.state_row()));
+        tx.writes.push(SchemeShardWrite::State(id, op.row.clone()));
         tx.replies.push((from, Msg::RestoreAccepted { key, op: id }));
         tx.start_ops.push(id);
-        ctx.out.note(Note::OpState { op: id, table: spec.id, incr: op.incr, state: op.state });
+        ctx.out.note(Note::OpState { op: id, table: spec.id, incr: op.row.incr, state: op.row.state });
         self.running.insert(spec.id, id);
         self.by_key.insert(key, id);
         self.ops.insert(id, op);
@@ -182,7 +182,7 @@ impl SchemeShard {
     fn on_forget(&mut self, tx: &mut SchemeShardCommit, from: Actor, op: OperationId) {
         let status = match self.ops.get(&op) {
             None => ForgetStatus::NotFound,
-            Some(o) if !o.state.is_terminal() => ForgetStatus::StillRunning,
+            Some(o) if !o.row.state.is_terminal() => ForgetStatus::StillRunning,
             Some(_) => ForgetStatus::Forgotten,
         };
         if status == ForgetStatus::Forgotten {
@@ -243,7 +243,7 @@ impl SchemeShard {
     pub fn on_timer(&mut self, now: Micros, timer: Timer, out: &mut Outbox) {
         let Some((op, slot)) = OpTimer::of(&timer) else { return };
         let Some(o) = self.ops.get_mut(&op) else { return };
-        if !o.timers.take_fired(slot, &timer, now) {
+        if !o.volatile.timers.take_fired(slot, &timer, now) {
             return;
         }
         self.with_op(now, out, op, |o, ctx| match timer {
@@ -292,7 +292,7 @@ impl SchemeShard {
             self.with_op(now, out, op, |o, ctx| {
                 if let Some(after) = ctx.knobs.deadline_overall {
                     let timer = Timer::Deadline { op: o.id, stage: None };
-                    o.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineOverall, timer);
+                    o.volatile.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineOverall, timer);
                 }
                 o.start_stage(ctx);
             });

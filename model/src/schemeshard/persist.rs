@@ -15,40 +15,20 @@
 //! in-flight queue and timers (rebuilt by `recovery.rs`).
 
 use super::long_op::{Ctx, LongIncrementalRestoreOp};
-use super::schema::{PersistedShardStatus, SchemeShardWrite, ShardProgressRow, StateRow};
-use crate::progress::ShardStatus;
+use super::schema::SchemeShardWrite;
 
 impl LongIncrementalRestoreOp {
-    pub fn state_row(&self) -> StateRow {
-        StateRow {
-            state: self.state,
-            incr: self.incr,
-            tx: self.tx_id,
-            retry_count: self.retry_count,
-            next_retry_at: self.next_retry_at,
-            started_at: self.started_at,
-            stage_started_at: self.stage_started_at,
-            final_status: self.final_status,
-            final_issues: self.final_issues.clone(),
-        }
-    }
-
+    /// The op's state row is persisted as it is in memory: there is no
+    /// second copy to keep in step.
     pub fn persist_state(&self, ctx: &mut Ctx) {
-        ctx.tx.writes.push(SchemeShardWrite::State(self.id, self.state_row()));
+        ctx.tx.writes.push(SchemeShardWrite::State(self.id, self.row.clone()));
     }
 
+    /// A shard's row is persisted as it is in memory (it belongs to the
+    /// current incremental).
     pub fn persist_shard(&self, ctx: &mut Ctx, pos: usize) {
-        let s = &self.shards[pos];
-        let status =
-            if s.status == ShardStatus::Done { PersistedShardStatus::Done } else { PersistedShardStatus::InProgress };
-        let row = ShardProgressRow {
-            incr: self.incr,
-            status,
-            last_key: s.last_key,
-            round: s.round,
-            rows_applied: s.rows_applied,
-            rows_total: s.rows_total,
-        };
+        let row = self.shards[pos].row;
+        assert_eq!(row.incr, self.row.incr, "a shard row in memory belongs to the current incremental");
         let shard = crate::ids::ShardIdx(self.first_shard.0 + pos as u32);
         ctx.tx.writes.push(SchemeShardWrite::ShardProgress(self.id, shard, row));
     }

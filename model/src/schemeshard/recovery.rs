@@ -8,13 +8,14 @@
 //! - a stage whose shards are all Done moves on (the crash came between the
 //!   last shard's Done and the state change).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::SchemeShard;
-use super::long_op::{Ctx, LongIncrementalRestoreOp, ShardProgress};
-use super::op_timers::{OpTimer, OpTimers};
-use super::schema::{PersistedShardStatus, SchemeShardDb};
+use super::long_op::{Ctx, LongIncrementalRestoreOp};
+use super::op_state::{OpVolatile, ShardProgress};
+use super::op_timers::OpTimer;
+use super::schema::{PersistedShardStatus, SchemeShardDb, ShardProgressRow};
 use crate::ids::{Generation, Micros, Round};
 use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::Actor;
@@ -45,47 +46,34 @@ impl SchemeShard {
         for (id, operation) in &db.operations {
             let Some(state) = db.states.get(id) else { continue };
             let spec = ss.workload.topology.table(operation.table).expect("persisted table exists");
-            let mut shards = vec![ShardProgress::pending(Round(0)); spec.shards.len()];
-            let mut done = 0;
-            for ((_, shard), row) in db.shard_rows(*id) {
-                let pos = (shard.0 - spec.shards[0].0) as usize;
-                let s = &mut shards[pos];
-                s.round = row.round;
-                if row.incr != state.incr {
-                    continue;
-                }
-                s.last_key = row.last_key;
-                s.rows_applied = row.rows_applied;
-                s.rows_total = row.rows_total;
-                if row.status == PersistedShardStatus::Done {
-                    s.status = ShardStatus::Done;
-                    done += 1;
-                }
-            }
-            let op = LongIncrementalRestoreOp {
+            // The op's durable state is its rows, read as they are; the
+            // volatile part starts empty and the counters follow the
+            // statuses set here.
+            let mut op = LongIncrementalRestoreOp {
                 id: *id,
                 table: operation.table,
                 first_shard: spec.shards[0],
                 incrementals: operation.backups.len() as u32,
-                state: state.state,
-                incr: state.incr,
-                tx_id: state.tx,
-                retry_count: state.retry_count,
-                next_retry_at: state.next_retry_at,
-                started_at: state.started_at,
-                stage_started_at: state.stage_started_at,
-                final_status: state.final_status,
-                final_issues: state.final_issues.clone(),
-                shards,
-                done,
-                accepted: done,
-                in_flight: 0,
-                queue: VecDeque::new(),
-                timers: OpTimers::default(),
+                row: state.clone(),
+                shards: vec![ShardProgress::pending(state.incr, Round(0)); spec.shards.len()],
+                volatile: OpVolatile::default(),
             };
+            for ((_, shard), row) in db.shard_rows(*id) {
+                let pos = (shard.0 - spec.shards[0].0) as usize;
+                if row.incr != state.incr {
+                    // A row of an earlier incremental reads as Pending; its
+                    // round carries on.
+                    op.shards[pos].row.round = row.round;
+                    continue;
+                }
+                op.shards[pos].row = ShardProgressRow { status: PersistedShardStatus::InProgress, ..*row };
+                if row.status == PersistedShardStatus::Done {
+                    op.set_status(pos, ShardStatus::Done);
+                }
+            }
             op.assert_counters();
             ss.by_key.insert(operation.key, *id);
-            if !op.state.is_terminal() {
+            if !op.row.state.is_terminal() {
                 ss.running.insert(op.table, *id);
             }
             ss.ops.insert(*id, op);
@@ -101,24 +89,27 @@ impl SchemeShard {
 
 impl LongIncrementalRestoreOp {
     fn resume(&mut self, ctx: &mut Ctx) {
-        let overall = ctx.knobs.deadline_overall.map(|d| self.started_at + d);
-        let stage_start =
-            if ctx.knobs.bugs.has(Bug::StageDeadlineFromOpStart) { self.started_at } else { self.stage_started_at };
+        let overall = ctx.knobs.deadline_overall.map(|d| self.row.started_at + d);
+        let stage_start = if ctx.knobs.bugs.has(Bug::StageDeadlineFromOpStart) {
+            self.row.started_at
+        } else {
+            self.row.stage_started_at
+        };
         let stage = ctx.knobs.deadline_stage.map(|d| stage_start + d);
         let (id, now) = (self.id, ctx.now);
         if let Some(at) = overall {
             let timer = Timer::Deadline { op: id, stage: None };
-            self.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineOverall, timer);
+            self.volatile.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineOverall, timer);
         }
         if let Some(at) = stage {
-            let timer = Timer::Deadline { op: id, stage: Some(self.incr) };
-            self.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineStage, timer);
+            let timer = Timer::Deadline { op: id, stage: Some(self.row.incr) };
+            self.volatile.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineStage, timer);
         }
-        match (self.state, self.tx_id) {
-            (OpState::Allocating, _) | (_, None) => match self.next_retry_at {
+        match (self.row.state, self.row.tx) {
+            (OpState::Allocating, _) | (_, None) => match self.row.next_retry_at {
                 Some(at) if at > now => {
                     let timer = Timer::StageRetry { op: id };
-                    self.timers.arm(ctx.out, now, at - now, OpTimer::StageRetry, timer);
+                    self.volatile.timers.arm(ctx.out, now, at - now, OpTimer::StageRetry, timer);
                 }
                 _ => self.ask_allocator(ctx),
             },

@@ -56,9 +56,10 @@ pub fn diagnose(engine: &Engine<RestoreSystem>) -> String {
         return out;
     };
     let knobs = system.knobs();
-    for op in ss.ops().filter(|o| !o.state.is_terminal()) {
-        let _ = write!(out, "op{} is in {:?} of incremental {}/{}", op.id.0, op.state, op.incr.0, op.incrementals);
-        if op.state == OpState::Allocating {
+    for op in ss.ops().filter(|o| !o.row.state.is_terminal()) {
+        let _ =
+            write!(out, "op{} is in {:?} of incremental {}/{}", op.id.0, op.row.state, op.row.incr.0, op.incrementals);
+        if op.row.state == OpState::Allocating {
             allocating(&mut out, system, op);
         } else {
             waiting_shards(&mut out, system, op, now, knobs.request_rounds);
@@ -73,13 +74,13 @@ pub fn diagnose(engine: &Engine<RestoreSystem>) -> String {
 }
 
 fn allocating(out: &mut String, system: &RestoreSystem, op: &LongIncrementalRestoreOp) {
-    match (op.alloc_cookie(), op.next_retry_at) {
+    match (op.alloc_cookie(), op.row.next_retry_at) {
         (Some(_), _) => {
             let up = system.allocator.live.is_some();
             let _ = write!(out, ", waiting for a TxId from the TxAllocator ({}).", if up { "up" } else { "down" });
         }
         (None, Some(at)) => {
-            let _ = write!(out, ", backing off until {} (retry {}).", fmt_time(at), op.retry_count);
+            let _ = write!(out, ", backing off until {} (retry {}).", fmt_time(at), op.row.retry_count);
         }
         (None, None) => out.push_str(" with no allocation outstanding and no retry armed."),
     }
@@ -88,22 +89,22 @@ fn allocating(out: &mut String, system: &RestoreSystem, op: &LongIncrementalRest
 /// The shards the stage waits for: the coordinator's view, then the
 /// DataShard's own durable record of this incremental.
 fn waiting_shards(out: &mut String, system: &RestoreSystem, op: &LongIncrementalRestoreOp, now: u64, rounds: bool) {
-    let waiting: Vec<_> = op.shards.iter().enumerate().filter(|(_, s)| s.status != ShardStatus::Done).collect();
+    let waiting: Vec<_> = op.shards.iter().enumerate().filter(|(_, s)| s.status() != ShardStatus::Done).collect();
     let _ = write!(out, ", waiting for {} of {} DataShards:", waiting.len(), op.shards.len());
     for (pos, s) in waiting.iter().take(NAMED_SHARDS) {
         let shard = op.first_shard.0 + *pos as u32;
         let tablet = &system.datashards[shard as usize];
-        let durable = match tablet.db.progress(op.id, op.incr) {
+        let durable = match tablet.db.progress(op.id, op.row.incr) {
             Some(p) if p.done => "durably Done".to_string(),
             Some(p) => format!("durably at LastKey {:?}", p.last_key),
             None => "durably nothing of it".to_string(),
         };
-        let round = if rounds { format!(", round {}", s.round.0) } else { String::new() };
+        let round = if rounds { format!(", round {}", s.row.round.0) } else { String::new() };
         let _ = write!(
             out,
             " DataShard {shard} ({:?}{round}, LastKey {:?}, silent for {}, {}{}, {durable});",
-            s.status,
-            s.last_key,
+            s.status(),
+            s.row.last_key,
             fmt_time(now.saturating_sub(s.last_heard)),
             if tablet.live.is_some() { "up" } else { "down" },
             if op.retry_armed(*pos) { ", retry armed" } else { "" },
@@ -118,23 +119,23 @@ fn waiting_shards(out: &mut String, system: &RestoreSystem, op: &LongIncremental
 fn slots(out: &mut String, op: &LongIncrementalRestoreOp, cap: Option<u32>) {
     match cap {
         Some(cap) => {
-            let _ = write!(out, " {} in flight of a cap of {cap}", op.in_flight);
+            let _ = write!(out, " {} in flight of a cap of {cap}", op.volatile.counters.in_flight);
         }
         None => {
-            let _ = write!(out, " {} in flight (no cap)", op.in_flight);
+            let _ = write!(out, " {} in flight (no cap)", op.volatile.counters.in_flight);
         }
     }
-    if op.queue.is_empty() {
+    if op.volatile.queue.is_empty() {
         out.push('.');
         return;
     }
     let named: Vec<String> =
-        op.queue.iter().take(NAMED_OTHERS).map(|pos| (op.first_shard.0 + pos).to_string()).collect();
-    let more = op.queue.len().saturating_sub(NAMED_OTHERS);
+        op.volatile.queue.iter().take(NAMED_OTHERS).map(|pos| (op.first_shard.0 + pos).to_string()).collect();
+    let more = op.volatile.queue.len().saturating_sub(NAMED_OTHERS);
     let _ = write!(
         out,
         ", {} queued for a slot (DataShard {}{}).",
-        op.queue.len(),
+        op.volatile.queue.len(),
         named.join(", "),
         if more > 0 { format!(" and {more} more") } else { String::new() }
     );
@@ -157,7 +158,7 @@ fn wake_ups(out: &mut String, op: &LongIncrementalRestoreOp, pending: &[PendingE
 /// The nodes besides SchemeShard whose events can move `op` now: the
 /// TxAllocator while it allocates, its DataShards otherwise.
 fn party(op: &LongIncrementalRestoreOp, node: NodeId) -> bool {
-    if op.state == OpState::Allocating {
+    if op.row.state == OpState::Allocating {
         return node == TX_ALLOCATOR;
     }
     let first = crate::restore::node_of(restoresim_model::msg::Actor::DataShard(op.first_shard));
@@ -207,7 +208,7 @@ fn waker(op: &LongIncrementalRestoreOp, p: &PendingEvent<'_, RestoreSystem>) -> 
 /// named. Other actors' timers of the op (a DataShard's read retry) count.
 fn timer_wakes(op: &LongIncrementalRestoreOp, timer: &Timer, at: u64) -> bool {
     match OpTimer::of(timer) {
-        Some((_, slot)) => op.timers.would_act(slot, timer, at),
+        Some((_, slot)) => op.volatile.timers.would_act(slot, timer, at),
         None => true,
     }
 }
