@@ -27,5 +27,6 @@ mod testkit;
 pub mod topology;
 pub mod txallocator;
 pub mod workload;
+pub mod ydb;
 
 pub use outbox::{Command, Commit, Outbox, Timer};
