@@ -42,7 +42,13 @@ impl OpTimer {
             | Timer::ClientRetry { .. }
             | Timer::ClientPoll { .. }
             | Timer::ClientForget { .. }
-            | Timer::ReadRetry { .. } => return None,
+            | Timer::ReadRetry { .. }
+            // The YDB flavour's timers (`crate::ydb`) are not the design coordinator's.
+            | Timer::YdbHeartbeat { .. }
+            | Timer::YdbStageRetry { .. }
+            | Timer::YdbAllocateRetry { .. }
+            | Timer::YdbShardTimeout { .. }
+            | Timer::YdbSenderRetry { .. } => return None,
         })
     }
 
