@@ -13,6 +13,7 @@
 pub mod client;
 pub mod data;
 pub mod datashard;
+pub mod full_backup;
 pub mod ids;
 pub mod invariants;
 pub mod knobs;

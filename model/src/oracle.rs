@@ -15,12 +15,13 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::data::{BackupChain, Change, Row};
+use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::workload::Workload;
 
 /// `fold(full, inc_1..inc_k)`: the whole table after incrementals `1..=k`.
 pub fn fold(chain: &BackupChain, k: IncrIdx) -> BTreeMap<Key, Row> {
-    let mut rows = chain.full.clone();
+    let mut rows: BTreeMap<Key, Row> = chain.full.iter().copied().collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.changes() {
             crate::data::apply_change(&mut rows, *key, change);
@@ -32,7 +33,7 @@ pub fn fold(chain: &BackupChain, k: IncrIdx) -> BTreeMap<Key, Row> {
 /// `fold` restricted to the keys `[start, end)`: what one shard must hold
 /// after incrementals `1..=k`. O(changes in range), not O(table).
 pub fn fold_range(chain: &BackupChain, start: Key, end: Key, k: IncrIdx) -> BTreeMap<Key, Row> {
-    let mut rows: BTreeMap<Key, Row> = chain.full.range(start..end).map(|(k, r)| (*k, *r)).collect();
+    let mut rows: BTreeMap<Key, Row> = chain.full.range(start..end).copied().collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.range_after(start, end, None, usize::MAX) {
             crate::data::apply_change(&mut rows, *key, change);
@@ -117,7 +118,7 @@ impl Oracle {
         Oracle::new(Arc::new(workload), TableId(0))
     }
 
-    fn full(&self) -> &BTreeMap<Key, Row> {
+    fn full(&self) -> &FullBackup {
         &self.workload.chain(self.table).full
     }
 
@@ -156,15 +157,9 @@ impl Oracle {
             Bound::Excluded(e) => self.changed.partition_point(|c| *c < e),
             Bound::Unbounded => self.changed.len(),
         };
-        // An empty or inverted range must give nothing, not panic as
-        // `BTreeMap::range` would.
-        let empty = match (lo, hi) {
-            (Bound::Included(s), Bound::Included(e)) => s > e,
-            (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
-            | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
-            _ => false,
-        };
-        let full = if empty { self.full().range(0..0) } else { self.full().range((lo, hi)) };
+        // An empty or inverted range gives nothing (`FullBackup::range`
+        // never panics).
+        let full = self.full().range((lo, hi));
         RowsAfter { oracle: self, k, full: full.peekable(), next: from, end: to.max(from) }
     }
 }
@@ -174,7 +169,7 @@ impl Oracle {
 pub struct RowsAfter<'a> {
     oracle: &'a Oracle,
     k: IncrIdx,
-    full: std::iter::Peekable<std::collections::btree_map::Range<'a, Key, Row>>,
+    full: std::iter::Peekable<std::slice::Iter<'a, (Key, Row)>>,
     /// The next changed key's index, and the end of the range's changed keys.
     next: usize,
     end: usize,
@@ -186,7 +181,7 @@ impl Iterator for RowsAfter<'_> {
     fn next(&mut self) -> Option<(Key, Row)> {
         loop {
             let changed = (self.next < self.end).then(|| self.oracle.changed[self.next]);
-            let full = self.full.peek().map(|(key, row)| (**key, **row));
+            let full = self.full.peek().map(|(key, row)| (*key, *row));
             match (full, changed) {
                 (None, None) => return None,
                 (Some(f), None) => {
