@@ -21,6 +21,7 @@ pub mod msg;
 pub mod note;
 pub mod oracle;
 pub mod outbox;
+pub mod packed;
 pub mod progress;
 pub mod schemeshard;
 #[cfg(test)]

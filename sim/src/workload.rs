@@ -52,7 +52,7 @@ fn chain(spec: &WorkloadSpec, rng: &mut Stream) -> BackupChain {
     // Only the keys of the table as it stands are needed to draw the next
     // incremental (its rows are not): a sorted key list, merged with each
     // incremental, instead of a second copy of the whole table.
-    let mut existing: Vec<Key> = full.iter().map(|(k, _)| *k).collect();
+    let mut existing: Vec<Key> = full.iter().map(|(k, _)| k).collect();
     let mut incrementals = Vec::with_capacity(spec.incrementals as usize);
     for _ in 0..spec.incrementals {
         let inc = if rng.chance(spec.empty_incremental.0) {
@@ -76,46 +76,62 @@ fn chain(spec: &WorkloadSpec, rng: &mut Stream) -> BackupChain {
 /// into the rows so far, the round winning ties. No random-order tree
 /// inserts, which were a quarter of a 100,000-shard run's CPU.
 fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
-    let mut rows: Vec<(Key, Row)> = Vec::new();
-    let mut attempts = 0;
-    let max_attempts = spec.rows.saturating_mul(20);
-    while (rows.len() as u64) < spec.rows && attempts < max_attempts {
-        let round = (spec.rows - rows.len() as u64).min(max_attempts - attempts);
-        attempts += round;
-        let mut drawn: Vec<(Key, Row)> = Vec::with_capacity(round as usize);
-        for _ in 0..round {
-            let key = draw_key(spec, rng);
-            drawn.push((key, random_row(rng)));
-        }
-        drawn.sort_by_key(|(key, _)| *key);
-        // Keep the last of each run of equal keys (a stable sort keeps
-        // draw order within a run).
-        let mut last: Vec<(Key, Row)> = Vec::with_capacity(drawn.len());
-        for (key, row) in drawn {
-            match last.last_mut() {
-                Some(prev) if prev.0 == key => prev.1 = row,
-                _ => last.push((key, row)),
-            }
-        }
-        rows = if rows.is_empty() { last } else { merge_newer_wins(rows, last) };
-    }
-    rows.shrink_to_fit();
-    FullBackup::from_sorted(rows)
+    full_backup_in_chunks(spec, rng, 1 << 20)
 }
 
-/// Merges two key-sorted, key-unique row lists; `newer` wins a shared key.
-fn merge_newer_wins(older: Vec<(Key, Row)>, newer: Vec<(Key, Row)>) -> Vec<(Key, Row)> {
-    let mut out = Vec::with_capacity(older.len() + newer.len());
-    let mut old = older.into_iter().peekable();
-    for (key, row) in newer {
-        while let Some(o) = old.next_if(|(k, _)| *k < key) {
-            out.push(o);
+/// [`full_backup`] with chunks of at least `min_chunk` draws (small in a
+/// test, so chunking is exercised).
+fn full_backup_in_chunks(spec: &WorkloadSpec, rng: &mut Stream, min_chunk: u64) -> FullBackup {
+    let mut full = FullBackup::default();
+    let mut attempts = 0;
+    let max_attempts = spec.rows.saturating_mul(20);
+    while (full.len() as u64) < spec.rows && attempts < max_attempts {
+        let round = (spec.rows - full.len() as u64).min(max_attempts - attempts);
+        attempts += round;
+        let mut left = round;
+        while left > 0 {
+            // A round is drawn in chunks merged one by one (in draw order,
+            // so still the map's last-wins), so the unpacked draws held at
+            // once stay a fraction of the table; chunks grow with it, so
+            // the merges copy O(n log n) rows in all.
+            let chunk = left.min((full.len() as u64 / 2).max(min_chunk));
+            left -= chunk;
+            let mut drawn: Vec<(Key, Row)> = Vec::with_capacity(chunk as usize);
+            for _ in 0..chunk {
+                let key = draw_key(spec, rng);
+                drawn.push((key, random_row(rng)));
+            }
+            full = merge_newer_wins(&full, drawn);
         }
-        old.next_if(|(k, _)| *k == key);
-        out.push((key, row));
     }
-    out.extend(old);
-    out
+    full
+}
+
+/// `older` with `drawn` (in draw order) inserted: a stable sort keeps the
+/// draw order within a run of equal keys, the last of a run wins, and a
+/// drawn key replaces the older row.
+fn merge_newer_wins(older: &FullBackup, mut drawn: Vec<(Key, Row)>) -> FullBackup {
+    drawn.sort_by_key(|(key, _)| *key);
+    let mut newer: Vec<(Key, Row)> = Vec::with_capacity(drawn.len());
+    for (key, row) in drawn {
+        match newer.last_mut() {
+            Some(prev) if prev.0 == key => prev.1 = row,
+            _ => newer.push((key, row)),
+        }
+    }
+    // Streamed into the packed backup: no unpacked copy of the table.
+    let mut old = older.iter().peekable();
+    let mut new = newer.into_iter().peekable();
+    FullBackup::from_sorted(std::iter::from_fn(|| match (old.peek(), new.peek()) {
+        (Some((o, _)), Some((n, _))) if o < n => old.next(),
+        (Some((o, _)), Some((n, _))) if o == n => {
+            old.next();
+            new.next()
+        }
+        (_, Some(_)) => new.next(),
+        (Some(_), None) => old.next(),
+        (None, None) => None,
+    }))
 }
 
 fn incremental(spec: &WorkloadSpec, existing: &[Key], rng: &mut Stream) -> Incremental {
@@ -211,8 +227,11 @@ mod tests {
                 let key = draw_key(spec, &mut a);
                 map.insert(key, random_row(&mut a));
             }
+            let mut c = b.clone();
             let full = full_backup(spec, &mut b);
-            assert!(full.iter().copied().eq(map.into_iter()), "{rows} rows of {key_space}");
+            assert!(full_backup_in_chunks(spec, &mut c, 7) == full, "chunked: {rows} rows of {key_space}");
+            assert_eq!(b.clone().next_u64(), c.next_u64(), "chunked: the same draws consumed");
+            assert!(full.iter().eq(map), "{rows} rows of {key_space}");
             assert_eq!(a.next_u64(), b.next_u64(), "the same draws consumed for {rows} rows of {key_space}");
         }
     }

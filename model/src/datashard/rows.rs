@@ -16,52 +16,58 @@ use std::iter::Peekable;
 use std::ops::{Bound, RangeBounds};
 
 use crate::data::{Row, RowStore};
-use crate::full_backup::FullBackup;
+use crate::full_backup::{self, FullBackup};
 use crate::ids::Key;
+use crate::packed::{Packed, Unpacked};
 
-/// The rows of one shard: `base[lo..hi]` (its range of the full backup)
-/// overlaid with `delta`. The delta holds exactly the keys whose row
-/// differs from the base, so two overlays with the same rows are equal
-/// field by field as well as row by row.
+/// The rows of one shard: the backup's rows at indices `lo..hi` (its key
+/// range) overlaid with `delta`. The delta holds exactly the keys whose row
+/// differs from the base, packed (8 bytes; an erased key is packed too);
+/// rows too wide to pack sit in `wide`. Two overlays with the same rows
+/// are therefore equal field by field as well as row by row.
 #[derive(Clone, Default)]
 pub struct ShardRows {
     base: FullBackup,
     lo: usize,
     hi: usize,
-    delta: BTreeMap<Key, Option<Row>>,
+    delta: BTreeMap<Key, Packed>,
+    wide: BTreeMap<Key, Row>,
 }
 
 impl ShardRows {
     /// The rows of `full` with `start <= key < end`, unchanged.
     pub fn over(full: FullBackup, start: Key, end: Key) -> ShardRows {
         let (lo, hi) = full.span(start..end);
-        ShardRows { base: full, lo, hi, delta: BTreeMap::new() }
+        ShardRows { base: full, lo, hi, delta: BTreeMap::new(), wide: BTreeMap::new() }
     }
 
-    fn base(&self) -> &[(Key, Row)] {
-        self.base.slice(self.lo, self.hi)
+    fn unpack(&self, key: Key, packed: Packed) -> Option<Row> {
+        match packed.get() {
+            Unpacked::Row(row) => row,
+            Unpacked::Wide => Some(self.wide[&key]),
+        }
     }
 
-    fn base_get(&self, key: &Key) -> Option<&Row> {
-        let base = self.base();
-        base.binary_search_by_key(key, |(k, _)| *k).ok().map(|i| &base[i].1)
-    }
-
-    pub fn get(&self, key: &Key) -> Option<&Row> {
-        match self.delta.get(key) {
-            Some(row) => row.as_ref(),
-            None => self.base_get(key),
+    pub fn get(&self, key: Key) -> Option<Row> {
+        match self.delta.get(&key) {
+            Some(packed) => self.unpack(key, *packed),
+            None => self.base.get_in(self.lo, self.hi, key),
         }
     }
 
     /// Sets `key`'s row (`None` erases it). A row equal to the backup's
     /// leaves no delta entry, so the delta stays minimal.
     pub fn set(&mut self, key: Key, row: Option<Row>) {
-        if self.base_get(&key).copied() == row {
+        self.wide.remove(&key);
+        if self.base.get_in(self.lo, self.hi, key) == row {
             self.delta.remove(&key);
-        } else {
-            self.delta.insert(key, row);
+            return;
         }
+        let packed = Packed::new(row);
+        if let (true, Some(row)) = (packed.is_wide(), row) {
+            self.wide.insert(key, row);
+        }
+        self.delta.insert(key, packed);
     }
 
     /// Keys whose row differs from the full backup (a measure of the
@@ -71,19 +77,9 @@ impl ShardRows {
     }
 
     /// The rows with keys in `range`, in key order: a merge walk of the
-    /// backup's slice with the delta's range, the delta winning.
+    /// backup's span with the delta's range, the delta winning.
     pub fn range(&self, range: impl RangeBounds<Key> + Clone) -> Range<'_> {
-        let base = self.base();
-        let lo = match range.start_bound() {
-            Bound::Included(s) => base.partition_point(|(k, _)| k < s),
-            Bound::Excluded(s) => base.partition_point(|(k, _)| k <= s),
-            Bound::Unbounded => 0,
-        };
-        let hi = match range.end_bound() {
-            Bound::Included(e) => base.partition_point(|(k, _)| k <= e),
-            Bound::Excluded(e) => base.partition_point(|(k, _)| k < e),
-            Bound::Unbounded => base.len(),
-        };
+        let (lo, hi) = self.base.span_in(self.lo, self.hi, range.clone());
         // `BTreeMap::range` panics on an inverted or empty-excluded range;
         // such a range holds no rows.
         let empty = match (range.start_bound(), range.end_bound()) {
@@ -93,7 +89,7 @@ impl ShardRows {
             _ => false,
         };
         let delta = if empty { self.delta.range(0..0) } else { self.delta.range(range) };
-        Range { base: base[lo..hi.max(lo)].iter().peekable(), delta: delta.peekable() }
+        Range { rows: self, base: self.base.at(lo, hi), delta: delta.peekable() }
     }
 
     pub fn iter(&self) -> Range<'_> {
@@ -103,7 +99,7 @@ impl ShardRows {
 
 impl RowStore for ShardRows {
     fn row(&self, key: Key) -> Option<Row> {
-        self.get(&key).copied()
+        self.get(key)
     }
 
     fn set_row(&mut self, key: Key, row: Option<Row>) {
@@ -111,33 +107,31 @@ impl RowStore for ShardRows {
     }
 }
 
-/// The iterator of [`ShardRows::range`]: `(&key, &row)` like a map's.
+/// The iterator of [`ShardRows::range`]: `(key, row)` in key order.
 #[derive(Clone)]
 pub struct Range<'a> {
-    base: Peekable<std::slice::Iter<'a, (Key, Row)>>,
-    delta: Peekable<btree_map::Range<'a, Key, Option<Row>>>,
+    rows: &'a ShardRows,
+    base: full_backup::Iter<'a>,
+    delta: Peekable<btree_map::Range<'a, Key, Packed>>,
 }
 
-impl<'a> Iterator for Range<'a> {
-    type Item = (&'a Key, &'a Row);
+impl Iterator for Range<'_> {
+    type Item = (Key, Row);
 
-    fn next(&mut self) -> Option<(&'a Key, &'a Row)> {
+    fn next(&mut self) -> Option<(Key, Row)> {
         loop {
-            let base = self.base.peek().map(|(k, _)| *k);
+            let base = self.base.peek_key();
             let delta = self.delta.peek().map(|(k, _)| **k);
             match (base, delta) {
                 (None, None) => return None,
-                (Some(b), d) if d.is_none_or(|d| b < d) => {
-                    let (k, r) = self.base.next().expect("peeked");
-                    return Some((k, r));
-                }
+                (Some(b), d) if d.is_none_or(|d| b < d) => return self.base.next(),
                 (b, Some(d)) => {
                     if b == Some(d) {
-                        self.base.next();
+                        self.base.nth(0);
                     }
-                    let (k, row) = self.delta.next().expect("peeked");
-                    if let Some(row) = row {
-                        return Some((k, row));
+                    let (key, packed) = self.delta.next().expect("peeked");
+                    if let Some(row) = self.rows.unpack(*key, *packed) {
+                        return Some((*key, row));
                     }
                 }
                 (Some(_), None) => unreachable!("handled by the arm above"),
@@ -147,7 +141,7 @@ impl<'a> Iterator for Range<'a> {
 }
 
 impl<'a> IntoIterator for &'a ShardRows {
-    type Item = (&'a Key, &'a Row);
+    type Item = (Key, Row);
     type IntoIter = Range<'a>;
 
     fn into_iter(self) -> Range<'a> {
@@ -177,7 +171,7 @@ impl FromIterator<(Key, Row)> for ShardRows {
     fn from_iter<I: IntoIterator<Item = (Key, Row)>>(iter: I) -> ShardRows {
         let full: FullBackup = iter.into_iter().collect();
         let hi = full.len();
-        ShardRows { base: full, lo: 0, hi, delta: BTreeMap::new() }
+        ShardRows { base: full, lo: 0, hi, delta: BTreeMap::new(), wide: BTreeMap::new() }
     }
 }
 
@@ -192,17 +186,19 @@ mod tests {
 
     /// The overlay against a plain `BTreeMap` table under erases and
     /// upserts of backup keys, new keys and keys outside the shard's range,
-    /// including changes that restore a key's backup row.
+    /// including changes that restore a key's backup row and rows too wide
+    /// to pack.
     #[test]
     fn the_overlay_reads_exactly_what_a_plain_table_would() {
         let full: FullBackup = (0..60).step_by(3).map(|k| (k, row(k))).collect();
         let mut rows = ShardRows::over(full.clone(), 10, 40);
-        let mut plain: BTreeMap<Key, Row> = full.range(10..40).map(|(k, r)| (*k, *r)).collect();
-        assert_eq!(rows.iter().map(|(k, r)| (*k, *r)).collect::<BTreeMap<_, _>>(), plain);
+        let mut plain: BTreeMap<Key, Row> = full.range(10..40).collect();
+        assert_eq!(rows.iter().collect::<BTreeMap<_, _>>(), plain);
         let set = |v| Change::Upsert { cells: [Cell::Keep, Cell::Set(Some(v)), Cell::Keep] };
         for step in 0..200u64 {
             let key = 5 + (step * 7) % 40;
-            let change = match step % 4 {
+            let change = match step % 5 {
+                4 => Change::Upsert { cells: [Cell::Set(Some(u64::MAX - step)), Cell::Keep, Cell::Keep] },
                 0 => Change::Erase,
                 1 => set(step),
                 2 => set(key),
@@ -210,18 +206,19 @@ mod tests {
             };
             apply_change(&mut rows, key, &change);
             apply_change(&mut plain, key, &change);
-            assert!(rows.iter().map(|(k, r)| (*k, *r)).eq(plain.iter().map(|(k, r)| (*k, *r))), "step {step}");
+            assert!(rows.iter().eq(plain.iter().map(|(k, r)| (*k, *r))), "step {step}");
             for (lo, hi) in [(0, 100), (12, 13), (15, 33), (33, 15), (39, 39)] {
                 if lo <= hi {
-                    assert!(rows.range(lo..hi).eq(plain.range(lo..hi)), "[{lo}, {hi}) at step {step}");
-                    assert!(rows.range(lo..=hi).eq(plain.range(lo..=hi)), "[{lo}, {hi}] at step {step}");
+                    let plain_range = |r| plain.range(r).map(|(k, r)| (*k, *r));
+                    assert!(rows.range(lo..hi).eq(plain_range((Bound::Included(lo), Bound::Excluded(hi)))));
+                    assert!(rows.range(lo..=hi).eq(plain_range((Bound::Included(lo), Bound::Included(hi)))));
                 } else {
                     assert_eq!(rows.range(lo..hi).count(), 0);
                     assert_eq!(rows.range(lo..=hi).count(), 0);
                 }
             }
             for k in 0..50 {
-                assert_eq!(rows.get(&k), plain.get(&k), "key {k} at step {step}");
+                assert_eq!(rows.get(k), plain.get(&k).copied(), "key {k} at step {step}");
             }
         }
         // A key changed back to its backup row leaves no delta.
