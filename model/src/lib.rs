@@ -26,6 +26,7 @@ pub mod progress;
 pub mod schemeshard;
 #[cfg(test)]
 mod testkit;
+pub mod timers;
 pub mod topology;
 pub mod txallocator;
 pub mod workload;
