@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::full_backup::FullBackup;
 use crate::ids::Key;
 
 /// Value columns per row. Small and fixed so rows are `Copy`.
@@ -57,16 +58,35 @@ impl Change {
     }
 }
 
-/// Applies one change to a sorted table.
-pub fn apply_change(rows: &mut BTreeMap<Key, Row>, key: Key, change: &Change) {
-    match change.apply(rows.get(&key).copied()) {
-        Some(row) => {
-            rows.insert(key, row);
-        }
-        None => {
-            rows.remove(&key);
+/// A table a change can be applied to: a plain map (the oracle's folds,
+/// tests) or a DataShard's overlay on the full backup.
+pub trait RowStore {
+    fn row(&self, key: Key) -> Option<Row>;
+    /// Sets `key`'s row; `None` erases it.
+    fn set_row(&mut self, key: Key, row: Option<Row>);
+}
+
+impl RowStore for BTreeMap<Key, Row> {
+    fn row(&self, key: Key) -> Option<Row> {
+        self.get(&key).copied()
+    }
+
+    fn set_row(&mut self, key: Key, row: Option<Row>) {
+        match row {
+            Some(row) => {
+                self.insert(key, row);
+            }
+            None => {
+                self.remove(&key);
+            }
         }
     }
+}
+
+/// Applies one change to a sorted table.
+pub fn apply_change(rows: &mut impl RowStore, key: Key, change: &Change) {
+    let after = change.apply(rows.row(key));
+    rows.set_row(key, after);
 }
 
 /// One incremental backup of one table: changes sorted by key, unique keys.
@@ -123,7 +143,8 @@ impl Incremental {
 /// A table's backup chain: the full backup and incrementals 1..=K.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackupChain {
-    pub full: BTreeMap<Key, Row>,
+    /// Shared: the oracle and every DataShard's rows read this one copy.
+    pub full: FullBackup,
     pub incrementals: Vec<Incremental>,
 }
 

@@ -13,6 +13,7 @@
 pub mod client;
 pub mod data;
 pub mod datashard;
+pub mod full_backup;
 pub mod ids;
 pub mod invariants;
 pub mod knobs;
@@ -20,6 +21,7 @@ pub mod msg;
 pub mod note;
 pub mod oracle;
 pub mod outbox;
+pub mod packed;
 pub mod progress;
 pub mod schemeshard;
 #[cfg(test)]

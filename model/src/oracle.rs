@@ -15,12 +15,13 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::data::{BackupChain, Change, Row};
+use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::workload::Workload;
 
 /// `fold(full, inc_1..inc_k)`: the whole table after incrementals `1..=k`.
 pub fn fold(chain: &BackupChain, k: IncrIdx) -> BTreeMap<Key, Row> {
-    let mut rows = chain.full.clone();
+    let mut rows: BTreeMap<Key, Row> = chain.full.iter().collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.changes() {
             crate::data::apply_change(&mut rows, *key, change);
@@ -32,7 +33,7 @@ pub fn fold(chain: &BackupChain, k: IncrIdx) -> BTreeMap<Key, Row> {
 /// `fold` restricted to the keys `[start, end)`: what one shard must hold
 /// after incrementals `1..=k`. O(changes in range), not O(table).
 pub fn fold_range(chain: &BackupChain, start: Key, end: Key, k: IncrIdx) -> BTreeMap<Key, Row> {
-    let mut rows: BTreeMap<Key, Row> = chain.full.range(start..end).map(|(k, r)| (*k, *r)).collect();
+    let mut rows: BTreeMap<Key, Row> = chain.full.range(start..end).collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.range_after(start, end, None, usize::MAX) {
             crate::data::apply_change(&mut rows, *key, change);
@@ -44,7 +45,7 @@ pub fn fold_range(chain: &BackupChain, start: Key, end: Key, k: IncrIdx) -> BTre
 /// One key's expected row after incrementals `1..=k`: O(k log n), no fold of
 /// the whole table, so per-commit checks stay proportional to the commit.
 pub fn row_after(chain: &BackupChain, key: Key, k: IncrIdx) -> Option<Row> {
-    let mut row = chain.full.get(&key).copied();
+    let mut row = chain.full.get(key);
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         if let Some(change) = inc.get(key) {
             row = change.apply(row);
@@ -99,11 +100,8 @@ impl Oracle {
                 changed.push(key);
                 starts.push(versions.len() as u32);
             }
-            let before = if first {
-                chain.full.get(&key).copied()
-            } else {
-                versions.last().and_then(|v: &(u32, Option<Row>)| v.1)
-            };
+            let before =
+                if first { chain.full.get(key) } else { versions.last().and_then(|v: &(u32, Option<Row>)| v.1) };
             versions.push((k, change.apply(before)));
         }
         starts.push(versions.len() as u32);
@@ -117,7 +115,7 @@ impl Oracle {
         Oracle::new(Arc::new(workload), TableId(0))
     }
 
-    fn full(&self) -> &BTreeMap<Key, Row> {
+    fn full(&self) -> &FullBackup {
         &self.workload.chain(self.table).full
     }
 
@@ -132,7 +130,7 @@ impl Oracle {
     /// One key's row after incrementals `1..=k`.
     pub fn row_after(&self, key: Key, k: IncrIdx) -> Option<Row> {
         let version = self.changed.binary_search(&key).ok().and_then(|i| self.version(i, k));
-        version.unwrap_or_else(|| self.full().get(&key).copied())
+        version.unwrap_or_else(|| self.full().get(key))
     }
 
     /// Same as [`row_in_prefix`], in O(log n).
@@ -156,16 +154,10 @@ impl Oracle {
             Bound::Excluded(e) => self.changed.partition_point(|c| *c < e),
             Bound::Unbounded => self.changed.len(),
         };
-        // An empty or inverted range must give nothing, not panic as
-        // `BTreeMap::range` would.
-        let empty = match (lo, hi) {
-            (Bound::Included(s), Bound::Included(e)) => s > e,
-            (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
-            | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
-            _ => false,
-        };
-        let full = if empty { self.full().range(0..0) } else { self.full().range((lo, hi)) };
-        RowsAfter { oracle: self, k, full: full.peekable(), next: from, end: to.max(from) }
+        // An empty or inverted range gives nothing (`FullBackup::range`
+        // never panics).
+        let full = self.full().range((lo, hi));
+        RowsAfter { oracle: self, k, full, next: from, end: to.max(from) }
     }
 }
 
@@ -174,7 +166,7 @@ impl Oracle {
 pub struct RowsAfter<'a> {
     oracle: &'a Oracle,
     k: IncrIdx,
-    full: std::iter::Peekable<std::collections::btree_map::Range<'a, Key, Row>>,
+    full: crate::full_backup::Iter<'a>,
     /// The next changed key's index, and the end of the range's changed keys.
     next: usize,
     end: usize,
@@ -186,31 +178,19 @@ impl Iterator for RowsAfter<'_> {
     fn next(&mut self) -> Option<(Key, Row)> {
         loop {
             let changed = (self.next < self.end).then(|| self.oracle.changed[self.next]);
-            let full = self.full.peek().map(|(key, row)| (**key, **row));
+            let full = self.full.peek_key();
             match (full, changed) {
                 (None, None) => return None,
-                (Some(f), None) => {
-                    self.full.next();
-                    return Some(f);
-                }
-                (Some(f), Some(c)) if f.0 < c => {
-                    self.full.next();
-                    return Some(f);
-                }
+                (Some(f), c) if c.is_none_or(|c| f < c) => return self.full.next(),
                 (f, Some(c)) => {
-                    let base = match f {
-                        Some((key, row)) if key == c => {
-                            self.full.next();
-                            Some(row)
-                        }
-                        _ => None,
-                    };
+                    let base = if f == Some(c) { self.full.next().map(|(_, row)| row) } else { None };
                     let i = self.next;
                     self.next += 1;
                     if let Some(row) = self.oracle.version(i, self.k).unwrap_or(base) {
                         return Some((c, row));
                     }
                 }
+                (Some(_), None) => unreachable!("handled by the arm above"),
             }
         }
     }

@@ -70,7 +70,7 @@ impl World {
             .shards
             .iter()
             .map(|s| DataShardDb {
-                rows: workload.chain(s.table).full.range(s.start..s.end).map(|(k, r)| (*k, *r)).collect(),
+                rows: crate::datashard::ShardRows::over(workload.chain(s.table).full.clone(), s.start, s.end),
                 restores: Default::default(),
             })
             .collect();

@@ -3,11 +3,13 @@
 //! coordinator. Answers only after the commit is durable (unless the
 //! `AckBeforePersist` bug is planted).
 
+mod rows;
 mod schema;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use rows::ShardRows;
 pub use schema::{DataShardCommit, DataShardDb, IncrementalProgress};
 
 use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, Stamp};

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::data::{Change, Row, apply_change};
+use super::rows::ShardRows;
+use crate::data::{Change, apply_change};
 use crate::ids::{IncrIdx, Key, OperationId, Stamp};
 use crate::msg::TEvIncrementalRestoreResponse;
 
@@ -25,7 +26,8 @@ pub struct IncrementalProgress {
 /// Durable: the DataShard's local database.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DataShardDb {
-    pub rows: BTreeMap<Key, Row>,
+    /// An overlay on the shared full backup: only changed keys are stored.
+    pub rows: ShardRows,
     pub restores: BTreeMap<(OperationId, IncrIdx), IncrementalProgress>,
 }
 

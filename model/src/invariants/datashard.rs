@@ -67,7 +67,7 @@ impl Checker {
         }
         if after.done && !before.is_some_and(|b| b.done) && (first || incr.0 == shape.incrementals) {
             let expected = self.oracles[spec.table.0 as usize].rows_after(incr, spec.start..spec.end);
-            let actual = db.rows.range(spec.start..spec.end).map(|(k, r)| (*k, *r));
+            let actual = db.rows.range(spec.start..spec.end);
             if !actual.clone().eq(expected.clone()) {
                 let diff = first_difference(actual, expected);
                 return Err(Violation::new(
@@ -158,7 +158,7 @@ impl Checker {
         let oracle = &self.oracles[spec.table.0 as usize];
         for (key, _) in &commit.changes {
             let expected = oracle.row_in_prefix(*key, m, progress.last_key);
-            let actual = db.rows.get(key).copied();
+            let actual = db.rows.get(*key);
             if actual != expected {
                 return Err(Violation::new(
                     Invariant::ExactlyOnce,
@@ -200,7 +200,7 @@ impl Checker {
         let hi = to.min(spec.end.saturating_sub(1));
         if lo <= hi {
             let expected = oracle.rows_after(incr, lo..=hi);
-            let actual = db.rows.range(lo..=hi).map(|(k, r)| (*k, *r));
+            let actual = db.rows.range(lo..=hi);
             if !actual.clone().eq(expected.clone()) {
                 let diff = first_difference(actual, expected);
                 return Err(Violation::new(
@@ -219,7 +219,7 @@ impl Checker {
         let Some(&(next, _)) = inc.range_after(spec.start, spec.end, Some(to), 1).first() else { return Ok(()) };
         let previous = IncrIdx(incr.0 - 1);
         let expected = oracle.rows_after(previous, to.saturating_add(1)..=next);
-        let actual = db.rows.range(to.saturating_add(1)..=next).map(|(k, r)| (*k, *r));
+        let actual = db.rows.range(to.saturating_add(1)..=next);
         if !actual.clone().eq(expected.clone()) {
             let diff = first_difference(actual, expected);
             return Err(Violation::new(

@@ -147,7 +147,7 @@ impl Checker {
             let spec = self.workload.topology.shard(shard);
             let expected = oracle.rows_after(IncrIdx(shape.incrementals), spec.start..spec.end);
             let db = datashard(shard);
-            let actual = db.rows.range(spec.start..spec.end).map(|(k, r)| (*k, *r));
+            let actual = db.rows.range(spec.start..spec.end);
             if !actual.eq(expected) {
                 return Err(Violation::new(
                     Invariant::FinalData,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Checker, Invariant};
 use crate::data::{Cell, Change};
-use crate::datashard::{DataShardCommit, DataShardDb, IncrementalProgress};
+use crate::datashard::{DataShardCommit, DataShardDb, IncrementalProgress, ShardRows};
 use crate::ids::{IncrIdx, Key, OperationId, RequestKey, ShardIdx, TableId};
 use crate::progress::{FinalStatus, OpState};
 use crate::schemeshard::{OperationRow, SchemeShardCommit, SchemeShardWrite, StateRow};
@@ -18,7 +18,7 @@ fn setup() -> (Checker, DataShardDb, crate::topology::ShardSpec) {
     let w = Arc::new(workload(3));
     let spec = w.topology.shard(ShardIdx(0)).clone();
     let db = DataShardDb {
-        rows: w.chain(TableId(0)).full.range(spec.start..spec.end).map(|(k, r)| (*k, *r)).collect(),
+        rows: ShardRows::over(w.chain(TableId(0)).full.clone(), spec.start, spec.end),
         restores: Default::default(),
     };
     (Checker::new(w), db, spec)

@@ -57,7 +57,7 @@ fn a_restore_by_hand_ends_done_with_the_oracles_data() {
     assert_eq!((report.percent_bp, report.shards_done, report.shards_total), (10_000, 2, 2));
     assert_eq!(report.shards.len(), 2);
     let expected = oracle::fold(w.workload.chain(crate::ids::TableId(0)), IncrIdx(3));
-    let actual: Vec<_> = w.ds_db[0].rows.iter().chain(&w.ds_db[1].rows).map(|(k, r)| (*k, *r)).collect();
+    let actual: Vec<_> = w.ds_db[0].rows.iter().chain(&w.ds_db[1].rows).collect();
     assert_eq!(actual, expected.into_iter().collect::<Vec<_>>());
 }
 

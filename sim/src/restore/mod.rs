@@ -10,7 +10,7 @@ mod ydb;
 use std::sync::Arc;
 
 use restoresim_model::client::{Client, ClientConfig, ClientDraw};
-use restoresim_model::datashard::{DataShard, DataShardDb};
+use restoresim_model::datashard::{DataShard, DataShardDb, ShardRows};
 use restoresim_model::ids::{Generation, ShardIdx};
 use restoresim_model::invariants::{self, Checker, Violation};
 use restoresim_model::knobs::ProtocolKnobs;
@@ -130,7 +130,7 @@ impl RestoreSystem {
             .iter()
             .map(|spec| {
                 let chain = workload.chain(spec.table);
-                let rows = chain.full.range(spec.start..spec.end).map(|(k, r)| (*k, *r)).collect();
+                let rows = ShardRows::over(chain.full.clone(), spec.start, spec.end);
                 Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
             })
             .collect();

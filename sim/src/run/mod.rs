@@ -411,7 +411,7 @@ fn final_data(system: &RestoreSystem, last: &Step) -> Option<(Outcome, Violation
             let range = system.workload.topology.shard(*s);
             system.datashards[s.0 as usize].db.rows.range(range.start..range.end)
         });
-        if !actual.map(|(k, r)| (*k, *r)).eq(expected) {
+        if !actual.eq(expected) {
             let message = format!(
                 "The restore of table '{}' ended Done, but the table differs from the oracle (full backup + \
                  incrementals 1..={}).",

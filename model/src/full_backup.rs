@@ -1,0 +1,209 @@
+//! A table's full backup as one shared, sorted, immutable vector of rows.
+//!
+//! Why a vector and not a `BTreeMap`: the full backup is written once (by
+//! workload generation, in key order) and then only read — by the oracle,
+//! by every DataShard's rows (which are an overlay on it, see
+//! `datashard::ShardRows`) and by the checks. A sorted vector of
+//! `(key, packed row)` is 16 bytes a row with no tree overhead (a
+//! `BTreeMap<Key, Row>` filled in random order was ~85), a range is an
+//! index span, and it is shared by reference count, so the workload, the oracle and the 1,000,000
+//! DataShards of a scale run hold one copy between them.
+
+use std::collections::BTreeMap;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use crate::data::Row;
+use crate::ids::Key;
+use crate::packed::{Packed, Unpacked};
+
+/// Rows sorted by key, keys unique. Cloning shares the rows.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct FullBackup {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Inner {
+    /// `(key, row)` with the row packed: 16 bytes a row.
+    rows: Vec<(Key, Packed)>,
+    /// The rows too wide to pack (none in generated workloads).
+    wide: BTreeMap<Key, Row>,
+}
+
+impl Inner {
+    fn row_at(&self, i: usize) -> (Key, Row) {
+        let (key, packed) = self.rows[i];
+        match packed.get() {
+            Unpacked::Row(Some(row)) => (key, row),
+            Unpacked::Wide => (key, self.wide[&key]),
+            Unpacked::Row(None) => unreachable!("a full backup holds no erased keys"),
+        }
+    }
+}
+
+impl FullBackup {
+    /// From rows already sorted by key with unique keys, as workload
+    /// generation produces them. Panics otherwise: that is a generator bug.
+    pub fn from_sorted(rows: impl IntoIterator<Item = (Key, Row)>) -> FullBackup {
+        let mut inner = Inner::default();
+        for (key, row) in rows {
+            assert!(inner.rows.last().is_none_or(|(k, _)| *k < key), "a full backup's keys are sorted and unique");
+            let packed = Packed::new(Some(row));
+            if packed.is_wide() {
+                inner.wide.insert(key, row);
+            }
+            inner.rows.push((key, packed));
+        }
+        inner.rows.shrink_to_fit();
+        FullBackup { inner: Arc::new(inner) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.rows.is_empty()
+    }
+
+    /// The row of `key` among the rows at indices `lo..hi`.
+    pub fn get_in(&self, lo: usize, hi: usize, key: Key) -> Option<Row> {
+        let i = self.inner.rows[lo..hi].binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(self.inner.row_at(lo + i).1)
+    }
+
+    pub fn get(&self, key: Key) -> Option<Row> {
+        self.get_in(0, self.len(), key)
+    }
+
+    /// All rows in key order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.at(0, self.len())
+    }
+
+    /// The index span of the rows with keys in `range`: empty (never a
+    /// panic) when the range is empty or inverted.
+    pub fn span(&self, range: impl RangeBounds<Key>) -> (usize, usize) {
+        self.span_in(0, self.len(), range)
+    }
+
+    /// [`FullBackup::span`] within the rows at indices `lo..hi`.
+    pub fn span_in(&self, lo: usize, hi: usize, range: impl RangeBounds<Key>) -> (usize, usize) {
+        let rows = &self.inner.rows[lo..hi];
+        let from = match range.start_bound() {
+            Bound::Included(s) => rows.partition_point(|(k, _)| k < s),
+            Bound::Excluded(s) => rows.partition_point(|(k, _)| k <= s),
+            Bound::Unbounded => 0,
+        };
+        let to = match range.end_bound() {
+            Bound::Included(e) => rows.partition_point(|(k, _)| k <= e),
+            Bound::Excluded(e) => rows.partition_point(|(k, _)| k < e),
+            Bound::Unbounded => rows.len(),
+        };
+        (lo + from, lo + to.max(from))
+    }
+
+    /// The rows with keys in `range`, in key order.
+    pub fn range(&self, range: impl RangeBounds<Key>) -> Iter<'_> {
+        let (lo, hi) = self.span(range);
+        self.at(lo, hi)
+    }
+
+    /// The rows at indices `lo..hi` (a span from [`FullBackup::span`]).
+    pub fn at(&self, lo: usize, hi: usize) -> Iter<'_> {
+        Iter { inner: &self.inner, next: lo, end: hi }
+    }
+
+    /// Inserts or replaces one row: O(n), for tests that build a backup by
+    /// hand. Generation uses [`FullBackup::from_sorted`].
+    pub fn insert(&mut self, key: Key, row: Row) {
+        let mut rows: BTreeMap<Key, Row> = self.iter().collect();
+        rows.insert(key, row);
+        *self = FullBackup::from_sorted(rows);
+    }
+}
+
+/// The iterator of [`FullBackup::range`]: `(key, row)` in key order.
+#[derive(Clone, Debug)]
+pub struct Iter<'a> {
+    inner: &'a Inner,
+    next: usize,
+    end: usize,
+}
+
+impl Iter<'_> {
+    /// The next key, without unpacking its row.
+    pub fn peek_key(&self) -> Option<Key> {
+        (self.next < self.end).then(|| self.inner.rows[self.next].0)
+    }
+}
+
+impl Iterator for Iter<'_> {
+    type Item = (Key, Row);
+
+    fn next(&mut self) -> Option<(Key, Row)> {
+        if self.next >= self.end {
+            return None;
+        }
+        self.next += 1;
+        Some(self.inner.row_at(self.next - 1))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.next;
+        (n, Some(n))
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FullBackup")
+    }
+}
+
+impl std::fmt::Debug for FullBackup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<(Key, Row)> for FullBackup {
+    /// Rows in any order; for a repeated key the last one wins.
+    fn from_iter<I: IntoIterator<Item = (Key, Row)>>(iter: I) -> FullBackup {
+        let map: BTreeMap<Key, Row> = iter.into_iter().collect();
+        FullBackup::from_sorted(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(v: u64) -> Row {
+        Row { cols: [Some(v), None, None] }
+    }
+
+    #[test]
+    fn ranges_of_every_bound_shape_and_inverted_ranges() {
+        let full: FullBackup = [(30, row(3)), (10, row(1)), (20, row(2)), (10, row(9))].into_iter().collect();
+        let keys = |it: Iter<'_>| it.map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(keys(full.iter()), vec![10, 20, 30]);
+        assert_eq!(full.get(10), Some(row(9)), "the last row of a repeated key wins");
+        let wide = Row { cols: [Some(u64::MAX), None, Some(1)] };
+        let mixed = FullBackup::from_sorted([(1, row(1)), (2, wide), (3, row(3))]);
+        assert_eq!(mixed.iter().collect::<Vec<_>>(), vec![(1, row(1)), (2, wide), (3, row(3))]);
+        assert_eq!(mixed.get(2), Some(wide), "a row too wide to pack reads back whole");
+        assert_eq!(keys(full.range(10..30)), vec![10, 20]);
+        assert_eq!(keys(full.range(10..=30)), vec![10, 20, 30]);
+        assert_eq!(keys(full.range((Bound::Excluded(10), Bound::Unbounded))), vec![20, 30]);
+        assert_eq!(keys(full.range(25..)), vec![30]);
+        let (lo, hi) = (30, 10);
+        assert_eq!(keys(full.range(lo..hi)), Vec::<Key>::new(), "an inverted range is empty");
+        assert_eq!(keys(full.range(lo..=hi)), Vec::<Key>::new());
+        let mut copy = full.clone();
+        copy.insert(15, row(5));
+        assert_eq!(keys(copy.iter()), vec![10, 15, 20, 30]);
+        assert_eq!(full.len(), 3, "insert copies on write: the shared backup is unchanged");
+    }
+}
