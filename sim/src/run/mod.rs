@@ -5,6 +5,7 @@
 pub mod config;
 mod diagnose;
 pub mod metrics;
+pub mod progress_shape;
 pub mod record;
 mod trace_line;
 
@@ -325,6 +326,7 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
         system.client.as_ref(),
         &restores,
     );
+    let metrics = metrics::RunMetrics { rows_needed: metrics::rows_needed(&system.workload, &restores), ..metrics };
     RunReport {
         scenario: scenario.name.clone(),
         seed,
