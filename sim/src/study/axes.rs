@@ -142,6 +142,17 @@ pub static PROTOCOL: Field = Field {
     set: set_protocol,
 };
 
+fn set_fault_profile(s: &mut Scenario, _index: usize, text: &str) -> Result<(), String> {
+    super::profiles::set(s, &typed::<String>(text)?)
+}
+
+/// A named mix of random faults (`profiles.rs`).
+pub static FAULT_PROFILE: Field = Field {
+    path: "fault_profile",
+    expected: "a fault profile: \"none\", \"detected-loss\", \"silent-loss\", \"restarts\" or \"crashes\"",
+    set: set_fault_profile,
+};
+
 /// A path split into its pattern (`[i]` for an index) and the index.
 fn pattern(path: &str) -> Option<(String, usize)> {
     let Some(open) = path.find('[') else { return Some((path.to_string(), 0)) };
@@ -159,12 +170,15 @@ pub fn find(path: &str) -> Option<(&'static Field, usize)> {
     if pattern == PROTOCOL.path {
         return Some((&PROTOCOL, index));
     }
+    if pattern == FAULT_PROFILE.path {
+        return Some((&FAULT_PROFILE, index));
+    }
     FIELDS.iter().find(|f| f.path == pattern).map(|f| (f, index))
 }
 
 /// Every valid path, for hints.
 pub fn valid_paths() -> String {
-    std::iter::once(PROTOCOL.path).chain(FIELDS.iter().map(|f| f.path)).collect::<Vec<_>>().join(", ")
+    [PROTOCOL.path, FAULT_PROFILE.path].into_iter().chain(FIELDS.iter().map(|f| f.path)).collect::<Vec<_>>().join(", ")
 }
 
 /// Sets `path` to the RON `text` in `scenario`; the error says what was expected.
