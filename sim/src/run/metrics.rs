@@ -68,9 +68,11 @@ pub struct RunMetrics {
     pub progress_stall_us: u64,
     pub hang_until_deadline_us: u64,
     /// Changes the restores that ended Done had to apply at least once (their
-    /// incrementals' sizes): `rows_applied` beyond it is work done again, in
-    /// whatever way a protocol flavour repeats it.
+    /// incrementals' sizes), and the changes the DataShards handled: applied,
+    /// or (YDB's receivers) dropped as already applied. What is handled
+    /// beyond the needed ones is work done again, however a flavour repeats it.
     pub rows_needed: u64,
+    pub rows_handled: u64,
 }
 
 /// Counts what the run loop sees, event by event.

@@ -326,7 +326,11 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
         system.client.as_ref(),
         &restores,
     );
-    let metrics = metrics::RunMetrics { rows_needed: metrics::rows_needed(&system.workload, &restores), ..metrics };
+    let metrics = metrics::RunMetrics {
+        rows_needed: metrics::rows_needed(&system.workload, &restores),
+        rows_handled: metrics.rows_applied,
+        ..metrics
+    };
     RunReport {
         scenario: scenario.name.clone(),
         seed,

@@ -109,14 +109,14 @@ pub static ALL: &[Metric] = &[
     Metric {
         name: "extra_rows_pct",
         unit: "% of rows needed",
-        description: "rows applied beyond the changes the Done restores needed, as a share of those (wasted work under any flavour)",
+        description: "changes handled beyond those the Done restores needed, as a share of those (wasted work under any flavour)",
         lower_is_better: true,
         rate: false,
         value: |r| {
             r.metrics
                 .as_ref()
                 .filter(|m| m.rows_needed > 0)
-                .map(|m| 100.0 * m.rows_applied.saturating_sub(m.rows_needed) as f64 / m.rows_needed as f64)
+                .map(|m| 100.0 * m.rows_handled.saturating_sub(m.rows_needed) as f64 / m.rows_needed as f64)
         },
     },
     counter!("progress_drops", "answers", "progress answers lower than the one before", progress_drops),
