@@ -89,6 +89,22 @@ pub enum Bug {
     /// check asked whether a Timeout was earned.
     /// Caught by: 6 (Failed on a deadline that had not passed).
     StageDeadlineFromOpStart,
+    /// YDB flavour, issue #40685
+    /// (<https://github.com/ydb-platform/ydb/issues/40685>): `FailedShards`
+    /// live in memory only; the state row carries `CompletedOperations`
+    /// (`SerializedData`) but neither the failed shards nor `RetryNeeded`.
+    /// A SchemeShard restart while a failed stage waits for its retry
+    /// reloads every sub-operation as complete, so the stage advances with
+    /// the failed shard's rows never applied and the restore completes.
+    /// Caught by: 7 (a stage advanced with a table not at the oracle's state).
+    Ydb40685,
+    /// YDB flavour, PR #35663 (<https://github.com/ydb-platform/ydb/pull/35663>,
+    /// fixes <https://github.com/ydb-platform/ydb/issues/22274>; the
+    /// `// FIXME`/`TODO #18797` in `TIncrementalRestoreScan::Finish`): an
+    /// aborted scan is reported as finished, so the shard counts as
+    /// restored with the rest of its range never pushed.
+    /// Caught by: 7 (a stage advanced with a table short of the oracle).
+    Ydb35663,
 }
 
 impl Bug {
@@ -123,6 +139,7 @@ impl Bug {
             Bug::LastKeyRegress => &[ProgressMonotonic],
             Bug::CountMissingAsDone => &[ProgressMonotonic, NoFalseSuccess, LegalTransitions],
             Bug::StageDeadlineFromOpStart => &[LegalTransitions],
+            Bug::Ydb40685 | Bug::Ydb35663 => &[NoFalseSuccess],
         }
     }
 
@@ -136,11 +153,17 @@ impl Bug {
             Bug::LastKeyRegress => "LastKeyRegress",
             Bug::CountMissingAsDone => "CountMissingAsDone",
             Bug::StageDeadlineFromOpStart => "StageDeadlineFromOpStart",
+            Bug::Ydb40685 => "Ydb40685",
+            Bug::Ydb35663 => "Ydb35663",
         }
     }
 
+    /// Bugs of the YDB flavour: real defects of YDB before their fix. They
+    /// are caught by `scenarios/ydb-*.ron`, not by the design's scenarios.
+    pub const YDB: [Bug; 2] = [Bug::Ydb40685, Bug::Ydb35663];
+
     pub fn from_name(name: &str) -> Option<Bug> {
-        Bug::ALL.into_iter().find(|b| b.name() == name)
+        Bug::ALL.into_iter().chain(Bug::YDB).find(|b| b.name() == name)
     }
 }
 
@@ -159,7 +182,7 @@ impl Bugs {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+        Bug::ALL.into_iter().chain(Bug::YDB).filter(move |b| self.has(*b))
     }
 }
 
@@ -189,6 +212,18 @@ pub struct ProtocolKnobs {
     /// it reports a retriable error to the coordinator.
     pub read_retries: u32,
     pub bugs: Bugs,
+    /// Which protocol the tablets run.
+    pub flavour: Flavour,
+    /// Knobs of the YDB flavour only.
+    pub ydb: crate::ydb::YdbKnobs,
+}
+
+/// The protocol flavour: the design's, or YDB's as shipped (`crate::ydb`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    #[default]
+    Design,
+    Ydb,
 }
 
 impl Default for ProtocolKnobs {
@@ -207,6 +242,8 @@ impl Default for ProtocolKnobs {
             allocate_timeout: 200_000,
             read_retries: 3,
             bugs: Bugs::default(),
+            flavour: Flavour::Design,
+            ydb: crate::ydb::YdbKnobs::default(),
         }
     }
 }
@@ -223,7 +260,7 @@ mod tests {
 
     #[test]
     fn bug_names_round_trip() {
-        for bug in Bug::ALL {
+        for bug in Bug::ALL.into_iter().chain(Bug::YDB) {
             assert_eq!(Bug::from_name(bug.name()), Some(bug));
             assert!(Bugs::default().with(bug).has(bug));
         }

@@ -28,5 +28,6 @@ pub mod timers;
 pub mod topology;
 pub mod txallocator;
 pub mod workload;
+pub mod ydb;
 
 pub use outbox::{Command, Commit, Outbox, Timer};

@@ -16,6 +16,10 @@ pub enum Commit {
     SchemeShard(SchemeShardCommit),
     DataShard(DataShardCommit),
     TxAllocator(TxAllocatorCommit),
+    /// The YDB flavour's SchemeShard (`crate::ydb::schema`).
+    YdbSchemeShard(crate::ydb::schema::YdbSchemeShardCommit),
+    /// The YDB flavour's destination DataShard applying change records.
+    YdbDataShard(crate::ydb::schema::YdbReceiverCommit),
 }
 
 /// Timers. A timer belongs to the tablet generation that armed it: the engine
@@ -44,6 +48,16 @@ pub enum Timer {
     /// (Last, so the derived hash of the older variants, and with it every
     /// golden trace hash, stays.)
     ClientForget { index: u32 },
+    /// YDB SchemeShard: `TEvProgressIncrementalRestore`, the 1 s self-heartbeat.
+    YdbHeartbeat { op: OperationId },
+    /// YDB SchemeShard: `NextRetryAttemptAt` of a stage retry came.
+    YdbStageRetry { op: OperationId },
+    /// YDB SchemeShard: the TxAllocator answered empty; ask again (500 ms).
+    YdbAllocateRetry { op: OperationId, cookie: u64 },
+    /// YDB SchemeShard with a per-shard timeout (not in YDB as shipped).
+    YdbShardTimeout { op: OperationId, sub_tx: crate::ids::TxId, shard: ShardIdx },
+    /// YDB source shard: re-send to destination `shard` after its pipe broke.
+    YdbSenderRetry { shard: ShardIdx },
 }
 
 impl Timer {
@@ -60,6 +74,11 @@ impl Timer {
             Timer::Deadline { .. } => "Deadline",
             Timer::ReadRetry { .. } => "ReadRetry",
             Timer::ClientForget { .. } => "ClientForget",
+            Timer::YdbHeartbeat { .. } => "YdbHeartbeat",
+            Timer::YdbStageRetry { .. } => "YdbStageRetry",
+            Timer::YdbAllocateRetry { .. } => "YdbAllocateRetry",
+            Timer::YdbShardTimeout { .. } => "YdbShardTimeout",
+            Timer::YdbSenderRetry { .. } => "YdbSenderRetry",
         }
     }
 }

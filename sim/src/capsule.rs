@@ -227,7 +227,7 @@ pub fn read(path: &Path) -> Result<Capsule, CapsuleError> {
                 serde_json::from_value(v.clone()).map_err(|e| bad(format!("unreadable `fault_tape`: {e}")))?;
             // A configuration swarm's shards are the seed's drawn ones.
             let (drawn, _) = crate::swarm::resolve(&scenario, seed);
-            let nodes = crate::restore::node_count(drawn.workload.tables.iter().map(|t| t.shards).sum());
+            let nodes = crate::restore::node_count(crate::scenario::validate::total_shards(&drawn) as u32);
             Some(tape::from_tape(&entries, nodes).map_err(|e| bad(e.to_string()))?)
         }
     };

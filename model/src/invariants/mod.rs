@@ -19,6 +19,8 @@ mod stale;
 pub use stale::{Receiver, check_stale_no_effect, staleness};
 #[cfg(test)]
 mod tests;
+mod ydb;
+pub use ydb::YdbChecker;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -65,6 +67,9 @@ pub enum Invariant {
     ProgressConsistent,
     /// 14\. A refused MultiIncrementalRestore changes no durable state.
     RejectNoEffect,
+    /// 15\. YDB flavour's progress contract: never 100 % before the restore
+    /// is Done, 100 % with its final status once it ended.
+    YdbProgress,
 }
 
 impl Invariant {
@@ -85,6 +90,7 @@ impl Invariant {
             Invariant::ForgetOnlyEnded => "12-forget-only-ended",
             Invariant::ProgressConsistent => "13-progress-consistent",
             Invariant::RejectNoEffect => "14-reject-no-effect",
+            Invariant::YdbProgress => "15-ydb-progress",
         }
     }
 }

@@ -242,7 +242,7 @@ fn parse_bugs(names: &[String]) -> Result<Vec<Bug>, Failure> {
         .iter()
         .map(|name| {
             Bug::from_name(name).ok_or_else(|| {
-                let known: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+                let known: Vec<_> = Bug::ALL.iter().chain(&Bug::YDB).map(|b| b.name()).collect();
                 Failure::new(exit::USAGE, format!("unknown bug '{name}'; expected one of {}", known.join(", ")))
             })
         })

@@ -5,6 +5,7 @@
 //! Node layout: 0 Client, 1 SchemeShard, 2 TxAllocator, 3.. DataShards.
 
 mod tracker;
+mod ydb;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use restoresim_model::{Command, Commit, Outbox, Timer};
 
 use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Ratio, Stream, Subsystem, System};
 pub use tracker::{DurableTracker, ShardPoint};
+pub use ydb::YdbSide;
 
 pub const CLIENT: NodeId = 0;
 pub const SCHEMESHARD: NodeId = 1;
@@ -32,6 +34,15 @@ const FIRST_DATASHARD: NodeId = 3;
 /// Nodes of a system with `datashards` DataShards.
 pub fn node_count(datashards: u32) -> u32 {
     FIRST_DATASHARD + datashards
+}
+
+/// Nodes of a system of `flavour` whose restored tables have `datashards`
+/// DataShards: the YDB flavour adds one source shard for each.
+pub fn flavour_node_count(datashards: u32, flavour: restoresim_model::knobs::Flavour) -> u32 {
+    match flavour {
+        restoresim_model::knobs::Flavour::Design => node_count(datashards),
+        restoresim_model::knobs::Flavour::Ydb => node_count(2 * datashards),
+    }
 }
 
 pub fn node_of(actor: Actor) -> NodeId {
@@ -87,6 +98,9 @@ pub struct RestoreSystem {
     /// The Client's draws (poll intervals, detail coins): its own stream,
     /// so a Client behaviour never shifts the network's or the faults' draws.
     client_draws: ClientStream,
+    /// The YDB flavour's tablets (`ydb.rs`); `None` in the design's flavour,
+    /// whose tablets are the fields above.
+    pub ydb: Option<Box<YdbSide>>,
 }
 
 /// The Client's seeded stream, as the model's `ClientDraw`.
@@ -120,7 +134,12 @@ impl RestoreSystem {
                 Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
             })
             .collect();
+        let ydb = (knobs.flavour == restoresim_model::knobs::Flavour::Ydb).then(|| {
+            let layout = restoresim_model::ydb::YdbLayout::new(&workload.topology);
+            Box::new(YdbSide::new(layout, workload.topology.shards.len() as u32))
+        });
         RestoreSystem {
+            ydb,
             checker: Checker::new(Arc::clone(&workload)),
             tracker: DurableTracker::new(&workload),
             rows: Default::default(),
@@ -164,6 +183,7 @@ impl RestoreSystem {
             // Study metrics: no decision and no check reads them.
             rows: _,
             client_draws,
+            ydb,
         } = self;
         // The Client's next draws (poll intervals, coins) depend on how far
         // its stream has been drawn.
@@ -174,7 +194,11 @@ impl RestoreSystem {
         for shard in datashards {
             write!(out, "{:?}\u{1}{:?}\u{1}", shard.db, shard.live)?;
         }
-        write!(out, "{checker:?}\u{1}{tracker:?}")
+        write!(out, "{checker:?}\u{1}{tracker:?}")?;
+        if let Some(ydb) = ydb {
+            write!(out, "\u{1}{ydb:?}")?;
+        }
+        Ok(())
     }
 
     /// Node kinds in id order, for `Engine::new`.
@@ -186,6 +210,8 @@ impl RestoreSystem {
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let mut kinds = vec![NodeKind::Process, NodeKind::Tablet, NodeKind::Tablet];
         kinds.extend(std::iter::repeat_n(NodeKind::Tablet, self.datashards.len()));
+        let sources = self.ydb.as_ref().map_or(0, |y| y.source_count());
+        kinds.extend(std::iter::repeat_n(NodeKind::Tablet, sources as usize));
         kinds
     }
 
@@ -239,6 +265,9 @@ impl System for RestoreSystem {
     type IoReply = BackupBatch;
 
     fn boot(&mut self, node: NodeId, generation: u32, now: Micros, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_boot(node, generation, now, fx);
+        }
         let generation = Generation(generation);
         let out = &mut self.outbox;
         match actor_of(node) {
@@ -271,6 +300,9 @@ impl System for RestoreSystem {
     }
 
     fn crash(&mut self, node: NodeId) {
+        if self.ydb.is_some() {
+            return self.ydb_crash(node);
+        }
         match actor_of(node) {
             Actor::Client => unreachable!("the client never crashes"),
             Actor::SchemeShard => {
@@ -283,6 +315,9 @@ impl System for RestoreSystem {
     }
 
     fn on_message(&mut self, node: NodeId, now: Micros, from: NodeId, msg: Msg, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_message(node, now, from, msg, fx);
+        }
         let stale = self.staleness(node, &msg);
         let restore_request = matches!(msg, Msg::MultiIncrementalRestore { .. });
         let out = &mut self.outbox;
@@ -331,6 +366,9 @@ impl System for RestoreSystem {
     }
 
     fn on_timer(&mut self, node: NodeId, now: Micros, timer: Timer, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_timer(node, now, timer, fx);
+        }
         let out = &mut self.outbox;
         match actor_of(node) {
             Actor::Client => {
@@ -347,6 +385,9 @@ impl System for RestoreSystem {
     }
 
     fn on_pipe_reset(&mut self, node: NodeId, now: Micros, peer: NodeId, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_pipe_reset(node, peer, fx);
+        }
         if node == SCHEMESHARD {
             let ss = self.schemeshard.live.as_mut().expect("live");
             ss.on_pipe_reset(now, actor_of(peer), &mut self.outbox);
@@ -355,6 +396,9 @@ impl System for RestoreSystem {
     }
 
     fn apply_commit(&mut self, node: NodeId, now: Micros, commit: &Commit) {
+        if self.ydb.is_some() {
+            return self.ydb_apply_commit(node, commit);
+        }
         let result = match commit {
             Commit::SchemeShard(c) => {
                 c.apply(&mut self.schemeshard.db);
@@ -372,6 +416,7 @@ impl System for RestoreSystem {
                 c.apply(&mut self.allocator.db);
                 Ok(())
             }
+            Commit::YdbSchemeShard(_) | Commit::YdbDataShard(_) => unreachable!("a YDB commit in a design run"),
             Commit::DataShard(c) => {
                 let index = Self::datashard_index(node);
                 let tablet = &mut self.datashards[index];
@@ -394,10 +439,14 @@ impl System for RestoreSystem {
     }
 
     fn on_committed(&mut self, node: NodeId, now: Micros, commit: Commit, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_committed(node, now, commit, fx);
+        }
         let out = &mut self.outbox;
         match commit {
             Commit::SchemeShard(c) => self.schemeshard.live.as_mut().expect("live").on_committed(now, c, out),
             Commit::TxAllocator(c) => self.allocator.live.as_mut().expect("live").on_committed(c, out),
+            Commit::YdbSchemeShard(_) | Commit::YdbDataShard(_) => unreachable!("a YDB commit in a design run"),
             Commit::DataShard(c) => {
                 let index = Self::datashard_index(node);
                 self.datashards[index].live.as_mut().expect("live").on_committed(c, out);
@@ -416,6 +465,9 @@ impl System for RestoreSystem {
     }
 
     fn on_io(&mut self, node: NodeId, now: Micros, reply: BackupBatch, fx: &mut Effects<Self>) {
+        if self.ydb.is_some() {
+            return self.ydb_io(node, now, reply, fx);
+        }
         let index = Self::datashard_index(node);
         self.datashards[index].live.as_mut().expect("live").on_read(now, reply, &mut self.outbox);
         self.drain(node, fx);

@@ -33,6 +33,18 @@ pub fn knobs(s: &Scenario, extra_bugs: &[Bug]) -> ProtocolKnobs {
         allocate_timeout: p.allocate_timeout.us(),
         read_retries: p.read_retries,
         bugs,
+        flavour: match p.flavour {
+            scenario::Flavour::Design => restoresim_model::knobs::Flavour::Design,
+            scenario::Flavour::Ydb => restoresim_model::knobs::Flavour::Ydb,
+        },
+        ydb: {
+            let y = p.ydb.clone().unwrap_or_default();
+            restoresim_model::ydb::YdbKnobs {
+                tables_in_flight: y.tables_in_flight,
+                retry_unit: y.retry_unit.us(),
+                heartbeat: y.heartbeat.us(),
+            }
+        },
     }
 }
 

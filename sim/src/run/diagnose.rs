@@ -46,6 +46,10 @@ pub fn diagnose(engine: &Engine<RestoreSystem>) -> String {
             }
         }
     }
+    if let Some(ydb) = &system.ydb {
+        out.push_str(&ydb.diagnose(system.knobs()));
+        return out;
+    }
     let Some(ss) = &system.schemeshard.live else {
         match pending.iter().find(|p| matches!(p.what, Pending::Boot { node: SCHEMESHARD })) {
             Some(boot) => {
@@ -217,13 +221,18 @@ fn timer_op(timer: &Timer) -> Option<OperationId> {
         Timer::ClientStart { .. }
         | Timer::ClientRetry { .. }
         | Timer::ClientPoll { .. }
-        | Timer::ClientForget { .. } => None,
+        | Timer::ClientForget { .. }
+        | Timer::YdbSenderRetry { .. } => None,
         Timer::AllocateTimeout { op, .. }
         | Timer::StageRetry { op }
         | Timer::ShardRetry { op, .. }
         | Timer::ShardTimeout { op, .. }
         | Timer::Deadline { op, .. }
-        | Timer::ReadRetry { op, .. } => Some(*op),
+        | Timer::ReadRetry { op, .. }
+        | Timer::YdbHeartbeat { op }
+        | Timer::YdbStageRetry { op }
+        | Timer::YdbAllocateRetry { op, .. }
+        | Timer::YdbShardTimeout { op, .. } => Some(*op),
     }
 }
 
@@ -234,6 +243,9 @@ fn msg_op(msg: &Msg) -> Option<OperationId> {
         Msg::AllocateTxId { op, .. } | Msg::TxIdAllocated { op, .. } => Some(*op),
         Msg::IncrementalRestoreRequest(req) => Some(req.op),
         Msg::IncrementalRestoreResponse(resp) => Some(resp.op),
+        Msg::IncrementalRestoreSrcCreateRequest(req) => Some(req.op),
+        Msg::IncrementalRestoreShardProgress(p) => Some(p.op),
+        Msg::ApplyChangeRecords(a) => Some(a.op),
         _ => None,
     }
 }

@@ -218,6 +218,49 @@ pub struct ProtocolSpec {
     pub batch_rows: u32,
     pub allocate_timeout: Duration,
     pub read_retries: u32,
+    /// Which protocol the tablets run (`Ydb`: docs/ydb-flavour.md).
+    #[serde(skip_serializing_if = "Flavour::is_design")]
+    pub flavour: Flavour,
+    /// Knobs of the YDB flavour only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ydb: Option<YdbSpec>,
+}
+
+/// The protocol flavour: the design's, or YDB's as shipped.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Flavour {
+    #[default]
+    Design,
+    Ydb,
+}
+
+impl Flavour {
+    pub fn is_design(&self) -> bool {
+        *self == Flavour::Design
+    }
+}
+
+/// `protocol: (flavour: Ydb, ydb: (...))`: the YDB flavour's own knobs.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct YdbSpec {
+    /// `MaxIncrementalRestoreTablesInFlight`; `None` = unbounded.
+    pub tables_in_flight: Option<u32>,
+    /// The stage-retry backoff waits 2, 4, 8 of these (YDB: 1 s).
+    pub retry_unit: Duration,
+    /// The orchestrator's self-heartbeat (YDB: 1 s).
+    pub heartbeat: Duration,
+}
+
+impl Default for YdbSpec {
+    fn default() -> Self {
+        let k = restoresim_model::ydb::YdbKnobs::default();
+        YdbSpec {
+            tables_in_flight: k.tables_in_flight,
+            retry_unit: Duration(k.retry_unit),
+            heartbeat: Duration(k.heartbeat),
+        }
+    }
 }
 
 impl Default for ProtocolSpec {
@@ -236,6 +279,8 @@ impl Default for ProtocolSpec {
             batch_rows: k.batch_rows,
             allocate_timeout: Duration(k.allocate_timeout),
             read_retries: k.read_retries,
+            flavour: Flavour::Design,
+            ydb: None,
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn validate(s: &Scenario) -> Check {
     check_workload(s)?;
     check_restores(s)?;
     check_protocol(s)?;
+    check_flavour(s)?;
     check_budgets(s)?;
     check_network(s)?;
     check_tablets(s)?;
@@ -85,8 +86,11 @@ fn check_tape(s: &Scenario) -> Check {
 }
 
 /// Shards in all tables (at most `MAX_TOTAL_SHARDS` once `check_workload` passed).
+/// DataShards a scenario's faults may name: the YDB flavour has one source
+/// shard (numbered after the restored tables' shards) for each.
 pub fn total_shards(s: &Scenario) -> u64 {
-    s.workload.tables.iter().map(|t| u64::from(t.shards)).sum()
+    let restored: u64 = s.workload.tables.iter().map(|t| u64::from(t.shards)).sum();
+    if s.protocol.flavour == super::Flavour::Ydb { 2 * restored } else { restored }
 }
 
 fn check_name(s: &Scenario) -> Check {
@@ -472,6 +476,76 @@ fn check_swarm(s: &Scenario) -> Check {
     Ok(())
 }
 
+/// What the YDB flavour (docs/ydb-flavour.md) runs with: knobs it has no
+/// use for are refused rather than ignored, and each flavour's planted bugs
+/// stay in it.
+fn check_flavour(s: &Scenario) -> Check {
+    use restoresim_model::knobs::Bug;
+    let k = &s.protocol;
+    let path = |f| p(&["protocol", f]);
+    let ydb = k.flavour == super::Flavour::Ydb;
+    for (i, name) in s.bugs.iter().enumerate() {
+        let Some(bug) = Bug::from_name(name) else { continue };
+        if Bug::YDB.contains(&bug) != ydb {
+            let want = if ydb { "Design" } else { "Ydb" };
+            return refuse(p(&["bugs"]).at(i), format!("bug \"{name}\" is a defect of the {want} flavour's protocol"));
+        }
+    }
+    if !ydb {
+        if k.ydb.is_some() {
+            return refuse(path("ydb"), "`ydb` knobs need `flavour: Ydb`");
+        }
+        return Ok(());
+    }
+    let d = super::ProtocolSpec::default();
+    let unused: [(&'static str, bool, &str); 7] = [
+        (
+            "resume_from_last_key",
+            k.resume_from_last_key != d.resume_from_last_key,
+            "a source shard's scan always starts from the beginning",
+        ),
+        (
+            "request_rounds",
+            k.request_rounds != d.request_rounds,
+            "YDB stamps requests with SchemeShard's generation only",
+        ),
+        ("retry_scope", k.retry_scope != d.retry_scope, "YDB re-runs the whole stage; see `ydb.retry_unit`"),
+        (
+            "max_shards_in_flight",
+            k.max_shards_in_flight != d.max_shards_in_flight,
+            "YDB caps tables, not shards: `ydb.tables_in_flight`",
+        ),
+        ("backoff", k.backoff != d.backoff, "the stage retry waits 2/4/8 × `ydb.retry_unit`"),
+        ("progress_persist", k.progress_persist != d.progress_persist, "YDB persists no per-shard progress"),
+        ("read_retries", k.read_retries != d.read_retries, "an aborted scan is reported at once"),
+    ];
+    if let Some((field, _, why)) = unused.iter().find(|(_, set, _)| *set) {
+        return refuse(path(field), format!("`{field}` does not apply to the Ydb flavour: {why}"));
+    }
+    if k.allocate_timeout != d.allocate_timeout {
+        return refuse(
+            path("allocate_timeout"),
+            "`allocate_timeout` does not apply to the Ydb flavour: an empty answer is asked again after 500 ms, a lost one on a pipe reset",
+        );
+    }
+    if s.swarm.is_some() {
+        return refuse(
+            p(&["swarm"]),
+            "the configuration swarm draws the Design flavour's knobs; it does not apply to the Ydb flavour",
+        );
+    }
+    let y = k.ydb.clone().unwrap_or_default();
+    let ypath = |f| p(&["protocol", "ydb", f]);
+    if y.tables_in_flight == Some(0) {
+        return refuse(ypath("tables_in_flight"), "expected `tables_in_flight >= 1` (or None)");
+    }
+    if y.retry_unit.us() == 0 || y.heartbeat.us() == 0 {
+        let f = if y.retry_unit.us() == 0 { "retry_unit" } else { "heartbeat" };
+        return refuse(ypath(f), format!("expected a positive `{f}`"));
+    }
+    Ok(())
+}
+
 /// Planted bugs and coverage goals by name.
 fn check_names(s: &Scenario) -> Check {
     if s.bugs.len() > MAX_NAMES {
@@ -479,7 +553,8 @@ fn check_names(s: &Scenario) -> Check {
     }
     for (i, bug) in s.bugs.iter().enumerate() {
         if restoresim_model::knobs::Bug::from_name(bug).is_none() {
-            let known: Vec<_> = restoresim_model::knobs::Bug::ALL.iter().map(|b| b.name()).collect();
+            let all = restoresim_model::knobs::Bug::ALL.iter().chain(&restoresim_model::knobs::Bug::YDB);
+            let known: Vec<_> = all.map(|b| b.name()).collect();
             return refuse(p(&["bugs"]).at(i), format!("unknown bug \"{bug}\"; expected one of {}", known.join(", ")));
         }
     }

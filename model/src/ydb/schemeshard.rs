@@ -1,0 +1,771 @@
+//! YDB's SchemeShard side of an incremental restore: the orchestrator
+//! `TTxProgressIncrementalRestore` over `TIncrementalRestoreState`. One stage
+//! per incremental across every table of the backup collection; per table a
+//! sub-operation with its own TxId, sent to every source shard; per shard
+//! the first terminal report wins and is kept in memory; a stage with a
+//! failed shard is re-run whole, with fresh TxIds, after a 2/4/8 s backoff.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use super::schema::{OperationRow, StateRow, YdbSchemeShardCommit, YdbSchemeShardDb, YdbState, YdbWrite};
+use super::{EndStatus, ShardProgress, SrcCreateRequest, YdbLayout};
+use crate::ids::{Generation, IncrIdx, Micros, OperationId, RequestKey, ShardIdx, TableId, TxId};
+use crate::knobs::{Bug, ProtocolKnobs};
+use crate::msg::{Actor, ForgetStatus, Msg, RejectStatus};
+use crate::note::Note;
+use crate::outbox::{Commit, Outbox, Timer};
+use crate::progress::{FULL_BP, FinalStatus, OpState, ProgressReport};
+use crate::workload::Workload;
+
+/// Empty TxAllocator answer: ask again after this long (YDB: 500 ms).
+const ALLOCATE_RETRY: Micros = 500_000;
+
+/// One table's sub-operation of the current stage attempt
+/// (`TTableOperationState`), in memory only.
+#[derive(Clone, Debug)]
+struct SubOp {
+    tx: TxId,
+    expected: Vec<ShardIdx>,
+    completed: BTreeSet<ShardIdx>,
+    failed: BTreeSet<ShardIdx>,
+    fatal: bool,
+    /// Moved to `CompletedOperations`.
+    finished: bool,
+}
+
+impl SubOp {
+    fn reported(&self) -> usize {
+        self.completed.len() + self.failed.len()
+    }
+
+    fn terminal(&self, shard: ShardIdx) -> bool {
+        self.completed.contains(&shard) || self.failed.contains(&shard)
+    }
+}
+
+/// What this incarnation knows of one restore.
+#[derive(Clone)]
+struct Run {
+    row: OperationRow,
+    /// The state row as this incarnation last wrote (or read) it.
+    state: Option<StateRow>,
+    /// Tables of the stage not dispatched yet (`PendingTables`).
+    pending: VecDeque<TableId>,
+    /// Allocation cookie → table waiting for its TxId.
+    allocating: BTreeMap<u64, TableId>,
+    /// The finalize step's allocation.
+    finalizing: Option<u64>,
+    subops: BTreeMap<TableId, SubOp>,
+    /// In memory: which tables failed (true = non-retriable), `RetryNeeded`.
+    failed: BTreeMap<TableId, bool>,
+    retry_needed: bool,
+    heartbeat_armed: bool,
+    retry_armed: bool,
+    /// A state row that changes the stage is on its way to disk: nothing
+    /// goes out before it is durable.
+    resuming: bool,
+}
+
+/// Volatile: the YDB flavour's SchemeShard; a crash drops it.
+pub struct YdbSchemeShard {
+    workload: Arc<Workload>,
+    layout: Arc<YdbLayout>,
+    knobs: Arc<ProtocolKnobs>,
+    pub generation: Generation,
+    runs: BTreeMap<OperationId, Run>,
+    /// Operations accepted but whose operation row is not durable yet.
+    accepting: BTreeMap<RequestKey, OperationId>,
+    next_op: u64,
+    next_cookie: u64,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Run({:?} {:?} p{:?} a{:?} f{:?} s{:?} x{:?} r{} h{} t{} u{})",
+            self.row,
+            self.state,
+            self.pending,
+            self.allocating,
+            self.finalizing,
+            self.subops.iter().map(|(t, s)| (t, s.tx, &s.completed, &s.failed, s.finished)).collect::<Vec<_>>(),
+            self.failed,
+            self.retry_needed,
+            self.heartbeat_armed,
+            self.retry_armed,
+            self.resuming
+        )
+    }
+}
+
+/// Without the workload, layout and knobs (the same for every run of a scenario).
+impl std::fmt::Debug for YdbSchemeShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "YdbSchemeShard({:?} {:?} {:?} {} {})",
+            self.generation, self.runs, self.accepting, self.next_op, self.next_cookie
+        )
+    }
+}
+
+impl YdbSchemeShard {
+    /// TTxInit: reload every restore; resume the running ones, re-run an
+    /// orphaned operation row (no state row yet), resume finalizing.
+    pub fn boot(
+        workload: Arc<Workload>,
+        layout: Arc<YdbLayout>,
+        knobs: Arc<ProtocolKnobs>,
+        db: &YdbSchemeShardDb,
+        generation: Generation,
+        now: Micros,
+        out: &mut Outbox,
+    ) -> YdbSchemeShard {
+        let mut ss = YdbSchemeShard {
+            workload,
+            layout,
+            knobs,
+            generation,
+            runs: BTreeMap::new(),
+            accepting: BTreeMap::new(),
+            next_op: db.next_op.max(1),
+            next_cookie: 1,
+        };
+        out.note(Note::Booted { actor: Actor::SchemeShard });
+        for (op, row) in &db.operations {
+            let state = db.states.get(op).cloned();
+            let mut run = Run {
+                row: row.clone(),
+                state: state.clone(),
+                pending: VecDeque::new(),
+                allocating: BTreeMap::new(),
+                finalizing: None,
+                subops: BTreeMap::new(),
+                failed: BTreeMap::new(),
+                retry_needed: false,
+                heartbeat_armed: false,
+                retry_armed: false,
+                resuming: false,
+            };
+            if let Some(s) = &state
+                && s.state == YdbState::Running
+            {
+                // Sub-operations not in CompletedOperations start over
+                // (YDB re-dispatches them with the new generation).
+                run.failed = s.failed.clone();
+                run.retry_needed = s.retry_needed;
+                let open = |t: &&TableId| !s.completed.contains(t) && !s.dispatched.contains_key(t);
+                run.pending = row.tables.iter().filter(open).copied().collect();
+            }
+            ss.runs.insert(*op, run);
+        }
+        let ops: Vec<OperationId> = ss.runs.keys().copied().collect();
+        for op in &ops {
+            ss.redispatch(*op, out);
+        }
+        for op in ops {
+            let state = ss.runs[&op].state.as_ref().map(|s| s.state);
+            match state {
+                None => ss.start(op, now, out),
+                Some(YdbState::Running) => ss.progress(op, now, out),
+                Some(YdbState::Finalizing) => ss.finalize(op, out),
+                Some(_) => {}
+            }
+        }
+        ss
+    }
+
+    pub fn on_message(&mut self, db: &YdbSchemeShardDb, now: Micros, from: Actor, msg: Msg, out: &mut Outbox) {
+        match msg {
+            Msg::MultiIncrementalRestore { key, table, backups } => self.on_restore(db, key, &table, &backups, out),
+            Msg::GetProgress { op, .. } => {
+                let report = self.report(db, op).map(Box::new);
+                out.send(Actor::Client, Msg::Progress { op, report });
+            }
+            Msg::Forget { op } => self.on_forget(db, op, out),
+            Msg::TxIdAllocated { op, cookie, tx } => self.on_allocated(op, cookie, tx, now, out),
+            Msg::IncrementalRestoreShardProgress(p) => self.on_shard_progress(p, now, out),
+            _ => debug_assert!(false, "YDB SchemeShard got {} from {from}", msg.kind()),
+        }
+    }
+
+    /// `ESchemeOpRestoreBackupCollection`: validate, then write the
+    /// operation row; the state row comes later (`start`).
+    fn on_restore(
+        &mut self,
+        db: &YdbSchemeShardDb,
+        key: RequestKey,
+        table: &str,
+        backups: &[IncrIdx],
+        out: &mut Outbox,
+    ) {
+        if let Some(op) = db.keys.get(&key) {
+            out.send(Actor::Client, Msg::RestoreAccepted { key, op: *op });
+            return;
+        }
+        if self.accepting.contains_key(&key) {
+            return; // Answered once the row is durable.
+        }
+        let reject = |status, issues: &str, out: &mut Outbox| {
+            out.note(Note::Rejected { status });
+            out.send(Actor::Client, Msg::RestoreRejected { key, status, issues: issues.to_string() });
+        };
+        let Some(spec) = self.workload.topology.table_by_name(table) else {
+            return reject(RejectStatus::PathDoesNotExist, "no such backup collection", out);
+        };
+        let incrementals = self.workload.chain(spec.id).len();
+        if !backups.iter().enumerate().all(|(i, b)| b.0 == i as u32 + 1) || backups.len() as u32 != incrementals {
+            return reject(RejectStatus::BadRequest, "a collection restores its whole chain, in order", out);
+        }
+        let busy = self.runs.values().any(|r| !r.state.as_ref().is_some_and(|s| s.state.is_terminal()));
+        if busy || !self.accepting.is_empty() {
+            return reject(RejectStatus::MultipleModifications, "the backup collection is under operation", out);
+        }
+        let op = OperationId(self.next_op);
+        self.next_op += 1;
+        self.accepting.insert(key, op);
+        // The named table first; every other table of the workload is part
+        // of the collection (its index tables).
+        let mut tables = vec![spec.id];
+        tables.extend(self.workload.topology.tables.iter().map(|t| t.id).filter(|t| *t != spec.id));
+        let row = OperationRow { key, tables, incrementals };
+        out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
+            writes: vec![YdbWrite::Operation(op, row)],
+            next_op: Some(self.next_op),
+            replies: vec![Msg::RestoreAccepted { key, op }],
+            run: Some(op),
+            resume: None,
+        }));
+    }
+
+    fn on_forget(&mut self, db: &YdbSchemeShardDb, op: OperationId, out: &mut Outbox) {
+        let status = match db.states.get(&op) {
+            _ if !db.operations.contains_key(&op) => ForgetStatus::NotFound,
+            Some(s) if s.state.is_terminal() => {
+                out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
+                    writes: vec![YdbWrite::Erase(op)],
+                    next_op: None,
+                    replies: vec![Msg::ForgetResult { op, status: ForgetStatus::Forgotten }],
+                    run: None,
+                    resume: None,
+                }));
+                return;
+            }
+            _ => ForgetStatus::StillRunning,
+        };
+        out.send(Actor::Client, Msg::ForgetResult { op, status });
+    }
+
+    /// A commit of this incarnation is durable.
+    pub fn on_committed(&mut self, now: Micros, commit: YdbSchemeShardCommit, out: &mut Outbox) {
+        for reply in commit.replies {
+            out.send(Actor::Client, reply);
+        }
+        for w in &commit.writes {
+            match w {
+                YdbWrite::Operation(op, row) => {
+                    self.accepting.remove(&row.key);
+                    self.runs.insert(
+                        *op,
+                        Run {
+                            row: row.clone(),
+                            state: None,
+                            pending: VecDeque::new(),
+                            allocating: BTreeMap::new(),
+                            finalizing: None,
+                            subops: BTreeMap::new(),
+                            failed: BTreeMap::new(),
+                            retry_needed: false,
+                            heartbeat_armed: false,
+                            retry_armed: false,
+                            resuming: false,
+                        },
+                    );
+                }
+                YdbWrite::Erase(op) => {
+                    self.runs.remove(op);
+                }
+                YdbWrite::State(..) => {}
+            }
+        }
+        if let Some(op) = commit.run {
+            self.start(op, now, out);
+        }
+        if let Some(op) = commit.resume {
+            self.resume(op, now, out);
+        }
+    }
+
+    /// After a state row that changes the stage is durable: go on.
+    fn resume(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
+        let Some(run) = self.runs.get_mut(&op) else { return };
+        run.resuming = false;
+        match run.state.as_ref().map(|s| s.state) {
+            Some(YdbState::Running) => self.progress(op, now, out),
+            Some(YdbState::Finalizing) if run.finalizing.is_none() => self.finalize(op, out),
+            _ => {}
+        }
+    }
+
+    /// `TEvRunIncrementalRestore`: the state row, then the first stage.
+    fn start(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
+        let Some(run) = self.runs.get_mut(&op) else { return };
+        let state = StateRow {
+            state: YdbState::Running,
+            idx: 0,
+            started_at: now,
+            stage_started_at: now,
+            completed: BTreeSet::new(),
+            dispatched: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            retry_needed: false,
+            retry_at: None,
+            retries: 0,
+            final_status: None,
+            issues: String::new(),
+        };
+        run.pending = run.row.tables.iter().copied().collect();
+        run.state = Some(state);
+        self.persist(op, out, true);
+        let table = self.runs[&op].row.tables[0];
+        out.note(Note::OpState { op, table, incr: IncrIdx(1), state: OpState::Applying });
+    }
+
+    /// Writes the state row from memory. Before the fix of #40685 the
+    /// failed shards and `RetryNeeded` were not part of it.
+    fn persist(&mut self, op: OperationId, out: &mut Outbox, resume: bool) {
+        let bug = self.knobs.bugs.has(Bug::Ydb40685);
+        let run = self.runs.get_mut(&op).expect("persisting a known restore");
+        run.resuming |= resume;
+        let state = run.state.as_mut().expect("a state row to persist");
+        state.failed = run.failed.clone();
+        state.retry_needed = run.retry_needed;
+        let mut row = state.clone();
+        if bug {
+            row.failed.clear();
+            row.retry_needed = false;
+        }
+        out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
+            writes: vec![YdbWrite::State(op, row)],
+            next_op: None,
+            replies: Vec::new(),
+            run: None,
+            resume: resume.then_some(op),
+        }));
+    }
+
+    /// `ReDispatchPathAIncrementalRestoreOnInit`: every sub-operation the
+    /// state row says was dispatched and did not complete is sent again,
+    /// same TxId, this generation.
+    fn redispatch(&mut self, op: OperationId, out: &mut Outbox) {
+        let run = &self.runs[&op];
+        let Some(state) = run.state.as_ref().filter(|s| s.state == YdbState::Running) else { return };
+        let incr = IncrIdx(state.idx + 1);
+        let open: Vec<(TableId, Option<TxId>)> =
+            state.dispatched.iter().filter(|(t, _)| !state.completed.contains(t)).map(|(t, x)| (*t, *x)).collect();
+        for (table, tx) in open {
+            let Some(tx) = tx else {
+                let cookie = self.next_cookie;
+                self.next_cookie += 1;
+                self.runs.get_mut(&op).expect("known").allocating.insert(cookie, table);
+                out.send(Actor::TxAllocator, Msg::AllocateTxId { op, cookie });
+                continue;
+            };
+            let expected = self.layout.src_of_table[table.0 as usize].clone();
+            for shard in &expected {
+                self.send_request(op, tx, table, incr, *shard, out);
+            }
+            let sub = SubOp {
+                tx,
+                expected,
+                completed: BTreeSet::new(),
+                failed: BTreeSet::new(),
+                fatal: false,
+                finished: false,
+            };
+            self.runs.get_mut(&op).expect("known").subops.insert(table, sub);
+        }
+    }
+
+    fn cap(&self) -> usize {
+        self.knobs.ydb.tables_in_flight.map_or(usize::MAX, |c| c.max(1) as usize)
+    }
+
+    /// Refill the window: allocate TxIds for pending tables up to the cap.
+    fn dispatch(&mut self, op: OperationId, out: &mut Outbox) {
+        let cap = self.cap();
+        let run = self.runs.get_mut(&op).expect("known restore");
+        let mut enqueued = false;
+        loop {
+            let in_flight = run.allocating.len() + run.subops.values().filter(|s| !s.finished).count();
+            if in_flight >= cap {
+                break;
+            }
+            let Some(table) = run.pending.pop_front() else { break };
+            let cookie = self.next_cookie;
+            self.next_cookie += 1;
+            run.allocating.insert(cookie, table);
+            run.state.as_mut().expect("running").dispatched.insert(table, None);
+            enqueued = true;
+            out.send(Actor::TxAllocator, Msg::AllocateTxId { op, cookie });
+        }
+        if enqueued {
+            self.persist(op, out, false);
+        }
+    }
+
+    fn deadline_passed(&self, state: &StateRow, now: Micros) -> bool {
+        let overall = self.knobs.deadline_overall.is_some_and(|d| now >= state.started_at.saturating_add(d));
+        let stage = self.knobs.deadline_stage.is_some_and(|d| now >= state.stage_started_at.saturating_add(d));
+        overall || stage
+    }
+
+    /// `TTxProgressIncrementalRestore`.
+    fn progress(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
+        let Some(run) = self.runs.get_mut(&op) else { return };
+        let Some(state) = run.state.as_mut() else { return };
+        if state.state != YdbState::Running || run.resuming {
+            return;
+        }
+        // CheckForCompletedOperations.
+        let mut dirty = false;
+        for (table, sub) in run.subops.iter_mut() {
+            if !sub.finished && sub.reported() >= sub.expected.len() {
+                sub.finished = true;
+                state.completed.insert(*table);
+                if !sub.failed.is_empty() {
+                    run.failed.insert(*table, sub.fatal);
+                    run.retry_needed = true;
+                }
+                dirty = true;
+            }
+        }
+        if !run.retry_needed {
+            self.dispatch(op, out);
+        }
+        let run = self.runs.get_mut(&op).expect("known restore");
+        let all_done = run.pending.is_empty() && run.allocating.is_empty() && run.subops.values().all(|s| s.finished);
+        let retry_needed = run.retry_needed;
+        if dirty {
+            self.persist(op, out, false);
+        }
+        if !all_done {
+            let run = &self.runs[&op];
+            if self.deadline_passed(run.state.as_ref().expect("running"), now) {
+                return self.fail(op, FinalStatus::Timeout, "Restore deadline exceeded", out);
+            }
+            let run = self.runs.get_mut(&op).expect("known restore");
+            if !run.heartbeat_armed {
+                run.heartbeat_armed = true;
+                out.set_timer(self.knobs.ydb.heartbeat, Timer::YdbHeartbeat { op });
+            }
+            return;
+        }
+        if retry_needed {
+            return self.retry_path(op, now, out);
+        }
+        self.advance(op, now, out);
+    }
+
+    /// `HandleAllOperationsComplete`: the stage barrier passed.
+    fn advance(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
+        let run = self.runs.get_mut(&op).expect("known restore");
+        let state = run.state.as_mut().expect("running");
+        state.idx += 1;
+        state.stage_started_at = now;
+        state.completed.clear();
+        state.dispatched.clear();
+        state.retries = 0;
+        run.subops.clear();
+        run.failed.clear();
+        let table = run.row.tables[0];
+        if state.idx >= run.row.incrementals {
+            state.state = YdbState::Finalizing;
+            self.persist(op, out, true);
+            out.note(Note::OpState {
+                op,
+                table,
+                incr: IncrIdx(self.runs[&op].row.incrementals),
+                state: OpState::Waiting,
+            });
+            return;
+        }
+        run.pending = run.row.tables.iter().copied().collect();
+        let incr = IncrIdx(state.idx + 1);
+        self.persist(op, out, true);
+        out.note(Note::OpState { op, table, incr, state: OpState::Applying });
+        let _ = now;
+    }
+
+    /// `HandleRetryPath`.
+    fn retry_path(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
+        let run = &self.runs[&op];
+        if run.failed.values().any(|fatal| *fatal) {
+            return self.fail(op, FinalStatus::BackupUnreadable, "Non-retriable failure of a source shard's scan", out);
+        }
+        if self.deadline_passed(run.state.as_ref().expect("running"), now) {
+            return self.fail(op, FinalStatus::Timeout, "Restore deadline exceeded", out);
+        }
+        let run = self.runs.get_mut(&op).expect("known restore");
+        let state = run.state.as_mut().expect("running");
+        match state.retry_at {
+            None => {
+                let delay = self.knobs.ydb.retry_delay(now.saturating_sub(state.stage_started_at));
+                state.retry_at = Some(now + delay);
+                run.retry_armed = true;
+                out.set_timer(delay, Timer::YdbStageRetry { op });
+                self.persist(op, out, false);
+            }
+            Some(at) if now < at => {
+                if !run.retry_armed {
+                    run.retry_armed = true;
+                    out.set_timer(at - now, Timer::YdbStageRetry { op });
+                }
+            }
+            Some(_) => {
+                // Re-run the whole stage: every table, fresh TxIds.
+                state.retry_at = None;
+                state.retries += 1;
+                state.completed.clear();
+                state.dispatched.clear();
+                run.failed.clear();
+                run.retry_needed = false;
+                run.subops.clear();
+                run.pending = run.row.tables.iter().copied().collect();
+                out.note(Note::BackoffRetry { op });
+                self.persist(op, out, true);
+            }
+        }
+    }
+
+    fn fail(&mut self, op: OperationId, status: FinalStatus, issues: &str, out: &mut Outbox) {
+        let run = self.runs.get_mut(&op).expect("known restore");
+        let state = run.state.as_mut().expect("running");
+        state.state = YdbState::Failed;
+        state.final_status = Some(status);
+        state.issues = issues.to_string();
+        run.pending.clear();
+        run.allocating.clear();
+        run.subops.clear();
+        run.finalizing = None;
+        self.persist(op, out, false);
+        out.note(Note::OpFinished { op, status, issues: issues.to_string() });
+    }
+
+    /// The finalize step (`ESchemeOpIncrementalRestoreFinalize`): a TxId
+    /// from the TxAllocator, then Completed in one transaction.
+    fn finalize(&mut self, op: OperationId, out: &mut Outbox) {
+        let cookie = self.next_cookie;
+        self.next_cookie += 1;
+        self.runs.get_mut(&op).expect("known restore").finalizing = Some(cookie);
+        out.send(Actor::TxAllocator, Msg::AllocateTxId { op, cookie });
+    }
+
+    fn on_allocated(&mut self, op: OperationId, cookie: u64, tx: Option<TxId>, now: Micros, out: &mut Outbox) {
+        let Some(run) = self.runs.get_mut(&op) else { return }; // OrphanAllocateResultAfterForgetIsIgnored
+        let finalize = run.finalizing == Some(cookie);
+        if !finalize && !run.allocating.contains_key(&cookie) {
+            return;
+        }
+        let Some(tx) = tx else {
+            out.set_timer(ALLOCATE_RETRY, Timer::YdbAllocateRetry { op, cookie });
+            return;
+        };
+        if finalize {
+            run.finalizing = None;
+            let state = run.state.as_mut().expect("finalizing");
+            state.state = YdbState::Completed;
+            state.final_status = Some(FinalStatus::Success);
+            self.persist(op, out, false);
+            out.note(Note::OpFinished { op, status: FinalStatus::Success, issues: String::new() });
+            return;
+        }
+        let table = run.allocating.remove(&cookie).expect("checked");
+        let state = run.state.as_mut().expect("running");
+        state.dispatched.insert(table, Some(tx));
+        let incr = IncrIdx(state.idx + 1);
+        let expected = self.layout.src_of_table[table.0 as usize].clone();
+        for shard in &expected {
+            self.send_request(op, tx, table, incr, *shard, out);
+        }
+        let sub =
+            SubOp { tx, expected, completed: BTreeSet::new(), failed: BTreeSet::new(), fatal: false, finished: false };
+        self.runs.get_mut(&op).expect("known").subops.insert(table, sub);
+        self.persist(op, out, false);
+        self.progress(op, now, out);
+    }
+
+    fn send_request(
+        &self,
+        op: OperationId,
+        sub_tx: TxId,
+        table: TableId,
+        incr: IncrIdx,
+        shard: ShardIdx,
+        out: &mut Outbox,
+    ) {
+        let req = SrcCreateRequest { op, sub_tx, table, incr, shard, generation: self.generation };
+        out.send(Actor::DataShard(shard), Msg::IncrementalRestoreSrcCreateRequest(req));
+        if let Some(after) = self.knobs.shard_timeout {
+            out.set_timer(after, Timer::YdbShardTimeout { op, sub_tx, shard });
+        }
+    }
+
+    /// `TTxIncrementalRestoreShardProgress`: filters, then first terminal
+    /// report wins; nothing is written here.
+    fn on_shard_progress(&mut self, p: ShardProgress, now: Micros, out: &mut Outbox) {
+        if p.generation != self.generation {
+            out.note(Note::StaleDropped {
+                at: Actor::SchemeShard,
+                stamp: crate::ids::Stamp { generation: p.generation, round: crate::ids::Round(0) },
+            });
+            return;
+        }
+        let Some(run) = self.runs.get_mut(&p.op) else { return };
+        let Some(sub) = run.subops.values_mut().find(|s| s.tx == p.sub_tx) else { return };
+        if !sub.expected.contains(&p.shard) || sub.terminal(p.shard) {
+            return;
+        }
+        match p.end {
+            EndStatus::Success => {
+                sub.completed.insert(p.shard);
+            }
+            EndStatus::TransientFailure | EndStatus::FatalFailure => {
+                sub.failed.insert(p.shard);
+                sub.fatal |= p.end == EndStatus::FatalFailure;
+            }
+        }
+        self.progress(p.op, now, out);
+    }
+
+    pub fn on_timer(&mut self, now: Micros, timer: Timer, out: &mut Outbox) {
+        match timer {
+            Timer::YdbHeartbeat { op } => {
+                if let Some(run) = self.runs.get_mut(&op) {
+                    run.heartbeat_armed = false;
+                    self.progress(op, now, out);
+                }
+            }
+            Timer::YdbStageRetry { op } => {
+                if let Some(run) = self.runs.get_mut(&op) {
+                    run.retry_armed = false;
+                    self.progress(op, now, out);
+                }
+            }
+            Timer::YdbAllocateRetry { op, cookie } => {
+                let Some(run) = self.runs.get(&op) else { return };
+                if run.finalizing == Some(cookie) || run.allocating.contains_key(&cookie) {
+                    out.send(Actor::TxAllocator, Msg::AllocateTxId { op, cookie });
+                }
+            }
+            Timer::YdbShardTimeout { op, sub_tx, shard } => {
+                let Some(run) = self.runs.get(&op) else { return };
+                let Some((table, sub)) = run.subops.iter().find(|(_, s)| s.tx == sub_tx) else { return };
+                if !sub.terminal(shard) {
+                    let incr = IncrIdx(run.state.as_ref().map_or(0, |s| s.idx) + 1);
+                    let table = *table;
+                    out.note(Note::Resent { op, shard, round: crate::ids::Round(0) });
+                    self.send_request(op, sub_tx, table, incr, shard, out);
+                }
+            }
+            _ => debug_assert!(false, "YDB SchemeShard got timer {}", timer.kind()),
+        }
+    }
+
+    /// `RetryIncrementalRestorePipe`: a source shard's pipe broke; re-send
+    /// every non-terminal request to it (same TxId, same generation). A
+    /// broken TxAllocator pipe re-sends the allocations waiting on it.
+    pub fn on_pipe_reset(&mut self, peer: Actor, out: &mut Outbox) {
+        let mut resend = Vec::new();
+        for (op, run) in &self.runs {
+            match peer {
+                Actor::DataShard(shard) => {
+                    let incr = IncrIdx(run.state.as_ref().map_or(0, |s| s.idx) + 1);
+                    for (table, sub) in &run.subops {
+                        if sub.expected.contains(&shard) && !sub.terminal(shard) {
+                            resend.push((*op, sub.tx, *table, incr, shard));
+                        }
+                    }
+                }
+                Actor::TxAllocator => {
+                    for cookie in run.allocating.keys().chain(run.finalizing.iter()) {
+                        out.send(Actor::TxAllocator, Msg::AllocateTxId { op: *op, cookie: *cookie });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (op, tx, table, incr, shard) in resend {
+            out.note(Note::Resent { op, shard, round: crate::ids::Round(0) });
+            self.send_request(op, tx, table, incr, shard, out);
+        }
+    }
+
+    /// Get: the state from the durable row (a terminal state is told only
+    /// once durable), shard counts of the tracked sub-operations from memory.
+    fn report(&self, db: &YdbSchemeShardDb, op: OperationId) -> Option<ProgressReport> {
+        let row = db.operations.get(&op)?;
+        let n = row.incrementals;
+        let mut report = ProgressReport {
+            op,
+            state: OpState::Allocating,
+            incr: IncrIdx(0),
+            incrementals: n,
+            shards_done: 0,
+            shards_total: 0,
+            rows_applied: 0,
+            percent_bp: 0,
+            shards: Vec::new(),
+            final_status: None,
+            issues: String::new(),
+        };
+        let Some(durable) = db.states.get(&op) else { return Some(report) }; // PREPARING, 0 %
+        report.incr = IncrIdx((durable.idx + 1).min(n));
+        if let Some(run) = self.runs.get(&op) {
+            for sub in run.subops.values() {
+                report.shards_done += sub.reported() as u32;
+                report.shards_total += sub.expected.len() as u32;
+            }
+        }
+        report.percent_bp = match durable.state {
+            YdbState::Running => ydb_percent_bp(durable.idx, n, report.shards_done, report.shards_total),
+            YdbState::Finalizing => 9_900,
+            YdbState::Completed | YdbState::Failed => FULL_BP as u32,
+        };
+        report.state = match durable.state {
+            YdbState::Running | YdbState::Finalizing => OpState::Applying,
+            YdbState::Completed => OpState::Done,
+            YdbState::Failed => OpState::Failed,
+        };
+        report.final_status = durable.final_status;
+        report.issues = durable.issues.clone();
+        Some(report)
+    }
+}
+
+/// YDB's progress: `1 + (idx + done/total) · 97 / N` percent, in basis
+/// points; shard counts only, over the sub-operations tracked now, so it
+/// can go down (a stage retry, a new sub-operation under the cap).
+pub fn ydb_percent_bp(idx: u32, n: u32, done: u32, total: u32) -> u32 {
+    if n == 0 {
+        return 100;
+    }
+    let (idx, n) = (u64::from(idx), u64::from(n));
+    let frac = if total == 0 { 0 } else { u64::from(done.min(total)) * 9_700 / u64::from(total) };
+    (100 + (idx * 9_700 + frac) / n) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_follows_ydb_formula_and_stays_below_99() {
+        assert_eq!(ydb_percent_bp(0, 4, 0, 0), 100);
+        assert_eq!(ydb_percent_bp(1, 4, 0, 0), 100 + 9_700 / 4);
+        assert_eq!(ydb_percent_bp(3, 4, 5, 5), 9_800);
+        assert!(ydb_percent_bp(3, 4, 5, 5) < 9_900);
+    }
+}
