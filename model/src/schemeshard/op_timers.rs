@@ -43,6 +43,12 @@ impl OpTimer {
             | Timer::ClientPoll { .. }
             | Timer::ClientForget { .. }
             | Timer::ReadRetry { .. } => return None,
+            // The Ydb flavour's timers belong to its own actors (`crate::ydb`).
+            Timer::YdbHeartbeat { .. }
+            | Timer::YdbStageRetry { .. }
+            | Timer::YdbAllocateRetry { .. }
+            | Timer::YdbShardTimeout { .. }
+            | Timer::YdbSenderRetry { .. } => return None,
         })
     }
 
