@@ -13,8 +13,12 @@ use restoresim_model::note::Note;
 use restoresim_model::progress::{FinalStatus, OpState};
 use serde::{Deserialize, Serialize};
 
+use restoresim_model::workload::Workload;
+
 use crate::engine::{EngineStats, EventKind, Micros, Step};
 use crate::restore::{DurableTracker, actor_of};
+
+use super::progress_shape;
 
 /// One run's numbers. Every field is determined by scenario and seed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +58,21 @@ pub struct RunMetrics {
     pub progress_lag_us: u64,
     /// Virtual time of the first `GetProgress` answer above 0 %; `None` if none was.
     pub first_progress_us: Option<u64>,
+    /// How reported progress behaved (`progress_shape.rs`): answers lower
+    /// than the one before, the largest such drop, time the last answer said
+    /// 99 %, the longest time without a new high, and time stuck before a
+    /// deadline failed a restore.
+    pub progress_drops: u64,
+    pub progress_drop_max_bp: u64,
+    pub time_at_99_us: u64,
+    pub progress_stall_us: u64,
+    pub hang_until_deadline_us: u64,
+    /// Changes the restores that ended Done had to apply at least once (their
+    /// incrementals' sizes), and the changes the DataShards handled: applied,
+    /// or (YDB's receivers) dropped as already applied. What is handled
+    /// beyond the needed ones is work done again, however a flavour repeats it.
+    pub rows_needed: u64,
+    pub rows_handled: u64,
 }
 
 /// Counts what the run loop sees, event by event.
@@ -145,8 +164,30 @@ pub fn finish(
             m.progress_lag_us = m.progress_lag_us.max(late);
         }
         m.first_progress_us = client.observations.iter().find(|o| o.report.percent_bp > 0).map(|o| o.at);
+        let ops: std::collections::BTreeSet<OperationId> = client.observations.iter().map(|o| o.report.op).collect();
+        let mut shape = progress_shape::Shape::default();
+        for op in ops {
+            let answers = client.observations.iter().filter(|o| o.report.op == op).map(|o| (o.at, &o.report));
+            shape = progress_shape::merge(shape, progress_shape::shape(answers));
+        }
+        m.progress_drops = shape.drops;
+        m.progress_drop_max_bp = shape.drop_max_bp;
+        m.time_at_99_us = shape.at_99_us;
+        m.progress_stall_us = shape.stall_us;
+        m.hang_until_deadline_us = shape.hang_until_deadline_us;
     }
     m
+}
+
+/// The changes every restore that ended Done applied at least once: the sum
+/// of its chain's incrementals.
+pub fn rows_needed(workload: &Workload, restores: &[super::RestoreSummary]) -> u64 {
+    restores
+        .iter()
+        .filter(|r| r.state == super::RestoreState::DONE)
+        .filter_map(|r| workload.topology.table_by_name(&r.table))
+        .map(|t| workload.chain(t.id).incrementals.iter().map(|i| i.len() as u64).sum::<u64>())
+        .sum()
 }
 
 /// The largest gap (basis points) between the durable percent and the last

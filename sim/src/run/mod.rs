@@ -5,6 +5,7 @@
 pub mod config;
 mod diagnose;
 pub mod metrics;
+pub mod progress_shape;
 pub mod record;
 mod trace_line;
 
@@ -325,6 +326,15 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
         system.client.as_ref(),
         &restores,
     );
+    let metrics = metrics::RunMetrics {
+        rows_needed: metrics::rows_needed(&system.workload, &restores),
+        // YDB's receivers drop records already applied and count them apart.
+        rows_handled: match scenario.protocol.flavour {
+            crate::scenario::Flavour::Design => metrics.rows_applied,
+            crate::scenario::Flavour::Ydb => metrics.rows_applied + metrics.rows_reapplied,
+        },
+        ..metrics
+    };
     RunReport {
         scenario: scenario.name.clone(),
         seed,

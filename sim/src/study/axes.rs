@@ -7,7 +7,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::scenario::{ProtocolSpec, RetryScope, Scenario};
+use crate::scenario::{Flavour, ProtocolSpec, RetryScope, Scenario};
 
 /// Sets one field from RON text; `index` is the `[i]` of the path, if any.
 type Setter = fn(&mut Scenario, usize, &str) -> Result<(), String>;
@@ -78,6 +78,10 @@ pub static FIELDS: &[Field] = fields! {
     "protocol.batch_rows", "an integer (>= 1)", |s| &mut s.protocol.batch_rows;
     "protocol.allocate_timeout", DURATION, |s| &mut s.protocol.allocate_timeout;
     "protocol.read_retries", "an integer", |s| &mut s.protocol.read_retries;
+    "protocol.flavour", "Design or Ydb", |s| &mut s.protocol.flavour;
+    "protocol.ydb.tables_in_flight", "an integer (>= 1), or None", |s| &mut s.protocol.ydb.get_or_insert_with(Default::default).tables_in_flight;
+    "protocol.ydb.retry_unit", DURATION, |s| &mut s.protocol.ydb.get_or_insert_with(Default::default).retry_unit;
+    "protocol.ydb.heartbeat", DURATION, |s| &mut s.protocol.ydb.get_or_insert_with(Default::default).heartbeat;
     "network.latency", "Constant(...), Uniform(...), Exponential(...) or Tail(...)", |s| &mut s.network.latency;
     "network.loss", CHANCE, |s| &mut s.network.loss;
     "network.loss_detected", "true or false", |s| &mut s.network.loss_detected;
@@ -106,6 +110,7 @@ pub static FIELDS: &[Field] = fields! {
 pub const PRESETS: &[(&str, &str)] = &[
     ("design-default", "request rounds, a shard timeout, shard-scope retry, resume from LastKey"),
     ("generation-only", "YDB's later code: no request rounds, no shard timeout, stage-scope retry"),
+    ("ydb", "the Ydb flavour as YDB ships it: no shard timeout, its own knobs at YDB's values"),
 ];
 
 fn set_protocol(s: &mut Scenario, _index: usize, text: &str) -> Result<(), String> {
@@ -118,6 +123,15 @@ fn set_protocol(s: &mut Scenario, _index: usize, text: &str) -> Result<(), Strin
                 p.shard_timeout = design.shard_timeout;
                 p.retry_scope = design.retry_scope;
                 p.resume_from_last_key = design.resume_from_last_key;
+                (p.flavour, p.ydb) = (design.flavour, None);
+            }
+            "ydb" => {
+                // The design's knobs YDB has no use for go back to their
+                // defaults (the Ydb flavour refuses them set); the shared
+                // ones (batch size, deadlines) stay the base's.
+                let keep = (p.batch_rows, p.deadline_overall, p.deadline_stage, p.ydb.take());
+                *p = ProtocolSpec { flavour: Flavour::Ydb, shard_timeout: None, ..design };
+                (p.batch_rows, p.deadline_overall, p.deadline_stage, p.ydb) = keep;
             }
             "generation-only" => {
                 p.request_rounds = false;
@@ -138,8 +152,19 @@ fn set_protocol(s: &mut Scenario, _index: usize, text: &str) -> Result<(), Strin
 /// The whole `protocol`: a preset name, or a `(...)` of knobs (the others default).
 pub static PROTOCOL: Field = Field {
     path: "protocol",
-    expected: "a knob preset (\"design-default\", \"generation-only\") or (knob: value, ...)",
+    expected: "a knob preset (\"design-default\", \"generation-only\", \"ydb\") or (knob: value, ...)",
     set: set_protocol,
+};
+
+fn set_fault_profile(s: &mut Scenario, _index: usize, text: &str) -> Result<(), String> {
+    super::profiles::set(s, &typed::<String>(text)?)
+}
+
+/// A named mix of random faults (`profiles.rs`).
+pub static FAULT_PROFILE: Field = Field {
+    path: "fault_profile",
+    expected: "a fault profile: \"none\", \"detected-loss\", \"silent-loss\", \"restarts\" or \"crashes\"",
+    set: set_fault_profile,
 };
 
 /// A path split into its pattern (`[i]` for an index) and the index.
@@ -159,12 +184,15 @@ pub fn find(path: &str) -> Option<(&'static Field, usize)> {
     if pattern == PROTOCOL.path {
         return Some((&PROTOCOL, index));
     }
+    if pattern == FAULT_PROFILE.path {
+        return Some((&FAULT_PROFILE, index));
+    }
     FIELDS.iter().find(|f| f.path == pattern).map(|f| (f, index))
 }
 
 /// Every valid path, for hints.
 pub fn valid_paths() -> String {
-    std::iter::once(PROTOCOL.path).chain(FIELDS.iter().map(|f| f.path)).collect::<Vec<_>>().join(", ")
+    [PROTOCOL.path, FAULT_PROFILE.path].into_iter().chain(FIELDS.iter().map(|f| f.path)).collect::<Vec<_>>().join(", ")
 }
 
 /// Sets `path` to the RON `text` in `scenario`; the error says what was expected.
@@ -202,6 +230,18 @@ mod tests {
         set(&mut s, "protocol", "\"generation-only\"").unwrap();
         assert!(!s.protocol.request_rounds && s.protocol.retry_scope == RetryScope::Stage);
         assert_eq!(s.protocol.max_shards_in_flight, Some(16), "a preset keeps the other knobs");
+        set(&mut s, "protocol.flavour", "Ydb").unwrap();
+        set(&mut s, "protocol.ydb.tables_in_flight", "2").unwrap();
+        assert_eq!(s.protocol.flavour, crate::scenario::Flavour::Ydb);
+        assert_eq!(s.protocol.ydb.as_ref().map(|y| y.tables_in_flight), Some(Some(2)));
+        set(&mut s, "protocol.deadline_overall", "\"30s\"").unwrap();
+        set(&mut s, "protocol", "\"design-default\"").unwrap();
+        assert_eq!((s.protocol.flavour, s.protocol.ydb.is_none()), (crate::scenario::Flavour::Design, true));
+        set(&mut s, "protocol", "\"ydb\"").unwrap();
+        assert_eq!((s.protocol.flavour, s.protocol.shard_timeout), (crate::scenario::Flavour::Ydb, None));
+        assert_eq!(s.protocol.deadline_overall, Some(Duration(30_000_000)), "the preset keeps the deadlines");
+        let e = set(&mut s, "protocol.flavour", "Yd").unwrap_err();
+        assert!(e.contains("Design or Ydb"), "{e}");
     }
 
     #[test]

@@ -107,6 +107,54 @@ pub static ALL: &[Metric] = &[
         value: |r| r.metrics.as_ref().and_then(|m| m.first_progress_us).map(|t| t as f64),
     },
     Metric {
+        name: "extra_rows_pct",
+        unit: "% of rows needed",
+        description: "changes handled beyond those the Done restores needed, as a share of those (wasted work under any flavour)",
+        lower_is_better: true,
+        rate: false,
+        value: |r| {
+            r.metrics
+                .as_ref()
+                .filter(|m| m.rows_needed > 0)
+                .map(|m| 100.0 * m.rows_handled.saturating_sub(m.rows_needed) as f64 / m.rows_needed as f64)
+        },
+    },
+    counter!("progress_drops", "answers", "progress answers lower than the one before", progress_drops),
+    Metric {
+        name: "progress_went_down",
+        unit: "share of runs",
+        description: "1 when a progress answer was lower than the one before, else 0 (mean = rate)",
+        lower_is_better: true,
+        rate: true,
+        value: |r| r.metrics.as_ref().map(|m| if m.progress_drops > 0 { 1.0 } else { 0.0 }),
+    },
+    Metric {
+        name: "progress_drop_max_pct",
+        unit: "percent points",
+        description: "largest fall of the reported percent between two answers",
+        lower_is_better: true,
+        rate: false,
+        value: |r| r.metrics.as_ref().map(|m| m.progress_drop_max_bp as f64 / 100.0),
+    },
+    counter!(
+        "time_at_99_us",
+        "virtual µs",
+        "time the reported percent sat in [99 %, 100 %) before the end",
+        time_at_99_us
+    ),
+    counter!(
+        "progress_stall_us",
+        "virtual µs",
+        "longest time without a new high of the reported percent",
+        progress_stall_us
+    ),
+    counter!(
+        "hang_until_deadline_us",
+        "virtual µs",
+        "time a restore Failed by its deadline reported no new progress before it (0 otherwise)",
+        hang_until_deadline_us
+    ),
+    Metric {
         name: "failed_by_deadline",
         unit: "share of runs",
         description: "1 when a restore ended Failed because a deadline passed, else 0 (mean = rate)",

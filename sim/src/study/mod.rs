@@ -20,6 +20,7 @@ pub mod axes;
 pub mod file;
 pub mod merge;
 pub mod metrics;
+pub mod profiles;
 pub mod report;
 pub mod stats;
 
