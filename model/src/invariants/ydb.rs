@@ -35,14 +35,14 @@ pub struct YdbChecker {
 impl YdbChecker {
     /// A YDB SchemeShard commit was applied. `table_rows` gives a restored
     /// table's rows after it, in key order.
-    pub fn on_schemeshard_commit<'a, I>(
+    pub fn on_schemeshard_commit<I>(
         &mut self,
         checker: &mut Checker,
         commit: &YdbSchemeShardCommit,
         table_rows: impl Fn(TableId) -> I,
     ) -> Check
     where
-        I: Iterator<Item = (&'a Key, &'a Row)>,
+        I: Iterator<Item = (Key, Row)>,
     {
         for w in &commit.writes {
             match w {
@@ -66,7 +66,7 @@ impl YdbChecker {
         Ok(())
     }
 
-    fn on_state<'a, I>(
+    fn on_state<I>(
         &mut self,
         checker: &Checker,
         op: OperationId,
@@ -74,7 +74,7 @@ impl YdbChecker {
         table_rows: &impl Fn(TableId) -> I,
     ) -> Check
     where
-        I: Iterator<Item = (&'a Key, &'a Row)>,
+        I: Iterator<Item = (Key, Row)>,
     {
         let before = self.states.insert(op, (row.state, row.idx));
         let legal = match before {
@@ -105,7 +105,7 @@ impl YdbChecker {
         let tables = self.tables.get(&op).expect("a state row follows its operation row");
         for table in tables {
             let expected = checker.oracle(*table).rows_after(IncrIdx(row.idx), ..);
-            if !table_rows(*table).map(|(k, r)| (*k, *r)).eq(expected) {
+            if !table_rows(*table).eq(expected) {
                 let what =
                     if completed { "completed".to_string() } else { format!("advanced to stage {}", row.idx + 1) };
                 return Err(Violation::new(
