@@ -24,6 +24,7 @@ pub mod progress;
 pub mod schemeshard;
 #[cfg(test)]
 mod testkit;
+pub mod timers;
 pub mod topology;
 pub mod txallocator;
 pub mod workload;

@@ -9,9 +9,34 @@
 
 use super::{Check, Checker, Invariant, Violation};
 use crate::ids::{OperationId, ShardIdx, TableId};
+use crate::msg::{Msg, ResponseStatus};
 use crate::progress::OpState;
 
 impl Checker {
+    /// A message SchemeShard sent: an allocation request (a new attempt of
+    /// the stage) or a request to a shard (9), or a progress answer (10).
+    pub fn on_coordinator_sent(&mut self, msg: &Msg, cap: Option<u32>) -> Check {
+        match msg {
+            Msg::AllocateTxId { op, .. } => {
+                self.on_allocate_sent(*op);
+                Ok(())
+            }
+            Msg::IncrementalRestoreRequest(req) => self.on_request_sent(req.op, req.shard, cap),
+            Msg::Progress { op, report } => self.on_progress_sent(*op, report.as_ref().map(|r| r.state)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A message reached SchemeShard: a shard's Done or error ends its
+    /// request (Accepted and Progress leave it outstanding).
+    pub fn on_coordinator_received(&mut self, msg: &Msg) {
+        if let Msg::IncrementalRestoreResponse(resp) = msg
+            && matches!(resp.status, ResponseStatus::Done | ResponseStatus::Error { .. })
+        {
+            self.on_shard_answered(resp.op, resp.shard);
+        }
+    }
+
     pub fn on_request_sent(&mut self, op: OperationId, shard: ShardIdx, cap: Option<u32>) -> Check {
         let set = self.outstanding.entry(op).or_default();
         set.insert(shard);

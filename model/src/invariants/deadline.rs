@@ -12,7 +12,15 @@ use super::{Check, Invariant, Violation};
 use crate::ids::{Micros, OperationId};
 use crate::knobs::ProtocolKnobs;
 use crate::progress::{FinalStatus, OpState};
-use crate::schemeshard::StateRow;
+use crate::schemeshard::{SchemeShardCommit, SchemeShardWrite, StateRow};
+
+/// Every state row a coordinator commit persists, at `now`.
+pub fn timeouts_earned(commit: &SchemeShardCommit, now: Micros, knobs: &ProtocolKnobs) -> Check {
+    commit.writes.iter().try_for_each(|w| match w {
+        SchemeShardWrite::State(op, row) => timeout_earned(*op, row, now, knobs),
+        _ => Ok(()),
+    })
+}
 
 pub fn timeout_earned(op: OperationId, row: &StateRow, now: Micros, knobs: &ProtocolKnobs) -> Check {
     if row.state != OpState::Failed || row.final_status != Some(FinalStatus::Timeout) {

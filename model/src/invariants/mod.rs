@@ -11,8 +11,12 @@ mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
 mod deadline;
-pub use deadline::timeout_earned;
+pub use deadline::{timeout_earned, timeouts_earned};
+mod reported;
+pub use reported::check_reported_not_ahead;
 mod schemeshard;
+mod stale;
+pub use stale::{Receiver, check_stale_no_effect, staleness};
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,6 @@
-//! Each invariant fires on a hand-made history that breaks it. (Invariants 5,
-//! 8 and liveness are checked by the harness; `sim/tests/planted_bugs.rs`
-//! makes them fire through planted bugs.)
+//! Each invariant fires on a hand-made history that breaks it. (Liveness is
+//! judged by the harness; `sim/tests/planted_bugs.rs` makes every invariant
+//! fire through planted bugs as well.)
 
 use std::sync::Arc;
 
@@ -393,4 +393,100 @@ fn invariant_14_fires_when_a_refusal_commits() {
     assert_eq!(c.on_restore_handled(refused, true).err().map(|v| v.invariant), Some(Invariant::RejectNoEffect));
     assert!(c.on_restore_handled(refused, false).is_ok(), "a refusal alone changes nothing");
     assert!(c.on_restore_handled(None, true).is_ok(), "an accepted request commits its operation");
+}
+
+fn stamp(generation: u32, round: u32) -> crate::ids::Stamp {
+    crate::ids::Stamp { generation: crate::ids::Generation(generation), round: crate::ids::Round(round) }
+}
+
+#[test]
+fn invariant_5_fires_when_a_stale_message_commits() {
+    use super::{Receiver, check_stale_no_effect, staleness};
+    use crate::msg::{Msg, ResponseStatus, TEvIncrementalRestoreRequest, TEvIncrementalRestoreResponse};
+    let (_, mut db, _) = setup();
+    let accepted = IncrementalProgress { accepted: stamp(2, 3), ..Default::default() };
+    db.restores.insert((OP, IncrIdx(1)), accepted);
+    let request = |s| {
+        Msg::IncrementalRestoreRequest(TEvIncrementalRestoreRequest {
+            op: OP,
+            tx: crate::ids::TxId(1),
+            incr: IncrIdx(1),
+            shard: ShardIdx(0),
+            stamp: s,
+            from_key: None,
+        })
+    };
+    let old = staleness(Receiver::DataShard(&db), &request(stamp(2, 2)));
+    assert!(old.is_some(), "an older round than the durable stamp is stale");
+    assert!(staleness(Receiver::DataShard(&db), &request(stamp(2, 3))).is_none(), "the accepted stamp is current");
+    assert!(staleness(Receiver::DataShard(&db), &request(stamp(3, 1))).is_none(), "a newer generation outranks");
+    let fired = check_stale_no_effect(old.as_deref(), true).err().map(|v| v.invariant);
+    assert_eq!(fired, Some(Invariant::StaleHasNoEffect));
+    assert!(check_stale_no_effect(old.as_deref(), false).is_ok(), "a stale message dropped is fine");
+    assert!(check_stale_no_effect(None, true).is_ok(), "a current message may commit");
+    let response = Msg::IncrementalRestoreResponse(TEvIncrementalRestoreResponse {
+        op: OP,
+        incr: IncrIdx(1),
+        shard: ShardIdx(0),
+        stamp: stamp(1, 4),
+        status: ResponseStatus::Done,
+        last_key: None,
+        rows_applied: 0,
+        rows_total: 0,
+    });
+    let old = staleness(Receiver::SchemeShard(crate::ids::Generation(2)), &response);
+    assert_eq!(
+        check_stale_no_effect(old.as_deref(), true).err().map(|v| v.invariant),
+        Some(Invariant::StaleHasNoEffect)
+    );
+    assert!(staleness(Receiver::SchemeShard(crate::ids::Generation(1)), &response).is_none());
+}
+
+#[test]
+fn invariant_8_fires_when_a_report_is_ahead_of_durable_progress() {
+    use super::check_reported_not_ahead;
+    let r = report(OpState::Applying, 2, 5_000);
+    let fired = check_reported_not_ahead(&r, Some(4_999)).err().map(|v| v.invariant);
+    assert_eq!(fired, Some(Invariant::ReportedNotAhead));
+    assert!(check_reported_not_ahead(&r, Some(5_000)).is_ok(), "equal to durable is not ahead");
+    let no_truth = std::panic::catch_unwind(|| check_reported_not_ahead(&r, None));
+    assert!(no_truth.is_err(), "no durable truth is a harness bug, never a pass");
+}
+
+#[test]
+fn invariant_9_counts_outstanding_requests_from_the_coordinators_messages() {
+    use crate::msg::{Msg, ResponseStatus, TEvIncrementalRestoreRequest, TEvIncrementalRestoreResponse};
+    let (mut c, _, _) = setup();
+    let request = |shard| {
+        Msg::IncrementalRestoreRequest(TEvIncrementalRestoreRequest {
+            op: OP,
+            tx: crate::ids::TxId(1),
+            incr: IncrIdx(1),
+            shard: ShardIdx(shard),
+            stamp: stamp(1, 1),
+            from_key: None,
+        })
+    };
+    let response = |shard, status| {
+        Msg::IncrementalRestoreResponse(TEvIncrementalRestoreResponse {
+            op: OP,
+            incr: IncrIdx(1),
+            shard: ShardIdx(shard),
+            stamp: stamp(1, 1),
+            status,
+            last_key: None,
+            rows_applied: 0,
+            rows_total: 0,
+        })
+    };
+    let cap = Some(1);
+    assert!(c.on_coordinator_sent(&request(0), cap).is_ok());
+    c.on_coordinator_received(&response(0, ResponseStatus::Accepted));
+    let over = c.on_coordinator_sent(&request(1), cap).err().map(|v| v.invariant);
+    assert_eq!(over, Some(Invariant::Concurrency), "an Accepted request is still outstanding");
+    c.on_coordinator_received(&response(0, ResponseStatus::Error { retriable: true, issue: "x".into() }));
+    c.on_coordinator_received(&response(1, ResponseStatus::Done));
+    assert!(c.on_coordinator_sent(&request(1), cap).is_ok(), "an error or a Done frees the slot");
+    assert!(c.on_coordinator_sent(&Msg::AllocateTxId { op: OP, cookie: 7 }, cap).is_ok());
+    assert!(c.on_coordinator_sent(&request(0), cap).is_ok(), "a new TxId request abandons the stage's requests");
 }

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use super::op_timers::{self, OpTimer, OpTimers};
 use super::schema::SchemeShardCommit;
 use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, Round, ShardIdx, Stamp, TableId, TxId};
 use crate::knobs::{Bug, ProtocolKnobs, RetryScope};
@@ -40,8 +41,6 @@ pub struct ShardProgress {
     pub last_heard: Micros,
     /// Failures since the shard last made progress (backoff exponent).
     pub retries: u32,
-    /// A `ShardRetry` timer for the current round is armed.
-    pub retry_armed: bool,
 }
 
 impl ShardProgress {
@@ -54,7 +53,6 @@ impl ShardProgress {
             rows_total: 0,
             last_heard: 0,
             retries: 0,
-            retry_armed: false,
         }
     }
 
@@ -88,8 +86,9 @@ pub struct LongIncrementalRestoreOp {
     pub in_flight: u32,
     /// Shards waiting for an in-flight slot, in order.
     pub queue: VecDeque<u32>,
-    /// The allocation this op waits for, if any.
-    pub alloc_cookie: Option<u64>,
+    /// The armed timers (`op_timers.rs`): a fired timer acts only while
+    /// armed here. The allocation the op waits for is its `Allocate` slot.
+    pub timers: OpTimers,
 }
 
 impl LongIncrementalRestoreOp {
@@ -134,6 +133,20 @@ impl LongIncrementalRestoreOp {
         );
     }
 
+    /// The allocation this op waits for: the cookie of its armed
+    /// `AllocateTimeout`, if any.
+    pub fn alloc_cookie(&self) -> Option<u64> {
+        match self.timers.armed(OpTimer::Allocate)?.timer {
+            Timer::AllocateTimeout { cookie, .. } => Some(cookie),
+            other => unreachable!("the Allocate slot holds {other:?}"),
+        }
+    }
+
+    /// A `ShardRetry` is armed for the shard at `pos`.
+    pub fn retry_armed(&self, pos: usize) -> bool {
+        self.timers.is_armed(OpTimer::ShardRetry(self.shard_idx(pos)))
+    }
+
     fn shard_idx(&self, pos: usize) -> ShardIdx {
         ShardIdx(self.first_shard.0 + pos as u32)
     }
@@ -141,6 +154,13 @@ impl LongIncrementalRestoreOp {
     pub fn set_state(&mut self, ctx: &mut Ctx, state: OpState) {
         assert!(!self.state.is_terminal(), "Done and Failed are terminal ({:?} → {state:?})", self.state);
         self.state = state;
+        if state.is_terminal() {
+            // An ended operation waits for nothing. (An allocation still
+            // outstanding after Failed would be retried when the TxAllocator's
+            // pipe resets, moving Failed back to Allocating: found by the
+            // configuration swarm, a stage deadline passing while Allocating.)
+            self.timers.clear();
+        }
         ctx.out.note(Note::OpState { op: self.id, table: self.table, incr: self.incr, state });
         self.persist_state(ctx);
     }
@@ -151,7 +171,8 @@ impl LongIncrementalRestoreOp {
         self.stage_started_at = ctx.now;
         self.tx_id = None;
         if let Some(after) = ctx.knobs.deadline_stage {
-            ctx.out.set_timer(after, Timer::Deadline { op: self.id, stage: Some(self.incr) });
+            let timer = Timer::Deadline { op: self.id, stage: Some(self.incr) };
+            self.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineStage, timer);
         }
         if self.state != OpState::Allocating {
             self.set_state(ctx, OpState::Allocating);
@@ -165,17 +186,21 @@ impl LongIncrementalRestoreOp {
         debug_assert_eq!(self.state, OpState::Allocating);
         *ctx.next_cookie += 1;
         let cookie = *ctx.next_cookie;
-        self.alloc_cookie = Some(cookie);
         self.next_retry_at = None;
+        self.timers.cancel(OpTimer::StageRetry);
         ctx.out.send(Actor::TxAllocator, Msg::AllocateTxId { op: self.id, cookie });
-        ctx.out.set_timer(ctx.knobs.allocate_timeout, Timer::AllocateTimeout { op: self.id, cookie });
+        let timer = Timer::AllocateTimeout { op: self.id, cookie };
+        self.timers.arm(ctx.out, ctx.now, ctx.knobs.allocate_timeout, OpTimer::Allocate, timer);
     }
 
     pub fn on_tx_allocated(&mut self, ctx: &mut Ctx, cookie: u64, tx: Option<TxId>) {
-        if self.state != OpState::Allocating || self.alloc_cookie != Some(cookie) {
+        // A message, not a timer: an answer to an allocation this op no
+        // longer waits for (an older cookie, or none armed) changes nothing.
+        if self.alloc_cookie() != Some(cookie) {
             return;
         }
-        self.alloc_cookie = None;
+        assert_eq!(self.state, OpState::Allocating, "an allocation is outstanding only while Allocating");
+        self.timers.cancel(OpTimer::Allocate);
         match tx {
             None => self.schedule_stage_retry(ctx),
             Some(tx) => {
@@ -191,10 +216,11 @@ impl LongIncrementalRestoreOp {
         self.queue.clear();
         self.in_flight = 0;
         self.accepted = self.done;
+        let first = self.first_shard.0;
         for (pos, shard) in self.shards.iter_mut().enumerate() {
             if shard.status != ShardStatus::Done {
                 shard.status = ShardStatus::Pending;
-                shard.retry_armed = false;
+                op_timers::cancel_shard(&mut self.timers, ShardIdx(first + pos as u32));
                 self.queue.push_back(pos as u32);
             }
         }
@@ -227,23 +253,25 @@ impl LongIncrementalRestoreOp {
         shard.round = Round(shard.round.0 + 1);
         shard.status = ShardStatus::Requested;
         shard.last_heard = ctx.now;
-        shard.retry_armed = false;
-        let round = if ctx.knobs.request_rounds { shard.round } else { Round(0) };
+        let round = shard.round;
+        let stamp_round = if ctx.knobs.request_rounds { round } else { Round(0) };
         let from_key = if ctx.knobs.resume_from_last_key { shard.last_key } else { None };
         let req = TEvIncrementalRestoreRequest {
             op: self.id,
             tx,
             incr: self.incr,
             shard: shard_idx,
-            stamp: Stamp { generation: ctx.generation, round },
+            stamp: Stamp { generation: ctx.generation, round: stamp_round },
             from_key,
         };
         ctx.out.send(Actor::DataShard(shard_idx), Msg::IncrementalRestoreRequest(req));
+        self.timers.cancel(OpTimer::ShardRetry(shard_idx));
         if let Some(after) = ctx.knobs.shard_timeout {
-            ctx.out.set_timer(after, Timer::ShardTimeout { op: self.id, shard: shard_idx, round: shard.round });
+            let timer = Timer::ShardTimeout { op: self.id, shard: shard_idx, round };
+            self.timers.arm(ctx.out, ctx.now, after, OpTimer::ShardTimeout(shard_idx), timer);
         }
         if resend {
-            ctx.out.note(Note::Resent { op: self.id, shard: shard_idx, round: shard.round });
+            ctx.out.note(Note::Resent { op: self.id, shard: shard_idx, round });
         }
     }
 
@@ -305,6 +333,8 @@ impl LongIncrementalRestoreOp {
 
     fn on_shard_done(&mut self, ctx: &mut Ctx, pos: usize) {
         self.shards[pos].status = ShardStatus::Done;
+        let shard = self.shard_idx(pos);
+        op_timers::cancel_shard(&mut self.timers, shard);
         self.done += 1;
         self.in_flight -= 1;
         self.persist_shard(ctx, pos);
@@ -334,6 +364,9 @@ impl LongIncrementalRestoreOp {
             ctx.out.note(Note::OpFinished { op: self.id, status: FinalStatus::Success, issues: String::new() });
             return;
         }
+        // The stage is over: so are its shards' timers and its deadline.
+        op_timers::cancel_all_shards(&mut self.timers);
+        self.timers.cancel(OpTimer::DeadlineStage);
         self.incr = IncrIdx(self.incr.0 + 1);
         for shard in &mut self.shards {
             *shard = ShardProgress::pending(shard.round);
@@ -355,15 +388,17 @@ impl LongIncrementalRestoreOp {
         match ctx.knobs.retry_scope {
             RetryScope::Shard => {
                 let shard_idx = self.shard_idx(pos);
-                let shard = &mut self.shards[pos];
-                if shard.retry_armed {
+                if self.timers.is_armed(OpTimer::ShardRetry(shard_idx)) {
                     return;
                 }
+                let shard = &mut self.shards[pos];
                 shard.retries += 1;
-                shard.retry_armed = true;
                 let round = shard.round;
                 let delay = ctx.knobs.backoff.delay(shard.retries);
-                ctx.out.set_timer(delay, Timer::ShardRetry { op: self.id, shard: shard_idx, round });
+                // The retry replaces the wait: no timeout of this round acts.
+                self.timers.cancel(OpTimer::ShardTimeout(shard_idx));
+                let timer = Timer::ShardRetry { op: self.id, shard: shard_idx, round };
+                self.timers.arm(ctx.out, ctx.now, delay, OpTimer::ShardRetry(shard_idx), timer);
             }
             RetryScope::Stage => self.schedule_stage_retry(ctx),
         }
@@ -375,7 +410,8 @@ impl LongIncrementalRestoreOp {
         self.retry_count += 1;
         let delay = ctx.knobs.backoff.delay(self.retry_count);
         self.next_retry_at = Some(ctx.now + delay);
-        self.alloc_cookie = None;
+        self.timers.cancel(OpTimer::Allocate);
+        op_timers::cancel_all_shards(&mut self.timers);
         self.tx_id = None;
         for shard in &mut self.shards {
             if shard.status != ShardStatus::Done {
@@ -390,47 +426,54 @@ impl LongIncrementalRestoreOp {
         } else {
             self.persist_state(ctx);
         }
-        ctx.out.set_timer(delay, Timer::StageRetry { op: self.id });
+        let timer = Timer::StageRetry { op: self.id };
+        self.timers.arm(ctx.out, ctx.now, delay, OpTimer::StageRetry, timer);
     }
 
+    /// The TxAllocator did not answer in time (an armed `AllocateTimeout`).
+    pub fn on_allocate_timeout(&mut self, ctx: &mut Ctx) {
+        assert_eq!(self.state, OpState::Allocating, "an armed AllocateTimeout means Allocating");
+        self.schedule_stage_retry(ctx);
+    }
+
+    /// The stage's backoff is over (an armed `StageRetry`).
     pub fn on_stage_retry(&mut self, ctx: &mut Ctx) {
-        let due = self.next_retry_at.is_some_and(|at| at <= ctx.now);
-        if self.state == OpState::Allocating && self.alloc_cookie.is_none() && due {
-            ctx.out.note(Note::BackoffRetry { op: self.id });
-            self.ask_allocator(ctx);
-        }
+        assert!(self.state == OpState::Allocating && self.next_retry_at.is_some_and(|at| at <= ctx.now));
+        ctx.out.note(Note::BackoffRetry { op: self.id });
+        self.ask_allocator(ctx);
     }
 
+    /// A shard's backoff is over (an armed `ShardRetry` of its round).
     pub fn on_shard_retry(&mut self, ctx: &mut Ctx, shard: ShardIdx, round: Round) {
-        let Some(pos) = self.position(shard) else { return };
-        let s = &self.shards[pos];
-        if !self.state.is_terminal() && s.round == round && s.retry_armed && s.outstanding() {
-            ctx.out.note(Note::BackoffRetry { op: self.id });
-            if self.shards[pos].status == ShardStatus::Accepted {
-                self.accepted -= 1;
-            }
-            self.send_request(ctx, pos);
+        let pos = self.position(shard).expect("a timer is armed for a shard of the op");
+        assert!(self.shards[pos].round == round && self.shards[pos].outstanding(), "an armed ShardRetry is current");
+        ctx.out.note(Note::BackoffRetry { op: self.id });
+        if self.shards[pos].status == ShardStatus::Accepted {
+            self.accepted -= 1;
         }
+        self.send_request(ctx, pos);
     }
 
+    /// A shard's `shard_timeout` (an armed `ShardTimeout` of its round):
+    /// a failure if it has been silent that long, else wait the rest.
     pub fn on_shard_timeout(&mut self, ctx: &mut Ctx, shard: ShardIdx, round: Round) {
-        let (Some(pos), Some(timeout)) = (self.position(shard), ctx.knobs.shard_timeout) else { return };
+        let pos = self.position(shard).expect("a timer is armed for a shard of the op");
+        let timeout = ctx.knobs.shard_timeout.expect("armed only with a shard_timeout");
         let s = self.shards[pos];
-        if self.state.is_terminal() || s.round != round || !s.outstanding() || s.retry_armed {
-            return;
-        }
+        assert!(s.round == round && s.outstanding(), "an armed ShardTimeout is current");
         let quiet_for = ctx.now.saturating_sub(s.last_heard);
         if quiet_for >= timeout {
             self.on_shard_failure(ctx, pos);
         } else {
-            ctx.out.set_timer(timeout - quiet_for, Timer::ShardTimeout { op: self.id, shard, round });
+            let timer = Timer::ShardTimeout { op: self.id, shard, round };
+            self.timers.arm(ctx.out, ctx.now, timeout - quiet_for, OpTimer::ShardTimeout(shard), timer);
         }
     }
 
+    /// A deadline passed (an armed `Deadline`: the overall one, or the
+    /// current stage's).
     pub fn on_deadline(&mut self, ctx: &mut Ctx, stage: Option<IncrIdx>) {
-        if self.state.is_terminal() || stage.is_some_and(|s| s != self.incr) {
-            return;
-        }
+        assert!(stage.is_none_or(|s| s == self.incr), "an armed stage deadline is the current stage's");
         let which = match stage {
             None => "deadline_overall".to_string(),
             Some(s) => format!("deadline_stage of incremental {}", s.0),
@@ -442,11 +485,6 @@ impl LongIncrementalRestoreOp {
         assert!(!issues.is_empty(), "Failed carries a non-empty error (invariant 7)");
         self.final_status = Some(status);
         self.final_issues = issues.clone();
-        // A Failed operation waits for nothing: an allocation still marked
-        // outstanding would be retried when the TxAllocator's pipe resets,
-        // moving Failed back to Allocating (found by the configuration
-        // swarm: a stage deadline passing while Allocating).
-        self.alloc_cookie = None;
         self.set_state(ctx, OpState::Failed);
         ctx.out.note(Note::OpFinished { op: self.id, status, issues });
     }

@@ -3,6 +3,7 @@
 //! GetProgress and Forget from its durable tables.
 
 mod long_op;
+mod op_timers;
 mod persist;
 mod recovery;
 mod schema;
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 pub use long_op::{LongIncrementalRestoreOp, ShardProgress};
+pub use op_timers::{OpTimer, OpTimers};
 pub use schema::{
     OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite, ShardProgressRow, StateRow,
 };
@@ -163,7 +165,7 @@ impl SchemeShard {
             accepted: 0,
             in_flight: 0,
             queue: VecDeque::new(),
-            alloc_cookie: None,
+            timers: OpTimers::default(),
         };
         let tx = &mut *ctx.tx;
         tx.writes.push(SchemeShardWrite::NextOperationId(self.next_op));
@@ -235,24 +237,23 @@ impl SchemeShard {
         Some(report)
     }
 
+    /// A timer fired. The one place a stale firing is dropped: a timer
+    /// acts only while its operation's table still holds it (`timers.rs`),
+    /// so no handler re-checks cookies, rounds or due times.
     pub fn on_timer(&mut self, now: Micros, timer: Timer, out: &mut Outbox) {
-        match timer {
-            Timer::AllocateTimeout { op, cookie } => self.with_op(now, out, op, |o, ctx| {
-                if o.state == OpState::Allocating && o.alloc_cookie == Some(cookie) {
-                    o.alloc_cookie = None;
-                    o.schedule_stage_retry(ctx);
-                }
-            }),
-            Timer::StageRetry { op } => self.with_op(now, out, op, |o, ctx| o.on_stage_retry(ctx)),
-            Timer::ShardRetry { op, shard, round } => {
-                self.with_op(now, out, op, |o, ctx| o.on_shard_retry(ctx, shard, round));
-            }
-            Timer::ShardTimeout { op, shard, round } => {
-                self.with_op(now, out, op, |o, ctx| o.on_shard_timeout(ctx, shard, round));
-            }
-            Timer::Deadline { op, stage } => self.with_op(now, out, op, |o, ctx| o.on_deadline(ctx, stage)),
-            _ => {}
+        let Some((op, slot)) = OpTimer::of(&timer) else { return };
+        let Some(o) = self.ops.get_mut(&op) else { return };
+        if !o.timers.take_fired(slot, &timer, now) {
+            return;
         }
+        self.with_op(now, out, op, |o, ctx| match timer {
+            Timer::AllocateTimeout { .. } => o.on_allocate_timeout(ctx),
+            Timer::StageRetry { .. } => o.on_stage_retry(ctx),
+            Timer::ShardRetry { shard, round, .. } => o.on_shard_retry(ctx, shard, round),
+            Timer::ShardTimeout { shard, round, .. } => o.on_shard_timeout(ctx, shard, round),
+            Timer::Deadline { stage, .. } => o.on_deadline(ctx, stage),
+            other => unreachable!("{other:?} is not a coordinator timer"),
+        });
     }
 
     /// A pipe to `peer` broke: whatever we sent there may be lost.
@@ -272,12 +273,11 @@ impl SchemeShard {
             }
             Actor::TxAllocator => {
                 let waiting: Vec<OperationId> =
-                    self.ops.values().filter(|o| o.alloc_cookie.is_some()).map(|o| o.id).collect();
+                    self.ops.values().filter(|o| o.alloc_cookie().is_some()).map(|o| o.id).collect();
                 for op in waiting {
-                    self.with_op(now, out, op, |o, ctx| {
-                        o.alloc_cookie = None;
-                        o.schedule_stage_retry(ctx);
-                    });
+                    // The allocation may be lost: retry the stage (which
+                    // cancels its AllocateTimeout).
+                    self.with_op(now, out, op, |o, ctx| o.schedule_stage_retry(ctx));
                 }
             }
             Actor::Client | Actor::SchemeShard => {}
@@ -291,7 +291,8 @@ impl SchemeShard {
         for op in commit.start_ops {
             self.with_op(now, out, op, |o, ctx| {
                 if let Some(after) = ctx.knobs.deadline_overall {
-                    ctx.out.set_timer(after, Timer::Deadline { op: o.id, stage: None });
+                    let timer = Timer::Deadline { op: o.id, stage: None };
+                    o.timers.arm(ctx.out, ctx.now, after, OpTimer::DeadlineOverall, timer);
                 }
                 o.start_stage(ctx);
             });

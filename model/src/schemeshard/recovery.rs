@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::SchemeShard;
 use super::long_op::{Ctx, LongIncrementalRestoreOp, ShardProgress};
+use super::op_timers::{OpTimer, OpTimers};
 use super::schema::{PersistedShardStatus, SchemeShardDb};
 use crate::ids::{Generation, Micros, Round};
 use crate::knobs::{Bug, ProtocolKnobs};
@@ -80,7 +81,7 @@ impl SchemeShard {
                 accepted: done,
                 in_flight: 0,
                 queue: VecDeque::new(),
-                alloc_cookie: None,
+                timers: OpTimers::default(),
             };
             op.assert_counters();
             ss.by_key.insert(operation.key, *id);
@@ -104,16 +105,20 @@ impl LongIncrementalRestoreOp {
         let stage_start =
             if ctx.knobs.bugs.has(Bug::StageDeadlineFromOpStart) { self.started_at } else { self.stage_started_at };
         let stage = ctx.knobs.deadline_stage.map(|d| stage_start + d);
+        let (id, now) = (self.id, ctx.now);
         if let Some(at) = overall {
-            ctx.out.set_timer(at.saturating_sub(ctx.now), Timer::Deadline { op: self.id, stage: None });
+            let timer = Timer::Deadline { op: id, stage: None };
+            self.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineOverall, timer);
         }
         if let Some(at) = stage {
-            ctx.out.set_timer(at.saturating_sub(ctx.now), Timer::Deadline { op: self.id, stage: Some(self.incr) });
+            let timer = Timer::Deadline { op: id, stage: Some(self.incr) };
+            self.timers.arm(ctx.out, now, at.saturating_sub(now), OpTimer::DeadlineStage, timer);
         }
         match (self.state, self.tx_id) {
             (OpState::Allocating, _) | (_, None) => match self.next_retry_at {
-                Some(at) if at > ctx.now => {
-                    ctx.out.set_timer(at - ctx.now, Timer::StageRetry { op: self.id });
+                Some(at) if at > now => {
+                    let timer = Timer::StageRetry { op: id };
+                    self.timers.arm(ctx.out, now, at - now, OpTimer::StageRetry, timer);
                 }
                 _ => self.ask_allocator(ctx),
             },

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use restoresim_model::client::{Client, ClientConfig, ClientDraw};
 use restoresim_model::datashard::{DataShard, DataShardDb};
 use restoresim_model::ids::{Generation, ShardIdx};
-use restoresim_model::invariants::{self, Checker, Invariant, Violation};
+use restoresim_model::invariants::{self, Checker, Violation};
 use restoresim_model::knobs::ProtocolKnobs;
-use restoresim_model::msg::{Actor, Msg, ResponseStatus};
+use restoresim_model::msg::{Actor, Msg};
 use restoresim_model::note::Note;
 use restoresim_model::outbox::{BackupBatch, ReadBackup, ReadError};
 use restoresim_model::schemeshard::{SchemeShard, SchemeShardDb, SchemeShardWrite};
@@ -200,22 +200,10 @@ impl RestoreSystem {
         for command in self.outbox.commands.drain(..) {
             match command {
                 Command::Send { to, msg } => {
-                    if node == SCHEMESHARD {
-                        let cap = self.knobs.max_shards_in_flight;
-                        let result = match &msg {
-                            Msg::AllocateTxId { op, .. } => {
-                                self.checker.on_allocate_sent(*op);
-                                Ok(())
-                            }
-                            Msg::IncrementalRestoreRequest(req) => self.checker.on_request_sent(req.op, req.shard, cap),
-                            Msg::Progress { op, report } => {
-                                self.checker.on_progress_sent(*op, report.as_ref().map(|r| r.state))
-                            }
-                            _ => Ok(()),
-                        };
-                        if let Err(v) = result {
-                            self.violation.get_or_insert(v);
-                        }
+                    if node == SCHEMESHARD
+                        && let Err(v) = self.checker.on_coordinator_sent(&msg, self.knobs.max_shards_in_flight)
+                    {
+                        self.violation.get_or_insert(v);
                     }
                     fx.send(node_of(to), msg)
                 }
@@ -231,30 +219,15 @@ impl RestoreSystem {
         (node - FIRST_DATASHARD) as usize
     }
 
-    /// Invariant 5: a message older than what its receiver durably knows must
-    /// not produce a commit. Returns the stale stamp's description if stale.
+    /// Invariant 5's input (`invariants::staleness`): why `msg` is stale
+    /// at its receiver, judged before the handler runs.
     fn staleness(&self, node: NodeId, msg: &Msg) -> Option<String> {
-        match (node, msg) {
-            (SCHEMESHARD, Msg::IncrementalRestoreResponse(resp)) => {
-                let current = self.schemeshard.live.as_ref()?.generation;
-                (resp.stamp.generation < current).then(|| {
-                    format!(
-                        "a response of DataShard {} stamped generation {} reached SchemeShard generation {}",
-                        resp.shard.0, resp.stamp.generation.0, current.0
-                    )
-                })
-            }
-            (n, Msg::IncrementalRestoreRequest(req)) if n >= FIRST_DATASHARD => {
-                let db = &self.datashards[Self::datashard_index(n)].db;
-                invariants::is_stale_request(db, req).map(|accepted| {
-                    format!(
-                        "a request stamped {} reached DataShard {} which had durably accepted {} for incremental {}",
-                        req.stamp, req.shard.0, accepted, req.incr.0
-                    )
-                })
-            }
-            _ => None,
-        }
+        let receiver = match node {
+            SCHEMESHARD => invariants::Receiver::SchemeShard(self.schemeshard.live.as_ref()?.generation),
+            n if n >= FIRST_DATASHARD => invariants::Receiver::DataShard(&self.datashards[Self::datashard_index(n)].db),
+            _ => return None,
+        };
+        invariants::staleness(receiver, msg)
     }
 }
 
@@ -316,21 +289,9 @@ impl System for RestoreSystem {
         match actor_of(node) {
             Actor::Client => {
                 if let Msg::Progress { report: Some(report), .. } = &msg {
-                    // The coordinator reports only operations whose rows are
-                    // durable, and the tracker saw every such row commit: no
-                    // truth to compare with is a harness bug, not a pass.
-                    let truth = self.tracker.op_percent_bp(report.op).unwrap_or_else(|| {
-                        panic!("invariant 8 has no durable truth for op {}: the tracker never saw it", report.op.0)
-                    });
-                    if u64::from(report.percent_bp) > truth {
-                        let message = format!(
-                            "GetProgress reported {:.2}% for op {} while the DataShards had durably applied \
-                             only {:.2}%. Reported progress must never claim more than is durable.",
-                            f64::from(report.percent_bp) / 100.0,
-                            report.op.0,
-                            truth as f64 / 100.0
-                        );
-                        self.violation.get_or_insert(Violation::new(Invariant::ReportedNotAhead, message));
+                    let truth = self.tracker.op_percent_bp(report.op);
+                    if let Err(v) = invariants::check_reported_not_ahead(report, truth) {
+                        self.violation.get_or_insert(v);
                     }
                 }
                 let datashards = &self.datashards;
@@ -340,11 +301,7 @@ impl System for RestoreSystem {
                 self.client.as_mut().expect("client is up").on_message(now, msg, out)
             }
             Actor::SchemeShard => {
-                if let Msg::IncrementalRestoreResponse(resp) = &msg
-                    && matches!(resp.status, ResponseStatus::Done | ResponseStatus::Error { .. })
-                {
-                    self.checker.on_shard_answered(resp.op, resp.shard);
-                }
+                self.checker.on_coordinator_received(&msg);
                 let ss = self.schemeshard.live.as_mut().expect("engine delivers only to live tablets");
                 ss.on_message(&self.schemeshard.db, now, actor_of(from), msg, out);
             }
@@ -367,16 +324,8 @@ impl System for RestoreSystem {
                 self.violation.get_or_insert(v);
             }
         }
-        if let Some(what) = stale
-            && self.outbox.has_commit()
-        {
-            self.violate(Violation::new(
-                Invariant::StaleHasNoEffect,
-                format!(
-                    "{what}; it should have been dropped, but the receiver committed a change. A stale \
-                     message (older generation or round) must never change durable state."
-                ),
-            ));
+        if let Err(v) = invariants::check_stale_no_effect(stale.as_deref(), self.outbox.has_commit()) {
+            self.violate(v);
         }
         self.drain(node, fx);
     }
@@ -415,15 +364,9 @@ impl System for RestoreSystem {
                     }
                 }
                 let datashards = &self.datashards;
-                let knobs = &self.knobs;
-                self.checker.on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db).and_then(|()| {
-                    c.writes.iter().try_for_each(|w| match w {
-                        SchemeShardWrite::State(op, row) => {
-                            restoresim_model::invariants::timeout_earned(*op, row, now, knobs)
-                        }
-                        _ => Ok(()),
-                    })
-                })
+                self.checker
+                    .on_schemeshard_commit(c, |s: ShardIdx| &datashards[s.0 as usize].db)
+                    .and_then(|()| invariants::timeouts_earned(c, now, &self.knobs))
             }
             Commit::TxAllocator(c) => {
                 c.apply(&mut self.allocator.db);

@@ -19,11 +19,11 @@
 use std::fmt::Write;
 
 use restoresim_model::client::RestoreOutcome;
-use restoresim_model::ids::{OperationId, Round, ShardIdx};
+use restoresim_model::ids::OperationId;
 use restoresim_model::msg::Msg;
 use restoresim_model::outbox::Timer;
 use restoresim_model::progress::{OpState, ShardStatus};
-use restoresim_model::schemeshard::LongIncrementalRestoreOp;
+use restoresim_model::schemeshard::{LongIncrementalRestoreOp, OpTimer};
 
 use super::record::fmt_time;
 use crate::engine::{Engine, NodeId, Pending, PendingEvent, System};
@@ -73,7 +73,7 @@ pub fn diagnose(engine: &Engine<RestoreSystem>) -> String {
 }
 
 fn allocating(out: &mut String, system: &RestoreSystem, op: &LongIncrementalRestoreOp) {
-    match (op.alloc_cookie, op.next_retry_at) {
+    match (op.alloc_cookie(), op.next_retry_at) {
         (Some(_), _) => {
             let up = system.allocator.live.is_some();
             let _ = write!(out, ", waiting for a TxId from the TxAllocator ({}).", if up { "up" } else { "down" });
@@ -106,7 +106,7 @@ fn waiting_shards(out: &mut String, system: &RestoreSystem, op: &LongIncremental
             s.last_key,
             fmt_time(now.saturating_sub(s.last_heard)),
             if tablet.live.is_some() { "up" } else { "down" },
-            if s.retry_armed { ", retry armed" } else { "" },
+            if op.retry_armed(*pos) { ", retry armed" } else { "" },
         );
     }
     if waiting.len() > NAMED_SHARDS {
@@ -169,7 +169,7 @@ fn waker(op: &LongIncrementalRestoreOp, p: &PendingEvent<'_, RestoreSystem>) -> 
     let related = |node: NodeId| node == SCHEMESHARD || party(op, node);
     let said = match &p.what {
         Pending::Timer { node, timer }
-            if timer_op(timer) == Some(op.id) && related(*node) && timer_wakes(op, timer) =>
+            if timer_op(timer) == Some(op.id) && related(*node) && timer_wakes(op, timer, p.at) =>
         {
             let shard = match timer {
                 Timer::ShardRetry { shard, .. } | Timer::ShardTimeout { shard, .. } => {
@@ -200,25 +200,15 @@ fn waker(op: &LongIncrementalRestoreOp, p: &PendingEvent<'_, RestoreSystem>) -> 
     Some(said)
 }
 
-/// Whether a coordinator timer of `op` would act if it fired now: the
-/// same guards as its handler (`LongIncrementalRestoreOp::on_*`). A timer
-/// its handler ignores wakes nothing; should another event change what the
-/// guard reads, that event is itself pending and named.
-fn timer_wakes(op: &LongIncrementalRestoreOp, timer: &Timer) -> bool {
-    let shard_outstanding = |shard: ShardIdx, round: Round| {
-        op.position(shard).is_some_and(|pos| {
-            let s = &op.shards[pos];
-            s.round == round && matches!(s.status, ShardStatus::Requested | ShardStatus::Accepted)
-        })
-    };
-    match *timer {
-        Timer::AllocateTimeout { cookie, .. } => op.state == OpState::Allocating && op.alloc_cookie == Some(cookie),
-        Timer::StageRetry { .. } => op.state == OpState::Allocating && op.alloc_cookie.is_none(),
-        Timer::ShardRetry { shard, round, .. } | Timer::ShardTimeout { shard, round, .. } => {
-            shard_outstanding(shard, round)
-        }
-        Timer::Deadline { stage, .. } => stage.is_none_or(|s| s == op.incr),
-        _ => true,
+/// Whether a coordinator timer of `op`, due at `at`, would act if it
+/// fired: the operation's timer table still holds it (the one test
+/// `SchemeShard::on_timer` applies). A cancelled timer wakes nothing;
+/// should another event arm it again, that event is itself pending and
+/// named. Other actors' timers of the op (a DataShard's read retry) count.
+fn timer_wakes(op: &LongIncrementalRestoreOp, timer: &Timer, at: u64) -> bool {
+    match OpTimer::of(timer) {
+        Some((_, slot)) => op.timers.would_act(slot, timer, at),
+        None => true,
     }
 }
 
