@@ -10,14 +10,21 @@
 //! ratio of the repetitions. Floors sit at about 60 % of the ratios measured
 //! on a quiet machine, so noise passes and a 2x slowdown of the engine fails.
 //!
+//! The third case guards the whole model the same way: whole `ci-smoke`
+//! runs (workload generation, the protocol, every invariant check) against
+//! the bare heap, as events per CPU second, so a 2x slowdown of the checks
+//! or the model fails too, not only one of the engine.
+//!
 //! Usage: `bench-guard [--reps N] [--scale F]` (`--scale` multiplies the
 //! events per repetition; the floors are fixed).
 
 use std::hint::black_box;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use restoresim::engine::pingpong::pingpong_engine;
+use restoresim::run::{RunOptions, run};
 use restoresim_benches::bare::{BarePingPong, BareRing};
 use restoresim_benches::ring::{ring_engine, run_ring};
 
@@ -26,6 +33,9 @@ struct Case {
     name: &'static str,
     /// Fail below this median ratio (engine throughput / bare throughput).
     floor: f64,
+    /// Events per repetition of the bare loop and of the measured one
+    /// (equal for the engine cases; whole runs for the model's).
+    bare_events: u64,
     events: u64,
     bare: Box<dyn FnMut(u64)>,
     engine: Box<dyn FnMut(u64)>,
@@ -68,6 +78,7 @@ fn cases(scale: f64) -> Vec<Case> {
             // The floor leaves room for a noisy CI machine and still fails a
             // 2x slowdown (0.17-0.20).
             floor: 0.22,
+            bare_events: events(400_000.0),
             events: events(400_000.0),
             bare: Box::new(move |n| bare_pp.run(n)),
             engine: Box::new(move |n| {
@@ -80,11 +91,48 @@ fn cases(scale: f64) -> Vec<Case> {
             name: "ring/engine vs ring/bare heap",
             // Measured 0.55-0.66; a 2x slowdown is 0.28-0.33.
             floor: 0.34,
+            bare_events: events(400_000.0),
             events: events(400_000.0),
             bare: Box::new(move |n| bare_ring.run(n)),
             engine: Box::new(move |n| run_ring(&mut engine_ring, n)),
         },
+        model_case(events(20_000.0)),
     ]
+}
+
+/// `restore/ci-smoke` (the criterion bench's shape: whole runs of seeds
+/// 1, 2, ... until `min_events`) against the ping-pong's bare heap. The
+/// ratio is small (a model event does far more than a heap operation), so
+/// it is the rates that are compared: events per CPU second of each.
+fn model_case(min_events: u64) -> Case {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/ci-smoke.ron");
+    let scenario = restoresim::scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut seeds = Vec::new();
+    let mut events = 0;
+    for seed in 1.. {
+        events += run(&scenario, seed, RunOptions::default()).events;
+        seeds.push(seed);
+        if events >= min_events {
+            break;
+        }
+    }
+    let mut bare_pp = BarePingPong::new(64 + 8 + 6, 100);
+    Case {
+        name: "restore/ci-smoke vs bare heap",
+        // Measured 0.0057-0.0074 per repetition, medians 0.0064-0.0067
+        // (CPU time, 2-core machine under heavy load): a 2x slowdown of the
+        // model (0.0032-0.0034) fails, noise passes.
+        floor: 0.0038,
+        // The bare loop runs 10x the model's events so its time is not a
+        // few hundred microseconds (the rates are compared, not the times).
+        bare_events: events * 10,
+        events,
+        bare: Box::new(move |n| bare_pp.run(n)),
+        engine: Box::new(move |_| {
+            let total: u64 = seeds.iter().map(|&seed| run(&scenario, seed, RunOptions::default()).events).sum();
+            assert_eq!(total, events, "runs are deterministic");
+        }),
+    }
 }
 
 fn parse_args() -> Result<(usize, f64), String> {
@@ -116,26 +164,27 @@ fn main() -> ExitCode {
     let mut failed = Vec::new();
     for mut case in cases(scale) {
         // Warm-up: caches, branch predictors, the heaps' capacity.
-        time(&mut case.bare, case.events / 4);
+        time(&mut case.bare, case.bare_events / 4);
         time(&mut case.engine, case.events / 4);
         let mut ratios = Vec::with_capacity(reps);
         let mut engine_rates = Vec::with_capacity(reps);
         for rep in 0..reps {
             let (bare, engine) = if rep % 2 == 0 {
-                let bare = time(&mut case.bare, case.events);
+                let bare = time(&mut case.bare, case.bare_events);
                 (bare, time(&mut case.engine, case.events))
             } else {
                 let engine = time(&mut case.engine, case.events);
-                (time(&mut case.bare, case.events), engine)
+                (time(&mut case.bare, case.bare_events), engine)
             };
-            ratios.push(bare.as_secs_f64() / engine.as_secs_f64());
+            let bare_rate = case.bare_events as f64 / bare.as_secs_f64();
+            ratios.push(case.events as f64 / engine.as_secs_f64() / bare_rate);
             engine_rates.push(case.events as f64 / engine.as_secs_f64() / 1e6);
         }
         let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
         let ratio = median(ratios);
         let verdict = if ratio >= case.floor { "ok" } else { "FAIL" };
         println!(
-            "{:32} ratio {ratio:.3} (min {lo:.3}, max {hi:.3}, floor {:.2}), engine {:.1} M events/s  {verdict}",
+            "{:32} ratio {ratio:.4} (min {lo:.4}, max {hi:.4}, floor {}), {:.2} M events/s  {verdict}",
             case.name,
             case.floor,
             median(engine_rates),

@@ -75,6 +75,25 @@ fn invariant_3_fires_when_rows_differ_from_the_oracle_prefix() {
     assert_eq!(fire(&mut c, &mut db, &spec, commit(1, changes, p)), Some(Invariant::ExactlyOnce));
 }
 
+/// The per-key check skips the keys the prefix walk compares, but a wrong
+/// key there is still reported as the per-key check always reported it
+/// (the walk's failure runs it in full first), and a changed key outside
+/// the walked span is still looked at one by one.
+#[test]
+fn invariant_3_reports_a_wrong_key_in_the_walked_span_per_key() {
+    let (mut c, mut db, spec) = setup();
+    let w = workload(3);
+    let mut changes = real_changes(&w, 1, 30);
+    let key = changes[1].0;
+    changes[1].1 = Change::Upsert { cells: [Cell::Set(Some(12_345)), Cell::Keep, Cell::Keep] };
+    let p = IncrementalProgress { last_key: Some(28), ..Default::default() };
+    let c1 = commit(1, changes, p);
+    c1.apply(&mut db);
+    let v = c.on_datashard_commit(&spec, None, &c1, &db).expect_err("a wrong row below LastKey");
+    assert_eq!(v.invariant, Invariant::ExactlyOnce);
+    assert!(v.message.contains(&format!("at key {key}")) && v.message.contains("applied twice"), "{}", v.message);
+}
+
 #[test]
 fn invariant_3_holds_when_a_batch_is_applied_twice() {
     let (mut c, mut db, spec) = setup();

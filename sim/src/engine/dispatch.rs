@@ -176,10 +176,9 @@ impl<S: System> Engine<S> {
         n.last_commit_at = 0;
         n.last_commit_tiebreak = 0;
         // Its pipes close, in peer order; the peers hear of it.
-        let mut peers = Vec::new();
-        for (peer, link) in n.links.iter_mut().filter(|(_, l)| l.pipe) {
-            link.pipe = false;
-            peers.push(*peer);
+        let peers = n.links.piped();
+        for &peer in &peers {
+            n.links.get_mut(peer).pipe = false;
         }
         self.system.crash(node);
         for peer in peers {
@@ -192,9 +191,7 @@ impl<S: System> Engine<S> {
     /// `node` learns that its pipe to `peer` broke.
     fn break_pipe_end(&mut self, node: NodeId, peer: NodeId) {
         let n = &mut self.nodes[node as usize];
-        if let Some(link) = n.links.get_mut(&peer) {
-            link.pipe = false;
-        }
+        n.links.get_mut(peer).pipe = false;
         if n.up {
             let generation = n.generation;
             let at = self.now + self.config.network.reset_notify;
@@ -206,9 +203,8 @@ impl<S: System> Engine<S> {
     fn reset_crossing_pipes(&mut self, id: usize) {
         let members = self.partitions.get(id).nodes.clone();
         for &a in &members {
-            let links = &self.nodes[a as usize].links;
-            let crossing: Vec<NodeId> =
-                links.iter().filter(|(b, l)| l.pipe && members.binary_search(b).is_err()).map(|(b, _)| *b).collect();
+            let mut crossing = self.nodes[a as usize].links.piped();
+            crossing.retain(|b| members.binary_search(b).is_err());
             for b in crossing {
                 self.break_pipe_end(a, b);
                 self.break_pipe_end(b, a);
@@ -259,7 +255,7 @@ impl<S: System> Engine<S> {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: S::Msg) {
         self.stats.messages_sent += 1;
-        let link = self.nodes[from as usize].links.entry(to).or_default();
+        let link = self.nodes[from as usize].links.get_mut(to);
         link.sent += 1;
         let (nth, piped) = (link.sent, link.pipe);
         let now = self.now;
@@ -286,8 +282,8 @@ impl<S: System> Engine<S> {
             return;
         }
         if !piped {
-            self.nodes[from as usize].links.entry(to).or_default().pipe = true;
-            self.nodes[to as usize].links.entry(from).or_default().pipe = true;
+            self.nodes[from as usize].links.get_mut(to).pipe = true;
+            self.nodes[to as usize].links.get_mut(from).pipe = true;
         }
         let to_gen = self.nodes[to as usize].generation;
         let fate: SendFate = self.injector.on_send(now, from, to, nth, &self.config.network);

@@ -81,8 +81,7 @@ impl<S: System> Engine<S> {
             if *last_commit_at >= now {
                 last_commit_tiebreak.hash(h);
             }
-            let pipes: Vec<_> = links.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect();
-            pipes.hash(h);
+            links.piped().hash(h);
             let kills: Vec<_> = kill_at.iter().map(|(nth, down)| (nth.saturating_sub(*commits), *down)).collect();
             kills.hash(h);
             kill_next.hash(h);

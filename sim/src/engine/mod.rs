@@ -18,6 +18,7 @@
 mod dispatch;
 mod fingerprint;
 pub mod inject;
+mod links;
 pub mod network;
 mod partition;
 mod pending;
@@ -33,6 +34,7 @@ use std::hash::Hash;
 
 pub use inject::{Anchor, InjectedFault, Partition, Probe, TabletFaults};
 use inject::{Injector, TapeIndex};
+use links::Links;
 pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
 use partition::Partitions;
 pub use partition::RandomPartitions;
@@ -137,9 +139,9 @@ struct Node {
     last_commit_at: Micros,
     /// The tiebreak of the commit due at `last_commit_at` (ties permuted).
     last_commit_tiebreak: u64,
-    /// Every peer this node ever sent to or has a pipe with: one map, so a
-    /// send costs one lookup.
-    links: BTreeMap<NodeId, Link>,
+    /// This node's side of its links to every peer: one table, so a send
+    /// costs one lookup.
+    links: Links,
     /// Events handled over the node's life, boots included (the anchor of
     /// "at its k-th event" triggers and restarts).
     events: u64,
@@ -149,16 +151,6 @@ struct Node {
     /// Kill at the next commit to complete, down for the value (kept across
     /// a crash in between: "the first commit from the trigger on").
     kill_next: Option<Micros>,
-}
-
-/// This node's side of a link to one peer.
-#[derive(Clone, Copy, Debug, Default)]
-struct Link {
-    /// Messages sent to the peer over the node's life: the anchor of
-    /// message faults ("the 3rd message SchemeShard→DataShard 7").
-    sent: u64,
-    /// A pipe is open (opened at the first send; both ends hold one).
-    pipe: bool,
 }
 
 pub(crate) enum Event<S: System + ?Sized> {
@@ -375,7 +367,7 @@ impl<S: System> Engine<S> {
                 generation: 0,
                 last_commit_at: 0,
                 last_commit_tiebreak: 0,
-                links: BTreeMap::new(),
+                links: Links::new(kinds.len()),
                 events: 0,
                 commits: 0,
                 kill_at: BTreeMap::new(),

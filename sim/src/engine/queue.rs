@@ -148,8 +148,13 @@ impl<E> EventQueue<E> {
         self.heap[pos] = key;
     }
 
-    /// Fills the root's hole with `key` (the former last entry): the
-    /// earliest child moves up while it is earlier than `key`.
+    /// Fills the root's hole with `key` (the former last entry), bottom-up
+    /// (as std's `BinaryHeap::pop`): the earliest child moves up into the
+    /// hole level by level down to a leaf, with no compare against `key`,
+    /// then `key` rises from that leaf. The former last entry almost always
+    /// belongs near the bottom, so the rise is short; and the walk down has
+    /// no branch on `key` to mispredict. The order is the same: the key is
+    /// unique, so any correct heap pops the same sequence.
     #[inline]
     fn sift_down(&mut self, key: Key) {
         let heap = &mut self.heap[..];
@@ -174,11 +179,17 @@ impl<E> EventQueue<E> {
                 }
                 best
             };
-            if !heap[best].before(&key) {
-                break;
-            }
             heap[pos] = heap[best];
             pos = best;
+        }
+        while pos > 0 {
+            let parent = (pos - 1) / ARITY;
+            let above = heap[parent];
+            if !key.before(&above) {
+                break;
+            }
+            heap[pos] = above;
+            pos = parent;
         }
         heap[pos] = key;
     }
