@@ -489,6 +489,13 @@ fn summaries(system: &RestoreSystem) -> Vec<RestoreSummary> {
                     let last = client.observations.iter().rev().find(|o| o.report.op == *op);
                     let state = terminal.or_else(|| last.map(|o| o.report.state)).map(RestoreState::Op);
                     let detail = match last {
+                        // The YDB flavour counts shards of the sub-operations it
+                        // tracks now, none once it ended: no shard count to show.
+                        Some(o)
+                            if o.report.final_status == Some(FinalStatus::Success) && o.report.shards_total == 0 =>
+                        {
+                            format!("{} incrementals", o.report.incrementals)
+                        }
                         Some(o) if o.report.final_status == Some(FinalStatus::Success) => {
                             format!("{} incrementals, {} shards", o.report.incrementals, o.report.shards_total)
                         }

@@ -15,57 +15,16 @@ use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::{Actor, ForgetStatus, Msg, RejectStatus};
 use crate::note::Note;
 use crate::outbox::{Commit, Outbox, Timer};
-use crate::progress::{FULL_BP, FinalStatus, OpState, ProgressReport};
+use crate::progress::{FinalStatus, OpState};
 use crate::workload::Workload;
+
+mod progress;
+mod run;
+pub use progress::ydb_percent_bp;
+use run::{Run, SubOp};
 
 /// Empty TxAllocator answer: ask again after this long (YDB: 500 ms).
 const ALLOCATE_RETRY: Micros = 500_000;
-
-/// One table's sub-operation of the current stage attempt
-/// (`TTableOperationState`), in memory only.
-#[derive(Clone, Debug)]
-struct SubOp {
-    tx: TxId,
-    expected: Vec<ShardIdx>,
-    completed: BTreeSet<ShardIdx>,
-    failed: BTreeSet<ShardIdx>,
-    fatal: bool,
-    /// Moved to `CompletedOperations`.
-    finished: bool,
-}
-
-impl SubOp {
-    fn reported(&self) -> usize {
-        self.completed.len() + self.failed.len()
-    }
-
-    fn terminal(&self, shard: ShardIdx) -> bool {
-        self.completed.contains(&shard) || self.failed.contains(&shard)
-    }
-}
-
-/// What this incarnation knows of one restore.
-#[derive(Clone)]
-struct Run {
-    row: OperationRow,
-    /// The state row as this incarnation last wrote (or read) it.
-    state: Option<StateRow>,
-    /// Tables of the stage not dispatched yet (`PendingTables`).
-    pending: VecDeque<TableId>,
-    /// Allocation cookie → table waiting for its TxId.
-    allocating: BTreeMap<u64, TableId>,
-    /// The finalize step's allocation.
-    finalizing: Option<u64>,
-    subops: BTreeMap<TableId, SubOp>,
-    /// In memory: which tables failed (true = non-retriable), `RetryNeeded`.
-    failed: BTreeMap<TableId, bool>,
-    retry_needed: bool,
-    heartbeat_armed: bool,
-    retry_armed: bool,
-    /// A state row that changes the stage is on its way to disk: nothing
-    /// goes out before it is durable.
-    resuming: bool,
-}
 
 /// Volatile: the YDB flavour's SchemeShard; a crash drops it.
 pub struct YdbSchemeShard {
@@ -78,26 +37,6 @@ pub struct YdbSchemeShard {
     accepting: BTreeMap<RequestKey, OperationId>,
     next_op: u64,
     next_cookie: u64,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Run({:?} {:?} p{:?} a{:?} f{:?} s{:?} x{:?} r{} h{} t{} u{})",
-            self.row,
-            self.state,
-            self.pending,
-            self.allocating,
-            self.finalizing,
-            self.subops.iter().map(|(t, s)| (t, s.tx, &s.completed, &s.failed, s.finished)).collect::<Vec<_>>(),
-            self.failed,
-            self.retry_needed,
-            self.heartbeat_armed,
-            self.retry_armed,
-            self.resuming
-        )
-    }
 }
 
 /// Without the workload, layout and knobs (the same for every run of a scenario).
@@ -701,71 +640,5 @@ impl YdbSchemeShard {
             out.note(Note::Resent { op, shard, round: crate::ids::Round(0) });
             self.send_request(op, tx, table, incr, shard, out);
         }
-    }
-
-    /// Get: the state from the durable row (a terminal state is told only
-    /// once durable), shard counts of the tracked sub-operations from memory.
-    fn report(&self, db: &YdbSchemeShardDb, op: OperationId) -> Option<ProgressReport> {
-        let row = db.operations.get(&op)?;
-        let n = row.incrementals;
-        let mut report = ProgressReport {
-            op,
-            state: OpState::Allocating,
-            incr: IncrIdx(0),
-            incrementals: n,
-            shards_done: 0,
-            shards_total: 0,
-            rows_applied: 0,
-            percent_bp: 0,
-            shards: Vec::new(),
-            final_status: None,
-            issues: String::new(),
-        };
-        let Some(durable) = db.states.get(&op) else { return Some(report) }; // PREPARING, 0 %
-        report.incr = IncrIdx((durable.idx + 1).min(n));
-        if let Some(run) = self.runs.get(&op) {
-            for sub in run.subops.values() {
-                report.shards_done += sub.reported() as u32;
-                report.shards_total += sub.expected.len() as u32;
-            }
-        }
-        report.percent_bp = match durable.state {
-            YdbState::Running => ydb_percent_bp(durable.idx, n, report.shards_done, report.shards_total),
-            YdbState::Finalizing => 9_900,
-            YdbState::Completed | YdbState::Failed => FULL_BP as u32,
-        };
-        report.state = match durable.state {
-            YdbState::Running | YdbState::Finalizing => OpState::Applying,
-            YdbState::Completed => OpState::Done,
-            YdbState::Failed => OpState::Failed,
-        };
-        report.final_status = durable.final_status;
-        report.issues = durable.issues.clone();
-        Some(report)
-    }
-}
-
-/// YDB's progress: `1 + (idx + done/total) · 97 / N` percent, in basis
-/// points; shard counts only, over the sub-operations tracked now, so it
-/// can go down (a stage retry, a new sub-operation under the cap).
-pub fn ydb_percent_bp(idx: u32, n: u32, done: u32, total: u32) -> u32 {
-    if n == 0 {
-        return 100;
-    }
-    let (idx, n) = (u64::from(idx), u64::from(n));
-    let frac = if total == 0 { 0 } else { u64::from(done.min(total)) * 9_700 / u64::from(total) };
-    (100 + (idx * 9_700 + frac) / n) as u32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_follows_ydb_formula_and_stays_below_99() {
-        assert_eq!(ydb_percent_bp(0, 4, 0, 0), 100);
-        assert_eq!(ydb_percent_bp(1, 4, 0, 0), 100 + 9_700 / 4);
-        assert_eq!(ydb_percent_bp(3, 4, 5, 5), 9_800);
-        assert!(ydb_percent_bp(3, 4, 5, 5) < 9_900);
     }
 }
