@@ -5,7 +5,7 @@
 //! the first terminal report wins and is kept in memory; a stage with a
 //! failed shard is re-run whole, with fresh TxIds, after a 2/4/8 s backoff.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::schema::{OperationRow, StateRow, YdbSchemeShardCommit, YdbSchemeShardDb, YdbState, YdbWrite};
@@ -75,19 +75,7 @@ impl YdbSchemeShard {
         out.note(Note::Booted { actor: Actor::SchemeShard });
         for (op, row) in &db.operations {
             let state = db.states.get(op).cloned();
-            let mut run = Run {
-                row: row.clone(),
-                state: state.clone(),
-                pending: VecDeque::new(),
-                allocating: BTreeMap::new(),
-                finalizing: None,
-                subops: BTreeMap::new(),
-                failed: BTreeMap::new(),
-                retry_needed: false,
-                heartbeat_armed: false,
-                retry_armed: false,
-                resuming: false,
-            };
+            let mut run = Run::new(row.clone(), state.clone());
             if let Some(s) = &state
                 && s.state == YdbState::Running
             {
@@ -206,22 +194,7 @@ impl YdbSchemeShard {
             match w {
                 YdbWrite::Operation(op, row) => {
                     self.accepting.remove(&row.key);
-                    self.runs.insert(
-                        *op,
-                        Run {
-                            row: row.clone(),
-                            state: None,
-                            pending: VecDeque::new(),
-                            allocating: BTreeMap::new(),
-                            finalizing: None,
-                            subops: BTreeMap::new(),
-                            failed: BTreeMap::new(),
-                            retry_needed: false,
-                            heartbeat_armed: false,
-                            retry_armed: false,
-                            resuming: false,
-                        },
-                    );
+                    self.runs.insert(*op, Run::new(row.clone(), None));
                 }
                 YdbWrite::Erase(op) => {
                     self.runs.remove(op);

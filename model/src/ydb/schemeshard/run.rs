@@ -53,6 +53,25 @@ pub(super) struct Run {
     pub(super) resuming: bool,
 }
 
+impl Run {
+    /// A restore as an incarnation first knows it: its rows, nothing in memory.
+    pub(super) fn new(row: OperationRow, state: Option<StateRow>) -> Run {
+        Run {
+            row,
+            state,
+            pending: VecDeque::new(),
+            allocating: BTreeMap::new(),
+            finalizing: None,
+            subops: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            retry_needed: false,
+            heartbeat_armed: false,
+            retry_armed: false,
+            resuming: false,
+        }
+    }
+}
+
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
