@@ -301,11 +301,12 @@ impl Client {
                     && terminal.is_none()
                 {
                     *terminal = Some(report.state);
-                    let b = &self.config.behaviour;
-                    self.extras[index].polls_left = b.polls_after_end;
-                    if b.polls_after_end > 0 || b.forget || self.extras[index].awaits_repeat(b) {
-                        out.set_timer(self.config.poll_interval, Timer::ClientPoll { index: index as u32 });
-                    }
+                    // No new timer: the poll this report answers armed the
+                    // next `ClientPoll`, which makes the polls after the end,
+                    // the repeat and the Forget. A second timer here ran a
+                    // second poll chain beside it, so the polls after the end
+                    // came twice as often and ended at half the time.
+                    self.extras[index].polls_left = self.config.behaviour.polls_after_end;
                 }
                 let running = matches!(self.outcomes[index], RestoreOutcome::Accepted { terminal: None, .. });
                 if running && !report.state.is_terminal() && report.incr.0 < report.incrementals {
@@ -384,5 +385,83 @@ impl Client {
 
     fn index_of(&self, op: OperationId) -> Option<usize> {
         self.outcomes.iter().position(|o| matches!(o, RestoreOutcome::Accepted { op: o_op, .. } if *o_op == op))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{IncrIdx, OperationId, RequestKey};
+    use crate::outbox::Command;
+    use crate::progress::{FinalStatus, OpState, ProgressReport};
+
+    /// Draws nothing: the plain Client's behaviours need no randomness.
+    struct NoDraw;
+    impl ClientDraw for NoDraw {
+        fn range(&mut self, lo: u64, _hi: u64) -> u64 {
+            lo
+        }
+        fn chance(&mut self, _num: u32, _den: u32) -> bool {
+            false
+        }
+    }
+
+    fn polls(out: &Outbox) -> (usize, usize) {
+        let sends =
+            out.commands.iter().filter(|c| matches!(c, Command::Send { msg: Msg::GetProgress { .. }, .. })).count();
+        let timers = out
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::SetTimer { timer: Timer::ClientPoll { .. }, .. }))
+            .count();
+        (sends, timers)
+    }
+
+    /// `polls_after_end: 3` means three polls, one per `poll_interval`,
+    /// from one chain of timers: the terminal report arms none of its own.
+    #[test]
+    fn polls_after_the_end_are_one_chain_of_polls_after_end_polls() {
+        let spec = RestoreRequestSpec { key: RequestKey(1), table: "t".into(), backups: vec![IncrIdx(1)], at: 0 };
+        let config = ClientConfig {
+            restores: vec![spec],
+            poll_interval: 10,
+            request_timeout: 100,
+            behaviour: ClientBehaviour { polls_after_end: 3, ..ClientBehaviour::default() },
+        };
+        let mut out = Outbox::default();
+        let mut client = Client::boot(config, 0, &mut out);
+        let op = OperationId(7);
+        out.clear();
+        client.on_message(1, Msg::RestoreAccepted { key: RequestKey(1), op }, &mut out);
+        assert_eq!(polls(&out), (0, 1), "acceptance starts the poll chain");
+        out.clear();
+        client.on_timer(1, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+        assert_eq!(polls(&out), (1, 1));
+        out.clear();
+        let report = ProgressReport {
+            op,
+            state: OpState::Done,
+            incr: IncrIdx(1),
+            incrementals: 1,
+            shards_done: 1,
+            shards_total: 1,
+            rows_applied: 0,
+            percent_bp: 10_000,
+            shards: Vec::new(),
+            final_status: Some(FinalStatus::Success),
+            issues: String::new(),
+        };
+        client.on_message(2, Msg::Progress { op, report: Some(Box::new(report)) }, &mut out);
+        assert_eq!(polls(&out), (0, 0), "the pending poll timer carries on; no second chain");
+        for left in (0..3).rev() {
+            out.clear();
+            client.on_timer(3, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+            assert_eq!(polls(&out), (1, 1));
+            assert_eq!(client.extras[0].polls_left, left);
+        }
+        out.clear();
+        client.on_timer(4, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+        assert_eq!(polls(&out), (0, 0), "three polls after the end, then the chain ends");
+        assert!(client.finished());
     }
 }
