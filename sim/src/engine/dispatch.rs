@@ -122,6 +122,7 @@ impl<S: System> Engine<S> {
         step
     }
 
+    #[inline]
     fn count_event(&mut self, node: NodeId) -> u64 {
         let n = &mut self.nodes[node as usize];
         n.events += 1;
@@ -149,6 +150,7 @@ impl<S: System> Engine<S> {
         }
     }
 
+    #[inline]
     fn describe(&mut self, payload: &impl Debug) {
         if self.tracing {
             use std::fmt::Write;
@@ -157,6 +159,7 @@ impl<S: System> Engine<S> {
         }
     }
 
+    #[inline]
     fn alive(&self, node: NodeId, generation: u32) -> bool {
         let n = &self.nodes[node as usize];
         n.up && n.generation == generation

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::network::{FaultWindow, Latency};
+use super::network::{FaultWindow, Latency, NetworkConfig};
 use super::prng::{Ratio, Stream};
 use super::{IoFault, Micros, NodeId};
 
@@ -222,6 +222,10 @@ pub(crate) struct Injector {
     /// A random crash or restart after an event is possible at all (the hot
     /// path skips the draws otherwise).
     event_faults: bool,
+    /// Loss, duplication or reordering is possible at all: with all three
+    /// at `Ratio::NEVER` a send draws nothing (`chance` draws nothing for
+    /// 0), so the send path skips `on_send` and the stream is untouched.
+    send_faults: bool,
     reads: Vec<u64>,
     refusable: Vec<u64>,
     commits_issued: Vec<u64>,
@@ -233,10 +237,18 @@ pub(crate) struct Injector {
 }
 
 impl Injector {
-    pub fn new(nodes: usize, window: FaultWindow, tablets: TabletFaults, network: Stream, faults: Stream) -> Self {
+    pub fn new(
+        nodes: usize,
+        window: FaultWindow,
+        tablets: TabletFaults,
+        net: &NetworkConfig,
+        streams: [Stream; 2],
+    ) -> Self {
+        let [network, faults] = streams;
         Injector {
             window,
             event_faults: !tablets.crash.is_never() || !tablets.restart.is_never(),
+            send_faults: !(net.loss.is_never() && net.duplicate.is_never() && net.reorder.is_never()),
             tablets,
             network_rng: network,
             fault_rng: faults,
@@ -282,7 +294,20 @@ impl Injector {
     /// Loss, duplication and reordering of the `nth` message `from → to`.
     /// The draw order (loss, then duplication, then reorder) is part of what
     /// a seed means.
-    pub fn on_send(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &super::NetworkConfig) -> SendFate {
+    ///
+    /// The common case, on every send: nothing can happen to the message
+    /// (no tape, no probe, and no network fault configured or the window
+    /// closed), decided inline without a call; the rest is out of line.
+    #[inline]
+    pub fn on_send(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &NetworkConfig) -> SendFate {
+        if !self.probing && self.tape.is_none() && !(self.send_faults && self.window.contains(now)) {
+            return SendFate::default();
+        }
+        self.on_send_slow(now, from, to, nth, net)
+    }
+
+    #[inline(never)]
+    fn on_send_slow(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &NetworkConfig) -> SendFate {
         let mut fate = SendFate::default();
         if self.probing {
             self.probes.push(Probe::Send { from, to, nth });

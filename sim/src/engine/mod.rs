@@ -378,8 +378,8 @@ impl<S: System> Engine<S> {
             kinds.len(),
             config.window,
             config.tablets.clone(),
-            Stream::new(seed, Subsystem::Network),
-            Stream::new(seed, Subsystem::Faults),
+            &config.network,
+            [Stream::new(seed, Subsystem::Network), Stream::new(seed, Subsystem::Faults)],
         );
         let ties = config.permute_ties.then(|| Stream::new(seed, Subsystem::Ties));
         let mut engine = Engine {
@@ -410,14 +410,14 @@ impl<S: System> Engine<S> {
 
     /// Queues `event` at `at`: behind the events already due then, or, with
     /// ties permuted, at a drawn place among them.
-    #[inline]
+    #[inline(always)]
     fn schedule(&mut self, at: Micros, event: Event<S>) {
         self.schedule_at_least(at, 0, event);
     }
 
     /// As `schedule`, with a tiebreak of at least `floor` (so the event
     /// runs after one due at `at` with tiebreak `floor`); returns it.
-    #[inline]
+    #[inline(always)]
     fn schedule_at_least(&mut self, at: Micros, floor: u64, event: Event<S>) -> u64 {
         match &mut self.ties {
             None => {

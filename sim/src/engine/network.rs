@@ -32,6 +32,7 @@ pub enum Latency {
 }
 
 impl Latency {
+    #[inline]
     pub fn sample(&self, rng: &mut Stream) -> Micros {
         match *self {
             Latency::Constant(v) => v,

@@ -78,6 +78,7 @@ impl Stream {
         Stream(rng)
     }
 
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
@@ -89,6 +90,8 @@ impl Stream {
     }
 
     /// Uniform in `0..n` (Lemire's nearly-divisionless method, unbiased).
+    /// Inlined: every latency draw of the engine's send path comes here.
+    #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below(0) has no value");
         let mut m = u128::from(self.next_u64()) * u128::from(n);
@@ -102,6 +105,7 @@ impl Stream {
     }
 
     /// Uniform in `lo..=hi`.
+    #[inline]
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         assert!(lo <= hi, "empty range {lo}..={hi}");
         match (hi - lo).checked_add(1) {
@@ -112,6 +116,7 @@ impl Stream {
 
     /// True with probability `ratio`. Draws nothing for 0 and 1, so turning a
     /// fault off does not shift the rest of the stream... only of this stream.
+    #[inline]
     pub fn chance(&mut self, ratio: Ratio) -> bool {
         if ratio.num == 0 {
             return false;

@@ -67,7 +67,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     /// Schedules `event` at `time`, after every event already due then.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Micros, event: E) {
         self.seq += 1;
         let seq = self.seq;
@@ -132,7 +132,10 @@ impl<E> EventQueue<E> {
 
     /// Places `key` at the end and moves it up past every later parent
     /// (the parents move down into the hole, so each level costs one move).
-    #[inline]
+    /// Inlined into every push: most pushes land at the latest time
+    /// pending (now + a latency) and stop after one compare, so a call
+    /// would cost more than the sift.
+    #[inline(always)]
     fn sift_up(&mut self, key: Key) {
         let mut pos = self.heap.len();
         self.heap.push(key);
