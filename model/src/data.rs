@@ -98,9 +98,23 @@ pub struct Incremental {
 impl Incremental {
     /// Builds an incremental from changes in any order; for a repeated key the
     /// last one wins, as in a backup interval.
+    ///
+    /// What collecting into a map did, without a tree insert per change
+    /// (building the map was a tenth of a ci-smoke seed's CPU): the
+    /// `(key, position)` pairs are sorted (16 bytes each, not the whole
+    /// change), and of a run of equal keys the last position wins.
     pub fn from_changes(changes: impl IntoIterator<Item = (Key, Change)>) -> Self {
-        let map: BTreeMap<Key, Change> = changes.into_iter().collect();
-        Incremental { changes: map.into_iter().collect() }
+        let drawn: Vec<(Key, Change)> = changes.into_iter().collect();
+        let mut order: Vec<(Key, usize)> = drawn.iter().enumerate().map(|(i, (key, _))| (*key, i)).collect();
+        // Pairs are unique, so an unstable sort is exact.
+        order.sort_unstable();
+        let mut changes: Vec<(Key, Change)> = Vec::with_capacity(order.len());
+        for (n, &(key, i)) in order.iter().enumerate() {
+            if order.get(n + 1).is_none_or(|(next, _)| *next != key) {
+                changes.push((key, drawn[i].1));
+            }
+        }
+        Incremental { changes }
     }
 
     pub fn changes(&self) -> &[(Key, Change)] {
@@ -190,6 +204,20 @@ mod tests {
         let once = change.apply(Some(Row::default()));
         assert_eq!(change.apply(once), once);
         assert_eq!(Change::Erase.apply(Change::Erase.apply(once)), None);
+    }
+
+    /// The last change of a repeated key wins, whatever the order drawn,
+    /// exactly as a map built change by change keeps it.
+    #[test]
+    fn from_changes_keeps_the_last_change_of_a_key() {
+        let drawn: Vec<(Key, Change)> =
+            (0..200u64).map(|i| ((i * 37) % 23, upsert(Cell::Set(Some(i)), Cell::Keep, Cell::Keep))).collect();
+        let mut drawn = drawn;
+        drawn.extend([(5, Change::Erase), (100, Change::Erase), (0, upsert(Cell::Keep, Cell::Keep, Cell::Keep))]);
+        let map: BTreeMap<Key, Change> = drawn.iter().copied().collect();
+        let inc = Incremental::from_changes(drawn);
+        assert_eq!(inc.changes(), map.into_iter().collect::<Vec<_>>().as_slice());
+        assert!(Incremental::from_changes([]).is_empty());
     }
 
     #[test]

@@ -10,11 +10,12 @@
 //! O(log n + range). The earlier form kept the whole table after every
 //! incremental, K + 1 copies, which was 64 % of a 100,000-shard run's memory.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use crate::data::{BackupChain, Change, Row};
+use crate::data::{BackupChain, Change, Incremental, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::workload::Workload;
@@ -80,30 +81,28 @@ pub struct Oracle {
 }
 
 impl Oracle {
-    /// Table `table` of `workload`. One sort of all the chain's changes;
+    /// Table `table` of `workload`. The incrementals are each sorted by
+    /// key already, so their changes are merged in key order (and, for one
+    /// key, in incremental order) rather than gathered and sorted again;
     /// each change is applied once, to the key's previous version.
     pub fn new(workload: Arc<Workload>, table: TableId) -> Oracle {
         let chain = workload.chain(table);
         let total: usize = chain.incrementals.iter().map(|inc| inc.len()).sum();
-        let mut all: Vec<(Key, u32, &Change)> = Vec::with_capacity(total);
-        for (j, inc) in chain.incrementals.iter().enumerate() {
-            all.extend(inc.changes().iter().map(|(key, change)| (*key, j as u32 + 1, change)));
-        }
-        // Stable in `k` per key: incrementals are pushed in order.
-        all.sort_by_key(|(key, _, _)| *key);
         let mut changed = Vec::new();
         let mut starts = Vec::new();
-        let mut versions = Vec::with_capacity(all.len());
-        for (n, &(key, k, change)) in all.iter().enumerate() {
-            let first = n == 0 || all[n - 1].0 != key;
-            if first {
+        let mut versions: Vec<(u32, Option<Row>)> = Vec::with_capacity(total);
+        let mut last: Option<Key> = None;
+        for_each_change_in_key_order(&chain.incrementals, |key, j, change| {
+            let before = if last == Some(key) {
+                versions.last().and_then(|v| v.1)
+            } else {
+                last = Some(key);
                 changed.push(key);
                 starts.push(versions.len() as u32);
-            }
-            let before =
-                if first { chain.full.get(key) } else { versions.last().and_then(|v: &(u32, Option<Row>)| v.1) };
-            versions.push((k, change.apply(before)));
-        }
+                chain.full.get(key)
+            };
+            versions.push((j as u32 + 1, change.apply(before)));
+        });
         starts.push(versions.len() as u32);
         assert!(versions.len() < u32::MAX as usize, "the scenario limits bound the oracle's versions");
         Oracle { workload, table, changed, starts, versions }
@@ -123,6 +122,12 @@ impl Oracle {
     /// when no incremental `1..=k` changes it (the full backup holds).
     fn version(&self, i: usize, k: IncrIdx) -> Option<Option<Row>> {
         let versions = &self.versions[self.starts[i] as usize..self.starts[i + 1] as usize];
+        // A key has one version per incremental that changes it, usually
+        // one or two: a scan from the newest beats a binary search there,
+        // and a long chain's keys keep the O(log) search.
+        if versions.len() <= 8 {
+            return versions.iter().rev().find(|(j, _)| *j <= k.0).map(|(_, row)| *row);
+        }
         let n = versions.partition_point(|(j, _)| *j <= k.0);
         n.checked_sub(1).map(|n| versions[n].1)
     }
@@ -154,10 +159,47 @@ impl Oracle {
             Bound::Excluded(e) => self.changed.partition_point(|c| *c < e),
             Bound::Unbounded => self.changed.len(),
         };
-        // An empty or inverted range gives nothing (`FullBackup::range`
+        // An empty or inverted range gives nothing (`FullBackup::span`
         // never panics).
-        let full = self.full().range((lo, hi));
-        RowsAfter { oracle: self, k, full, next: from, end: to.max(from) }
+        let (full, full_end) = self.full().span((lo, hi));
+        RowsAfter { oracle: self, k, full, full_end, next: from, end: to.max(from) }
+    }
+}
+
+/// Calls `f(key, j, change)` for every change of `incrementals` (`j` the
+/// 0-based index), in key order and, for one key, in `j` order: a merge of
+/// the sorted incrementals. A few are merged by scanning their next keys
+/// (cheaper than a heap or a sort there); a long chain through a heap.
+fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(Key, usize, &Change)) {
+    let mut cursor = vec![0usize; incrementals.len()];
+    if incrementals.len() <= 8 {
+        loop {
+            let next = incrementals.iter().zip(&cursor).filter_map(|(inc, &c)| inc.changes().get(c)).map(|(k, _)| *k);
+            let Some(key) = next.min() else { return };
+            for (j, inc) in incrementals.iter().enumerate() {
+                if let Some((k, change)) = inc.changes().get(cursor[j])
+                    && *k == key
+                {
+                    cursor[j] += 1;
+                    f(key, j, change);
+                }
+            }
+        }
+    }
+    // `(next key, incremental)`: popped in key order, and for one key in
+    // incremental order.
+    let mut next: BinaryHeap<Reverse<(Key, usize)>> = incrementals
+        .iter()
+        .enumerate()
+        .filter_map(|(j, inc)| inc.changes().first().map(|(key, _)| Reverse((*key, j))))
+        .collect();
+    while let Some(Reverse((key, j))) = next.pop() {
+        let changes = incrementals[j].changes();
+        f(key, j, &changes[cursor[j]].1);
+        cursor[j] += 1;
+        if let Some((key, _)) = changes.get(cursor[j]) {
+            next.push(Reverse((*key, j)));
+        }
     }
 }
 
@@ -166,7 +208,11 @@ impl Oracle {
 pub struct RowsAfter<'a> {
     oracle: &'a Oracle,
     k: IncrIdx,
-    full: crate::full_backup::Iter<'a>,
+    /// The next full backup row's index, and the end of the range's rows:
+    /// indices rather than an iterator, so a row a changed key overrides is
+    /// stepped over without unpacking it.
+    full: usize,
+    full_end: usize,
     /// The next changed key's index, and the end of the range's changed keys.
     next: usize,
     end: usize,
@@ -176,17 +222,29 @@ impl Iterator for RowsAfter<'_> {
     type Item = (Key, Row);
 
     fn next(&mut self) -> Option<(Key, Row)> {
+        let backup = self.oracle.full();
         loop {
             let changed = (self.next < self.end).then(|| self.oracle.changed[self.next]);
-            let full = self.full.peek_key();
-            match (full, changed) {
+            let mut full = backup.at(self.full, self.full_end);
+            match (full.peek_key(), changed) {
                 (None, None) => return None,
-                (Some(f), c) if c.is_none_or(|c| f < c) => return self.full.next(),
+                (Some(f), c) if c.is_none_or(|c| f < c) => {
+                    self.full += 1;
+                    return full.next();
+                }
                 (f, Some(c)) => {
-                    let base = if f == Some(c) { self.full.next().map(|(_, row)| row) } else { None };
                     let i = self.next;
                     self.next += 1;
-                    if let Some(row) = self.oracle.version(i, self.k).unwrap_or(base) {
+                    let version = self.oracle.version(i, self.k);
+                    let row = if f == Some(c) {
+                        self.full += 1;
+                        // The backup's row only when no incremental up to
+                        // `k` changed the key.
+                        version.unwrap_or_else(|| full.next().map(|(_, row)| row))
+                    } else {
+                        version.flatten()
+                    };
+                    if let Some(row) = row {
                         return Some((c, row));
                     }
                 }
@@ -199,7 +257,7 @@ impl Iterator for RowsAfter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Cell, Incremental};
+    use crate::data::Cell;
 
     fn set(v: u64) -> Change {
         Change::Upsert { cells: [Cell::Set(Some(v)), Cell::Keep, Cell::Keep] }
@@ -225,6 +283,30 @@ mod tests {
             }
         }
         assert!(oracle.rows_after(IncrIdx(1), 2..100).eq(fold_range(&chain, 2, 100, IncrIdx(1))));
+    }
+
+    /// A chain longer than the scan merges (through the heap) answers as
+    /// the fold does, every prefix.
+    #[test]
+    fn a_long_chain_answers_what_the_fold_does() {
+        let mut chain = BackupChain::default();
+        for key in (0..30).step_by(4) {
+            chain.full.insert(key, Row { cols: [Some(key), None, None] });
+        }
+        for j in 0..20u64 {
+            let changes = (0..30u64)
+                .filter(|key| (key * 3 + j) % 7 < 3)
+                .map(|key| if (key + j) % 5 == 0 { (key, Change::Erase) } else { (key, set(j * 100 + key)) });
+            chain.incrementals.push(Incremental::from_changes(changes));
+        }
+        let oracle = Oracle::for_chain(chain.clone());
+        for k in 0..=chain.len() {
+            let table = fold(&chain, IncrIdx(k));
+            assert!(oracle.rows_after(IncrIdx(k), ..).eq(table.iter().map(|(a, r)| (*a, *r))), "k = {k}");
+            for key in 0..32 {
+                assert_eq!(oracle.row_after(key, IncrIdx(k)), table.get(&key).copied(), "key {key} at k = {k}");
+            }
+        }
     }
 
     /// The version lists against the plain fold, on a chain dense enough

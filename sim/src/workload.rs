@@ -48,11 +48,10 @@ pub fn generate(scenario: &Scenario, seed: u64) -> Workload {
 }
 
 fn chain(spec: &WorkloadSpec, rng: &mut Stream) -> BackupChain {
-    let full = full_backup(spec, rng);
     // Only the keys of the table as it stands are needed to draw the next
     // incremental (its rows are not): a sorted key list, merged with each
     // incremental, instead of a second copy of the whole table.
-    let mut existing: Vec<Key> = full.iter().map(|(k, _)| k).collect();
+    let (full, mut existing) = full_backup(spec, rng);
     let mut incrementals = Vec::with_capacity(spec.incrementals as usize);
     for _ in 0..spec.incrementals {
         let inc = if rng.chance(spec.empty_incremental.0) {
@@ -75,8 +74,74 @@ fn chain(spec: &WorkloadSpec, rng: &mut Stream) -> BackupChain {
 /// each round is sorted (stable, the last draw of a key wins) and merged
 /// into the rows so far, the round winning ties. No random-order tree
 /// inserts, which were a quarter of a 100,000-shard run's CPU.
-fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
-    full_backup_in_chunks(spec, rng, 1 << 20)
+///
+/// Returns the backup and its keys. A table of at most [`UNPACKED_ROWS`]
+/// rows is built unpacked and packed once at the end (a round's merge then
+/// copies plain rows instead of unpacking and repacking the table: a
+/// ci-smoke table takes two or three rounds); a larger one in chunks.
+fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> (FullBackup, Vec<Key>) {
+    if spec.rows <= UNPACKED_ROWS {
+        let rows = full_backup_unpacked(spec, rng);
+        let keys = rows.iter().map(|(key, _)| *key).collect();
+        (FullBackup::from_sorted(rows), keys)
+    } else {
+        let full = full_backup_in_chunks(spec, rng, 1 << 20);
+        let keys = full.iter().map(|(key, _)| key).collect();
+        (full, keys)
+    }
+}
+
+/// Up to this many rows a table's draws are held unpacked (32 MiB).
+const UNPACKED_ROWS: u64 = 1 << 20;
+
+/// [`full_backup_in_chunks`] in one plain sorted vector: the same rounds,
+/// each drawn whole, sorted and merged in, its draws winning.
+fn full_backup_unpacked(spec: &WorkloadSpec, rng: &mut Stream) -> Vec<(Key, Row)> {
+    let mut rows: Vec<(Key, Row)> = Vec::new();
+    let mut attempts = 0;
+    let max_attempts = spec.rows.saturating_mul(20);
+    while (rows.len() as u64) < spec.rows && attempts < max_attempts {
+        let round = (spec.rows - rows.len() as u64).min(max_attempts - attempts);
+        attempts += round;
+        let mut drawn: Vec<(Key, Row)> = Vec::with_capacity(round as usize);
+        for _ in 0..round {
+            let key = draw_key(spec, rng);
+            drawn.push((key, random_row(rng)));
+        }
+        let newer = last_of_each_key(drawn);
+        rows = if rows.is_empty() { newer } else { merge_sorted_newer_wins(rows, newer) };
+    }
+    rows
+}
+
+/// `drawn` (in draw order) sorted by key, the last draw of a key winning:
+/// the `(key, position)` pairs are sorted (16 bytes each, not the row).
+fn last_of_each_key(drawn: Vec<(Key, Row)>) -> Vec<(Key, Row)> {
+    let mut order: Vec<(Key, usize)> = drawn.iter().enumerate().map(|(i, (key, _))| (*key, i)).collect();
+    // Pairs are unique, so an unstable sort is exact.
+    order.sort_unstable();
+    let mut newer = Vec::with_capacity(order.len());
+    for (n, &(key, i)) in order.iter().enumerate() {
+        if order.get(n + 1).is_none_or(|(next, _)| *next != key) {
+            newer.push(drawn[i]);
+        }
+    }
+    newer
+}
+
+/// Two sorted, key-unique row lists merged, `newer` winning a shared key.
+fn merge_sorted_newer_wins(older: Vec<(Key, Row)>, newer: Vec<(Key, Row)>) -> Vec<(Key, Row)> {
+    let mut merged = Vec::with_capacity(older.len() + newer.len());
+    let mut old = older.into_iter().peekable();
+    for (key, row) in newer {
+        while let Some(kept) = old.next_if(|(k, _)| *k < key) {
+            merged.push(kept);
+        }
+        old.next_if(|(k, _)| *k == key);
+        merged.push((key, row));
+    }
+    merged.extend(old);
+    merged
 }
 
 /// [`full_backup`] with chunks of at least `min_chunk` draws (small in a
@@ -110,15 +175,8 @@ fn full_backup_in_chunks(spec: &WorkloadSpec, rng: &mut Stream, min_chunk: u64) 
 /// `older` with `drawn` (in draw order) inserted: a stable sort keeps the
 /// draw order within a run of equal keys, the last of a run wins, and a
 /// drawn key replaces the older row.
-fn merge_newer_wins(older: &FullBackup, mut drawn: Vec<(Key, Row)>) -> FullBackup {
-    drawn.sort_by_key(|(key, _)| *key);
-    let mut newer: Vec<(Key, Row)> = Vec::with_capacity(drawn.len());
-    for (key, row) in drawn {
-        match newer.last_mut() {
-            Some(prev) if prev.0 == key => prev.1 = row,
-            _ => newer.push((key, row)),
-        }
-    }
+fn merge_newer_wins(older: &FullBackup, drawn: Vec<(Key, Row)>) -> FullBackup {
+    let newer = last_of_each_key(drawn);
     // Streamed into the packed backup: no unpacked copy of the table.
     let mut old = older.iter().peekable();
     let mut new = newer.into_iter().peekable();
@@ -228,8 +286,9 @@ mod tests {
                 map.insert(key, random_row(&mut a));
             }
             let mut c = b.clone();
-            let full = full_backup(spec, &mut b);
+            let (full, keys) = full_backup(spec, &mut b);
             assert!(full_backup_in_chunks(spec, &mut c, 7) == full, "chunked: {rows} rows of {key_space}");
+            assert_eq!(keys, full.iter().map(|(key, _)| key).collect::<Vec<_>>());
             assert_eq!(b.clone().next_u64(), c.next_u64(), "chunked: the same draws consumed");
             assert!(full.iter().eq(map), "{rows} rows of {key_space}");
             assert_eq!(a.next_u64(), b.next_u64(), "the same draws consumed for {rows} rows of {key_space}");
