@@ -269,7 +269,7 @@ impl Receiver {
             out.send(Actor::DataShard(apply.origin), Msg::ChangeRecordsStatus(status(true)));
             return;
         }
-        out.commit(Commit::YdbDataShard(YdbReceiverCommit {
+        out.commit(Commit::YdbDataShard(Box::new(YdbReceiverCommit {
             op: apply.op,
             table: self.table,
             origin: apply.origin,
@@ -278,7 +278,7 @@ impl Receiver {
             reply: Msg::ChangeRecordsStatus(status(true)),
             reply_to: apply.origin,
             records: apply.records,
-        }));
+        })));
     }
 
     pub fn on_committed(&mut self, commit: YdbReceiverCommit, out: &mut Outbox) {
