@@ -3,10 +3,11 @@
 //! the progress API would have seen, and the run plot draws it.
 
 use crate::ids::{Micros, OperationId, RequestKey};
-use crate::msg::{Actor, ForgetStatus, Msg, RejectStatus};
+use crate::msg::{Actor, DropStatus, ForgetStatus, Msg, RejectStatus};
 use crate::outbox::{Outbox, Timer};
 use crate::progress::{OpState, ProgressReport};
 use crate::workload::RestoreRequestSpec;
+use crate::ydb::path_state::SchemePath;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -38,6 +39,29 @@ pub struct ClientBehaviour {
     pub forget: bool,
     /// Keep polling this many times after seeing Done or Failed.
     pub polls_after_end: u32,
+    /// YDB flavour: DROP a path once the first restore was answered.
+    pub drop: Option<ClientDrop>,
+}
+
+/// A DROP TABLE / DROP BACKUP COLLECTION the Client sends `after` the first
+/// restore was answered, and asks again `retry` after each refusal (a
+/// restore holds the path) until it is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientDrop {
+    pub after: Micros,
+    pub path: SchemePath,
+    pub retry: Micros,
+}
+
+/// What became of the Client's DROP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropProgress {
+    /// Sends so far; a timer of an earlier attempt is stale.
+    pub attempt: u32,
+    /// Answers in arrival order.
+    pub answers: Vec<DropStatus>,
+    /// Dropped (or found dropped already, the answer to a re-send).
+    pub done: bool,
 }
 
 /// Seeded draws the Client needs for the behaviours that are on; the
@@ -113,6 +137,7 @@ pub struct Client {
     pub outcomes: Vec<RestoreOutcome>,
     pub observations: Vec<Observation>,
     pub extras: Vec<Extras>,
+    pub drop: DropProgress,
 }
 
 impl Client {
@@ -122,12 +147,15 @@ impl Client {
         }
         let outcomes = vec![RestoreOutcome::Pending; config.restores.len()];
         let extras = vec![Extras::default(); config.restores.len()];
-        Client { config, outcomes, observations: Vec::new(), extras }
+        Client { config, outcomes, observations: Vec::new(), extras, drop: DropProgress::default() }
     }
 
     /// Every restore was rejected or seen terminal (and, with the extra
     /// behaviours, polled after the end and forgotten).
     pub fn finished(&self) -> bool {
+        if self.config.behaviour.drop.is_some() && !self.drop.done {
+            return false;
+        }
         self.outcomes.iter().zip(&self.extras).all(|(o, x)| match o {
             RestoreOutcome::Pending => false,
             RestoreOutcome::Rejected { .. } => true,
@@ -190,6 +218,7 @@ impl Client {
                     self.forget(index, op, out);
                 }
             }
+            Timer::ClientDrop { attempt } if attempt == self.drop.attempt && !self.drop.done => self.send_drop(out),
             Timer::ClientForget { index } => {
                 let i = index as usize;
                 let RestoreOutcome::Accepted { op, .. } = self.outcomes[i] else { return };
@@ -202,6 +231,40 @@ impl Client {
     }
 
     pub fn on_message(&mut self, now: Micros, msg: Msg, out: &mut Outbox) {
+        if let Msg::RestoreAccepted { key, .. } | Msg::RestoreRejected { key, .. } = &msg
+            && let Some(d) = self.config.behaviour.drop
+            && self.config.restores.first().is_some_and(|r| r.key == *key)
+            && self.outcomes[0] == RestoreOutcome::Pending
+        {
+            out.set_timer(d.after, Timer::ClientDrop { attempt: 0 });
+        }
+        match msg {
+            Msg::DropResult { path, status } => {
+                out.note(crate::note::Note::DropAnswered { path, status });
+                self.drop.answers.push(status);
+                match status {
+                    DropStatus::Dropped | DropStatus::PathDoesNotExist => self.drop.done = true,
+                    DropStatus::MultipleModifications if !self.drop.done => {
+                        self.drop.attempt += 1;
+                        let retry = self.config.behaviour.drop.map_or(self.config.poll_interval, |d| d.retry);
+                        out.set_timer(retry, Timer::ClientDrop { attempt: self.drop.attempt });
+                    }
+                    DropStatus::MultipleModifications => {}
+                }
+            }
+            msg => self.on_restore_answer(now, msg, out),
+        }
+    }
+
+    /// DROP, and a timer to send it again if no answer comes.
+    fn send_drop(&mut self, out: &mut Outbox) {
+        let Some(d) = self.config.behaviour.drop else { return };
+        self.drop.attempt += 1;
+        out.send(Actor::SchemeShard, Msg::DropPath { path: d.path });
+        out.set_timer(self.config.request_timeout, Timer::ClientDrop { attempt: self.drop.attempt });
+    }
+
+    fn on_restore_answer(&mut self, now: Micros, msg: Msg, out: &mut Outbox) {
         match msg {
             Msg::RestoreAccepted { key, op } => {
                 let Some(index) = self.config.restores.iter().position(|r| r.key == key) else {

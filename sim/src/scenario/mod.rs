@@ -183,6 +183,29 @@ pub struct ClientSpec {
     pub forget: bool,
     /// Polls after the end (the answer must not change).
     pub polls_after_end: u32,
+    /// YDB flavour: DROP a path while the restore may hold it
+    /// (`(after: "5ms", what: Table | BackupCollection)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropSpec>,
+}
+
+/// `client: (drop: (...))`: DROP TABLE (the first restore's table) or DROP
+/// BACKUP COLLECTION, `after` the first restore was answered; refused while
+/// a restore holds the path and sent again `retry` later (default: the
+/// poll interval) until dropped.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DropSpec {
+    pub after: Duration,
+    pub what: DropWhat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum DropWhat {
+    Table,
+    BackupCollection,
 }
 
 impl Default for ClientSpec {
@@ -196,6 +219,7 @@ impl Default for ClientSpec {
             conflicting_restore: false,
             forget: false,
             polls_after_end: 0,
+            drop: None,
         }
     }
 }
