@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod packed;
 pub mod progress;
 pub mod schemeshard;
+pub mod sorted_map;
 #[cfg(test)]
 mod testkit;
 pub mod timers;

@@ -19,7 +19,10 @@ pub enum Commit {
     /// The YDB flavour's SchemeShard (`crate::ydb::schema`).
     YdbSchemeShard(crate::ydb::schema::YdbSchemeShardCommit),
     /// The YDB flavour's destination DataShard applying change records.
-    YdbDataShard(crate::ydb::schema::YdbReceiverCommit),
+    /// Boxed, as the largest variant: every queued event of the engine is
+    /// as large as its largest payload, and a scale run queues millions of
+    /// them (a box hashes as its content: the trace hash is the same).
+    YdbDataShard(Box<crate::ydb::schema::YdbReceiverCommit>),
 }
 
 /// Timers. A timer belongs to the tablet generation that armed it: the engine

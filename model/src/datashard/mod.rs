@@ -6,7 +6,6 @@
 mod rows;
 mod schema;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use rows::ShardRows;
@@ -17,6 +16,7 @@ use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::{Actor, Msg, ResponseStatus, TEvIncrementalRestoreRequest, TEvIncrementalRestoreResponse};
 use crate::note::Note;
 use crate::outbox::{BackupBatch, Commit, Outbox, ReadBackup, ReadError, Timer};
+use crate::sorted_map::SortedMap;
 use crate::topology::ShardSpec;
 
 /// Where the scan of one incremental is. At most one read or batch commit is
@@ -48,12 +48,14 @@ pub struct DataShard {
     pub generation: Generation,
     spec: ShardSpec,
     knobs: Arc<ProtocolKnobs>,
-    active: BTreeMap<(OperationId, IncrIdx), Apply>,
+    /// The scans in flight: at most one per (operation, incremental), and
+    /// usually none (a sorted vector, not a map: see `SortedMap`).
+    active: SortedMap<(OperationId, IncrIdx), Apply>,
 }
 
 impl DataShard {
     pub fn boot(spec: ShardSpec, knobs: Arc<ProtocolKnobs>, generation: Generation) -> DataShard {
-        DataShard { generation, spec, knobs, active: BTreeMap::new() }
+        DataShard { generation, spec, knobs, active: SortedMap::new() }
     }
 
     pub fn spec(&self) -> &ShardSpec {
@@ -87,7 +89,7 @@ impl DataShard {
             out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(reply));
             return;
         }
-        let apply = self.active.entry(key).or_insert(Apply {
+        let apply = self.active.get_or_insert_with(key, || Apply {
             mirror: known,
             scan: Scan::Idle,
             scan_after: None,
@@ -147,12 +149,12 @@ impl DataShard {
         continue_scan: bool,
         out: &mut Outbox,
     ) {
-        let progress = self.active[&(op, incr)].mirror;
+        let progress = self.active.get(&(op, incr)).expect("a commit belongs to a scan in flight").mirror;
         let reply = if self.knobs.bugs.has(Bug::AckBeforePersist) {
             out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(reply));
             None
         } else {
-            Some(reply)
+            Some(Box::new(reply))
         };
         out.commit(Commit::DataShard(DataShardCommit { op, incr, changes, progress, reply, continue_scan }));
     }
@@ -254,7 +256,7 @@ impl DataShard {
             if let Some(apply) = self.active.get(&key) {
                 reply.stamp = reply.stamp.max(apply.mirror.accepted);
             }
-            out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(reply));
+            out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(*reply));
         }
         let Some(apply) = self.active.get_mut(&key) else {
             return;

@@ -1,12 +1,11 @@
 //! DataShard's local database: its rows, and per `(OperationId, IncrIdx)` the
 //! restore progress, committed atomically with each batch of rows.
 
-use std::collections::BTreeMap;
-
 use super::rows::ShardRows;
 use crate::data::{Change, apply_change};
 use crate::ids::{IncrIdx, Key, OperationId, Stamp};
 use crate::msg::TEvIncrementalRestoreResponse;
+use crate::sorted_map::SortedMap;
 
 /// Durable progress of one incremental on one shard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -28,7 +27,10 @@ pub struct IncrementalProgress {
 pub struct DataShardDb {
     /// An overlay on the shared full backup: only changed keys are stored.
     pub rows: ShardRows,
-    pub restores: BTreeMap<(OperationId, IncrIdx), IncrementalProgress>,
+    /// One record per (operation, incremental) the shard was asked for: a
+    /// sorted vector, not a `BTreeMap`, whose first insert would allocate a
+    /// whole tree node per shard (see `SortedMap`).
+    pub restores: SortedMap<(OperationId, IncrIdx), IncrementalProgress>,
 }
 
 impl DataShardDb {
@@ -46,8 +48,12 @@ pub struct DataShardCommit {
     pub incr: IncrIdx,
     pub changes: Vec<(Key, Change)>,
     pub progress: IncrementalProgress,
-    /// The answer to send once this is durable.
-    pub reply: Option<TEvIncrementalRestoreResponse>,
+    /// The answer to send once this is durable. Boxed: a commit waits in
+    /// the engine's queue until it completes, and inline this answer would
+    /// make every queued event (of any kind) 88 bytes larger — a scale
+    /// run queues millions of them. (A box hashes as its content, so the
+    /// trace hash is the same.)
+    pub reply: Option<Box<TEvIncrementalRestoreResponse>>,
     /// After this commit, read the next batch.
     pub continue_scan: bool,
 }

@@ -315,7 +315,7 @@ impl Receiver {
             out.send(Actor::DataShard(apply.origin), Msg::ChangeRecordsStatus(status(true)));
             return;
         }
-        out.commit(Commit::YdbDataShard(YdbReceiverCommit {
+        out.commit(Commit::YdbDataShard(Box::new(YdbReceiverCommit {
             op: apply.op,
             table: self.table,
             origin: apply.origin,
@@ -324,7 +324,7 @@ impl Receiver {
             reply: Msg::ChangeRecordsStatus(status(true)),
             reply_to: apply.origin,
             records: apply.records,
-        }));
+        })));
     }
 
     pub fn on_committed(&mut self, commit: YdbReceiverCommit, out: &mut Outbox) {

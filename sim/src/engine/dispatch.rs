@@ -8,6 +8,9 @@ use std::fmt::Debug;
 use super::inject::SendFate;
 use super::{Effect, Engine, Event, EventKind, Micros, NodeId, NodeKind, Sent, Step, System, TracedSend, trace};
 
+/// Effects of capacity the engine keeps between handlers (see `perform`).
+const EFFECTS_KEPT: usize = 1024;
+
 impl<S: System> Engine<S> {
     pub(super) fn dispatch(&mut self, event: Event<S>) -> Step {
         let now = self.now;
@@ -252,7 +255,12 @@ impl<S: System> Engine<S> {
                 }
             }
         }
-        // Give the (now empty) buffer back so its capacity is reused.
+        // Give the (now empty) buffer back so its capacity is reused, but
+        // not a million effects' worth of it (a coordinator's request to
+        // every shard of a scale run, written in one handler).
+        if items.capacity() > EFFECTS_KEPT {
+            items.shrink_to(EFFECTS_KEPT);
+        }
         self.fx.items = items;
     }
 

@@ -6,8 +6,13 @@
 //! indexed by peer: a send costs one indexed load instead of a `BTreeMap`
 //! search. Large ones (the scale scenarios: a SchemeShard with 100,000
 //! DataShard peers) keep a map of the peers actually used, so memory stays
-//! O(links used) rather than O(nodes²). Both answer alike: a peer never
-//! used reads as a default `Link`, and iteration is in peer order.
+//! O(links used) rather than O(nodes²). A node of a large system starts
+//! with a sorted vector of the few peers it uses (a DataShard talks to the
+//! SchemeShard alone), grown a slot at a time, and moves to a map past
+//! `FEW_MAX` peers: a map's first insert allocates a whole tree node, ~230
+//! bytes a node, which a million DataShards would pay. All layouts answer
+//! alike: a peer never used reads as a default `Link`, and iteration is in
+//! peer order.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +21,10 @@ use super::NodeId;
 /// Up to this many nodes, each node holds a dense table (`nodes²` links
 /// in all: 128² × 16 B = 256 KiB at most, zeroed once per run).
 const DENSE_MAX_NODES: usize = 128;
+
+/// Above `DENSE_MAX_NODES`, a node keeps up to this many peers in a sorted
+/// vector before it moves them to a map.
+const FEW_MAX: usize = 8;
 
 /// This node's side of a link to one peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,6 +40,8 @@ pub(crate) struct Link {
 pub(crate) enum Links {
     /// `links[peer]`, every peer.
     Dense(Vec<Link>),
+    /// The few peers this node ever sent to or had a pipe with, sorted.
+    Few(Vec<(NodeId, Link)>),
     /// Only the peers this node ever sent to or had a pipe with.
     Sparse(BTreeMap<NodeId, Link>),
 }
@@ -38,11 +49,7 @@ pub(crate) enum Links {
 impl Links {
     /// A node's links in a system of `nodes` nodes.
     pub fn new(nodes: usize) -> Links {
-        if nodes <= DENSE_MAX_NODES {
-            Links::Dense(vec![Link::default(); nodes])
-        } else {
-            Links::Sparse(BTreeMap::new())
-        }
+        if nodes <= DENSE_MAX_NODES { Links::Dense(vec![Link::default(); nodes]) } else { Links::Few(Vec::new()) }
     }
 
     /// The link to `peer`, created (default) if it was never used.
@@ -50,6 +57,24 @@ impl Links {
     pub fn get_mut(&mut self, peer: NodeId) -> &mut Link {
         match self {
             Links::Dense(links) => &mut links[peer as usize],
+            Links::Few(few) => {
+                let i = match few.binary_search_by_key(&peer, |(p, _)| *p) {
+                    Ok(i) => i,
+                    Err(_) if few.len() >= FEW_MAX => {
+                        *self = Links::Sparse(few.drain(..).collect());
+                        return self.get_mut(peer);
+                    }
+                    Err(i) => {
+                        few.reserve_exact(1);
+                        few.insert(i, (peer, Link::default()));
+                        i
+                    }
+                };
+                match self {
+                    Links::Few(few) => &mut few[i].1,
+                    _ => unreachable!("still the few peers"),
+                }
+            }
             Links::Sparse(links) => links.entry(peer).or_default(),
         }
     }
@@ -60,6 +85,7 @@ impl Links {
             Links::Dense(links) => {
                 links.iter().enumerate().filter(|(_, l)| l.pipe).map(|(peer, _)| peer as NodeId).collect()
             }
+            Links::Few(few) => few.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect(),
             Links::Sparse(links) => links.iter().filter(|(_, l)| l.pipe).map(|(peer, _)| *peer).collect(),
         }
     }
@@ -69,25 +95,37 @@ impl Links {
 mod tests {
     use super::*;
 
-    /// The dense and the sparse layout answer the same sequence of uses
-    /// alike: counts, pipes, and the piped peers in peer order.
+    /// The dense and the sparse layouts (a few peers, then a map) answer
+    /// the same sequence of uses alike: counts, pipes, and the piped peers
+    /// in peer order, across the move from the vector to the map.
     #[test]
     fn dense_and_sparse_answer_alike() {
-        let mut dense = Links::new(10);
+        let mut dense = Links::new(20);
         let mut sparse = Links::new(DENSE_MAX_NODES + 1);
-        assert!(matches!(dense, Links::Dense(_)) && matches!(sparse, Links::Sparse(_)));
-        for (peer, pipe) in [(7, true), (2, false), (7, true), (0, true), (2, true), (9, false), (0, false)] {
+        assert!(matches!(dense, Links::Dense(_)) && matches!(sparse, Links::Few(_)));
+        let uses = [(7, true), (2, false), (7, true), (0, true), (2, true), (9, false), (0, false)];
+        for (peer, pipe) in uses {
             for links in [&mut dense, &mut sparse] {
                 let link = links.get_mut(peer);
                 link.sent += 1;
                 link.pipe = pipe;
             }
         }
+        assert!(matches!(sparse, Links::Few(_)), "four peers fit the vector");
         assert_eq!(dense.piped(), vec![2, 7]);
         assert_eq!(sparse.piped(), dense.piped());
-        for peer in 0..10 {
+        for (peer, pipe) in (10..19).map(|p| (p, p % 2 == 0)).chain(uses) {
+            for links in [&mut dense, &mut sparse] {
+                let link = links.get_mut(peer);
+                link.sent += 1;
+                link.pipe = pipe;
+            }
+        }
+        assert!(matches!(sparse, Links::Sparse(_)), "more than FEW_MAX peers move to the map");
+        assert_eq!(sparse.piped(), dense.piped());
+        for peer in 0..20 {
             assert_eq!(*dense.get_mut(peer), *sparse.get_mut(peer), "peer {peer}");
         }
-        assert_eq!(dense.get_mut(7).sent, 2);
+        assert_eq!(dense.get_mut(7).sent, 4);
     }
 }

@@ -30,6 +30,8 @@ pub const CLIENT: NodeId = 0;
 pub const SCHEMESHARD: NodeId = 1;
 pub const TX_ALLOCATOR: NodeId = 2;
 const FIRST_DATASHARD: NodeId = 3;
+/// Commands of capacity the outbox keeps between handlers (see `drain`).
+const OUTBOX_KEPT: usize = 1024;
 
 /// Nodes of a system with `datashards` DataShards.
 pub fn node_count(datashards: u32) -> u32 {
@@ -239,6 +241,12 @@ impl RestoreSystem {
             }
         }
         self.notes.append(&mut self.outbox.notes);
+        // A coordinator stage start writes a request per shard in one
+        // handler; do not keep a million commands' worth of capacity for
+        // the rest of the run.
+        if self.outbox.commands.capacity() > OUTBOX_KEPT {
+            self.outbox.commands.shrink_to(OUTBOX_KEPT);
+        }
     }
 
     fn datashard_index(node: NodeId) -> usize {

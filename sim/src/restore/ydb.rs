@@ -311,7 +311,7 @@ impl RestoreSystem {
             Commit::YdbSchemeShard(c) => side.schemeshard.live.as_mut().expect("live").on_committed(now, c, out),
             Commit::YdbDataShard(c) => {
                 let i = Self::shard_index(node) as usize;
-                side.receivers[i].live.as_mut().expect("live").on_committed(c, out);
+                side.receivers[i].live.as_mut().expect("live").on_committed(*c, out);
             }
             Commit::TxAllocator(c) => self.allocator.live.as_mut().expect("live").on_committed(c, out),
             Commit::SchemeShard(_) | Commit::DataShard(_) => unreachable!("a design commit in a YDB run"),
