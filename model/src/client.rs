@@ -3,10 +3,11 @@
 //! the progress API would have seen, and the run plot draws it.
 
 use crate::ids::{Micros, OperationId, RequestKey};
-use crate::msg::{Actor, ForgetStatus, Msg, RejectStatus};
+use crate::msg::{Actor, DropStatus, ForgetStatus, Msg, RejectStatus};
 use crate::outbox::{Outbox, Timer};
 use crate::progress::{OpState, ProgressReport};
 use crate::workload::RestoreRequestSpec;
+use crate::ydb::path_state::SchemePath;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -42,6 +43,29 @@ pub struct ClientBehaviour {
     /// this whole percent or more (YDB shows 99 % while Finalizing, where
     /// its Forget is granted). Shares the premature Forget's one shot.
     pub forget_at_percent: Option<u32>,
+    /// YDB flavour: DROP a path once the first restore was answered.
+    pub drop: Option<ClientDrop>,
+}
+
+/// A DROP TABLE / DROP BACKUP COLLECTION the Client sends `after` the first
+/// restore was answered, and asks again `retry` after each refusal (a
+/// restore holds the path) until it is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientDrop {
+    pub after: Micros,
+    pub path: SchemePath,
+    pub retry: Micros,
+}
+
+/// What became of the Client's DROP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropProgress {
+    /// Sends so far; a timer of an earlier attempt is stale.
+    pub attempt: u32,
+    /// Answers in arrival order.
+    pub answers: Vec<DropStatus>,
+    /// Dropped (or found dropped already, the answer to a re-send).
+    pub done: bool,
 }
 
 /// Seeded draws the Client needs for the behaviours that are on; the
@@ -117,6 +141,7 @@ pub struct Client {
     pub outcomes: Vec<RestoreOutcome>,
     pub observations: Vec<Observation>,
     pub extras: Vec<Extras>,
+    pub drop: DropProgress,
 }
 
 impl Client {
@@ -126,12 +151,15 @@ impl Client {
         }
         let outcomes = vec![RestoreOutcome::Pending; config.restores.len()];
         let extras = vec![Extras::default(); config.restores.len()];
-        Client { config, outcomes, observations: Vec::new(), extras }
+        Client { config, outcomes, observations: Vec::new(), extras, drop: DropProgress::default() }
     }
 
     /// Every restore was rejected or seen terminal (and, with the extra
     /// behaviours, polled after the end and forgotten).
     pub fn finished(&self) -> bool {
+        if self.config.behaviour.drop.is_some() && !self.drop.done {
+            return false;
+        }
         self.outcomes.iter().zip(&self.extras).all(|(o, x)| match o {
             RestoreOutcome::Pending => false,
             RestoreOutcome::Rejected { .. } => true,
@@ -194,6 +222,7 @@ impl Client {
                     self.forget(index, op, out);
                 }
             }
+            Timer::ClientDrop { attempt } if attempt == self.drop.attempt && !self.drop.done => self.send_drop(out),
             Timer::ClientForget { index } => {
                 let i = index as usize;
                 let RestoreOutcome::Accepted { op, .. } = self.outcomes[i] else { return };
@@ -206,6 +235,40 @@ impl Client {
     }
 
     pub fn on_message(&mut self, now: Micros, msg: Msg, out: &mut Outbox) {
+        if let Msg::RestoreAccepted { key, .. } | Msg::RestoreRejected { key, .. } = &msg
+            && let Some(d) = self.config.behaviour.drop
+            && self.config.restores.first().is_some_and(|r| r.key == *key)
+            && self.outcomes[0] == RestoreOutcome::Pending
+        {
+            out.set_timer(d.after, Timer::ClientDrop { attempt: 0 });
+        }
+        match msg {
+            Msg::DropResult { path, status } => {
+                out.note(crate::note::Note::DropAnswered { path, status });
+                self.drop.answers.push(status);
+                match status {
+                    DropStatus::Dropped | DropStatus::PathDoesNotExist => self.drop.done = true,
+                    DropStatus::MultipleModifications if !self.drop.done => {
+                        self.drop.attempt += 1;
+                        let retry = self.config.behaviour.drop.map_or(self.config.poll_interval, |d| d.retry);
+                        out.set_timer(retry, Timer::ClientDrop { attempt: self.drop.attempt });
+                    }
+                    DropStatus::MultipleModifications => {}
+                }
+            }
+            msg => self.on_restore_answer(now, msg, out),
+        }
+    }
+
+    /// DROP, and a timer to send it again if no answer comes.
+    fn send_drop(&mut self, out: &mut Outbox) {
+        let Some(d) = self.config.behaviour.drop else { return };
+        self.drop.attempt += 1;
+        out.send(Actor::SchemeShard, Msg::DropPath { path: d.path });
+        out.set_timer(self.config.request_timeout, Timer::ClientDrop { attempt: self.drop.attempt });
+    }
+
+    fn on_restore_answer(&mut self, now: Micros, msg: Msg, out: &mut Outbox) {
         match msg {
             Msg::RestoreAccepted { key, op } => {
                 let Some(index) = self.config.restores.iter().position(|r| r.key == key) else {
@@ -242,11 +305,12 @@ impl Client {
                     && terminal.is_none()
                 {
                     *terminal = Some(report.state);
-                    let b = &self.config.behaviour;
-                    self.extras[index].polls_left = b.polls_after_end;
-                    if b.polls_after_end > 0 || b.forget || self.extras[index].awaits_repeat(b) {
-                        out.set_timer(self.config.poll_interval, Timer::ClientPoll { index: index as u32 });
-                    }
+                    // No new timer: the poll this report answers armed the
+                    // next `ClientPoll`, which makes the polls after the end,
+                    // the repeat and the Forget. A second timer here ran a
+                    // second poll chain beside it, so the polls after the end
+                    // came twice as often and ended at half the time.
+                    self.extras[index].polls_left = self.config.behaviour.polls_after_end;
                 }
                 let running = matches!(self.outcomes[index], RestoreOutcome::Accepted { terminal: None, .. });
                 if running && !report.state.is_terminal() && report.incr.0 < report.incrementals {
@@ -332,5 +396,83 @@ impl Client {
 
     fn index_of(&self, op: OperationId) -> Option<usize> {
         self.outcomes.iter().position(|o| matches!(o, RestoreOutcome::Accepted { op: o_op, .. } if *o_op == op))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{IncrIdx, OperationId, RequestKey};
+    use crate::outbox::Command;
+    use crate::progress::{FinalStatus, OpState, ProgressReport};
+
+    /// Draws nothing: the plain Client's behaviours need no randomness.
+    struct NoDraw;
+    impl ClientDraw for NoDraw {
+        fn range(&mut self, lo: u64, _hi: u64) -> u64 {
+            lo
+        }
+        fn chance(&mut self, _num: u32, _den: u32) -> bool {
+            false
+        }
+    }
+
+    fn polls(out: &Outbox) -> (usize, usize) {
+        let sends =
+            out.commands.iter().filter(|c| matches!(c, Command::Send { msg: Msg::GetProgress { .. }, .. })).count();
+        let timers = out
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::SetTimer { timer: Timer::ClientPoll { .. }, .. }))
+            .count();
+        (sends, timers)
+    }
+
+    /// `polls_after_end: 3` means three polls, one per `poll_interval`,
+    /// from one chain of timers: the terminal report arms none of its own.
+    #[test]
+    fn polls_after_the_end_are_one_chain_of_polls_after_end_polls() {
+        let spec = RestoreRequestSpec { key: RequestKey(1), table: "t".into(), backups: vec![IncrIdx(1)], at: 0 };
+        let config = ClientConfig {
+            restores: vec![spec],
+            poll_interval: 10,
+            request_timeout: 100,
+            behaviour: ClientBehaviour { polls_after_end: 3, ..ClientBehaviour::default() },
+        };
+        let mut out = Outbox::default();
+        let mut client = Client::boot(config, 0, &mut out);
+        let op = OperationId(7);
+        out.clear();
+        client.on_message(1, Msg::RestoreAccepted { key: RequestKey(1), op }, &mut out);
+        assert_eq!(polls(&out), (0, 1), "acceptance starts the poll chain");
+        out.clear();
+        client.on_timer(1, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+        assert_eq!(polls(&out), (1, 1));
+        out.clear();
+        let report = ProgressReport {
+            op,
+            state: OpState::Done,
+            incr: IncrIdx(1),
+            incrementals: 1,
+            shards_done: 1,
+            shards_total: 1,
+            rows_applied: 0,
+            percent_bp: 10_000,
+            shards: Vec::new(),
+            final_status: Some(FinalStatus::Success),
+            issues: String::new(),
+        };
+        client.on_message(2, Msg::Progress { op, report: Some(Box::new(report)) }, &mut out);
+        assert_eq!(polls(&out), (0, 0), "the pending poll timer carries on; no second chain");
+        for left in (0..3).rev() {
+            out.clear();
+            client.on_timer(3, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+            assert_eq!(polls(&out), (1, 1));
+            assert_eq!(client.extras[0].polls_left, left);
+        }
+        out.clear();
+        client.on_timer(4, Timer::ClientPoll { index: 0 }, &mut NoDraw, &mut out);
+        assert_eq!(polls(&out), (0, 0), "three polls after the end, then the chain ends");
+        assert!(client.finished());
     }
 }

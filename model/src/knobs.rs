@@ -109,6 +109,25 @@ pub enum Bug {
     /// restored with the rest of its range never pushed.
     /// Caught by: 7 (a stage advanced with a table short of the oracle).
     Ydb35663,
+    /// YDB flavour, PR #41268 (<https://github.com/ydb-platform/ydb/pull/41268>,
+    /// fixes <https://github.com/ydb-platform/ydb/issues/33764>, SchemeShard's
+    /// `Y_VERIFY` "Non consistent PathState and StepDropped" under nemesis):
+    /// TTxInit's `RestoreIncrementalRestoreOpPathStates` re-locks the paths
+    /// of every restore row it loads, finished restores and dropped paths
+    /// included, so after a SchemeShard restart a finished restore's tables
+    /// are locked forever (DROP never succeeds) and a dropped path holds a
+    /// restore lock.
+    /// Caught by: 16 (a path locked by a terminal restore, or dropped and locked).
+    Ydb41268,
+    /// YDB flavour, PR #53201 (<https://github.com/ydb-platform/ydb/pull/53201>):
+    /// the source actor sends its progress with its own actor context, so
+    /// the DataShard's pipe to SchemeShard is owned by that short-lived
+    /// actor (`crate::ydb::pipe`). After a SchemeShard restart the reset
+    /// notice goes to a dead actor, the DataShard keeps the dead pipe, and
+    /// DROP BACKUP COLLECTION's `TEvSchemaChanged` sent into it is lost: the
+    /// drop never completes.
+    /// Caught by: liveness.
+    Ydb53201,
 }
 
 impl Bug {
@@ -144,6 +163,8 @@ impl Bug {
             Bug::CountMissingAsDone => &[ProgressMonotonic, NoFalseSuccess, LegalTransitions],
             Bug::StageDeadlineFromOpStart => &[LegalTransitions],
             Bug::Ydb40685 | Bug::Ydb35663 => &[NoFalseSuccess],
+            Bug::Ydb41268 => &[YdbPathState],
+            Bug::Ydb53201 => &[Liveness],
         }
     }
 
@@ -159,12 +180,14 @@ impl Bug {
             Bug::StageDeadlineFromOpStart => "StageDeadlineFromOpStart",
             Bug::Ydb40685 => "Ydb40685",
             Bug::Ydb35663 => "Ydb35663",
+            Bug::Ydb41268 => "Ydb41268",
+            Bug::Ydb53201 => "Ydb53201",
         }
     }
 
     /// Bugs of the YDB flavour: real defects of YDB before their fix. They
     /// are caught by `scenarios/ydb-*.ron`, not by the design's scenarios.
-    pub const YDB: [Bug; 2] = [Bug::Ydb40685, Bug::Ydb35663];
+    pub const YDB: [Bug; 4] = [Bug::Ydb40685, Bug::Ydb35663, Bug::Ydb41268, Bug::Ydb53201];
 
     pub fn from_name(name: &str) -> Option<Bug> {
         Bug::ALL.into_iter().chain(Bug::YDB).find(|b| b.name() == name)

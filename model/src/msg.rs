@@ -35,6 +35,17 @@ pub enum RejectStatus {
     MultipleModifications,
 }
 
+/// The answer to a DROP (YDB's `StatusSuccess`, `StatusMultipleModifications`,
+/// `StatusPathDoesNotExist`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropStatus {
+    Dropped,
+    /// A restore holds the path, or another operation on it is in flight.
+    MultipleModifications,
+    /// Dropped already.
+    PathDoesNotExist,
+}
+
 /// Why Forget was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ForgetStatus {
@@ -141,6 +152,32 @@ pub enum Msg {
     ApplyChangeRecords(crate::ydb::ApplyRecords),
     /// Destination DataShard → source DataShard.
     ChangeRecordsStatus(crate::ydb::RecordsStatus),
+    // The YDB flavour's DROP (`crate::ydb::path_state`, `crate::ydb::pipe`).
+    /// Client → SchemeShard: DROP TABLE or DROP BACKUP COLLECTION.
+    DropPath {
+        path: crate::ydb::path_state::SchemePath,
+    },
+    /// SchemeShard → Client: the drop's outcome.
+    DropResult {
+        path: crate::ydb::path_state::SchemePath,
+        status: DropStatus,
+    },
+    /// SchemeShard → source DataShard: drop your part of the backup
+    /// tables (the drop's `TEvProposeTransaction`).
+    DropBackupTable {
+        shard: ShardIdx,
+        generation: crate::ids::Generation,
+    },
+    /// Source DataShard → SchemeShard: `TEvSchemaChanged`, the shard's part
+    /// of the drop is done; sent over the DataShard's SchemeShard pipe.
+    SchemaChanged {
+        shard: ShardIdx,
+    },
+    /// SchemeShard → source DataShard: `TEvSchemaChangedResult`, the
+    /// completion is durable; stop re-sending it.
+    SchemaChangedResult {
+        shard: ShardIdx,
+    },
 }
 
 impl Msg {
@@ -162,6 +199,11 @@ impl Msg {
             Msg::IncrementalRestoreShardProgress(_) => "TEvIncrementalRestoreShardProgress",
             Msg::ApplyChangeRecords(_) => "TEvApplyRecords",
             Msg::ChangeRecordsStatus(_) => "TEvStatus",
+            Msg::DropPath { .. } => "DropPath",
+            Msg::DropResult { .. } => "DropResult",
+            Msg::DropBackupTable { .. } => "DropBackupTable",
+            Msg::SchemaChanged { .. } => "TEvSchemaChanged",
+            Msg::SchemaChangedResult { .. } => "TEvSchemaChangedResult",
         }
     }
 }

@@ -30,4 +30,8 @@ pub enum Note {
     BackoffRetry { op: OperationId },
     /// A tablet finished booting and rebuilt its volatile state.
     Booted { actor: Actor },
+    /// A YDB DataShard sent into a dead pipe to SchemeShard (`ydb::pipe`): lost.
+    LostInDeadPipe { shard: ShardIdx, what: &'static str },
+    /// The Client got an answer to its DROP (YDB flavour).
+    DropAnswered { path: crate::ydb::path_state::SchemePath, status: crate::msg::DropStatus },
 }

@@ -58,6 +58,9 @@ pub enum Timer {
     YdbShardTimeout { op: OperationId, sub_tx: crate::ids::TxId, shard: ShardIdx },
     /// YDB source shard: re-send to destination `shard` after its pipe broke.
     YdbSenderRetry { shard: ShardIdx },
+    /// Client (YDB flavour): send the DROP (again) unless attempt
+    /// `attempt` was answered.
+    ClientDrop { attempt: u32 },
 }
 
 impl Timer {
@@ -79,6 +82,7 @@ impl Timer {
             Timer::YdbAllocateRetry { .. } => "YdbAllocateRetry",
             Timer::YdbShardTimeout { .. } => "YdbShardTimeout",
             Timer::YdbSenderRetry { .. } => "YdbSenderRetry",
+            Timer::ClientDrop { .. } => "ClientDrop",
         }
     }
 }

@@ -89,6 +89,21 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         // 2. semantics
         (
+            "DROP in the design flavour",
+            scenario("  client: (drop: (after: \"5ms\", what: Table)),"),
+            "(after",
+            "DROP needs `protocol: (flavour: Ydb)`",
+        ),
+        (
+            "DROP retried every 0 ms",
+            scenario(
+                "  client: (drop: (after: \"5ms\", what: Table, retry: \"0ms\")),\n  protocol: (flavour: Ydb, \
+                 shard_timeout: None),",
+            ),
+            "\"0ms",
+            "a positive `retry`",
+        ),
+        (
             "poll_interval_max below poll_interval",
             scenario("  client: (poll_interval: \"5ms\", poll_interval_max: \"2ms\"),"),
             "\"2ms",

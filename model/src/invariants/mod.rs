@@ -21,6 +21,8 @@ pub use stale::{Receiver, check_stale_no_effect, staleness};
 mod tests;
 mod ydb;
 pub use ydb::YdbChecker;
+mod ydb_paths;
+pub use ydb_paths::check_path_states;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -70,6 +72,10 @@ pub enum Invariant {
     /// 15\. YDB flavour's progress contract: never 100 % before the restore
     /// is Done, 100 % with its final status once it ended.
     YdbProgress,
+    /// 16\. YDB flavour's path states: a dropped path never holds a
+    /// restore lock, and a path is locked only by a restore that has not
+    /// ended (`ydb_paths.rs`).
+    YdbPathState,
 }
 
 impl Invariant {
@@ -91,6 +97,7 @@ impl Invariant {
             Invariant::ProgressConsistent => "13-progress-consistent",
             Invariant::RejectNoEffect => "14-reject-no-effect",
             Invariant::YdbProgress => "15-ydb-progress",
+            Invariant::YdbPathState => "16-ydb-path-state",
         }
     }
 }

@@ -73,6 +73,8 @@ impl YdbChecker {
                     }
                     checker.forgotten.insert(*op);
                 }
+                // Invariant 16 (`ydb_paths.rs`) reads these.
+                YdbWrite::Path(..) | YdbWrite::Drop(..) | YdbWrite::DropDone(_) => {}
             }
         }
         Ok(())

@@ -42,6 +42,7 @@ impl OpTimer {
             | Timer::ClientRetry { .. }
             | Timer::ClientPoll { .. }
             | Timer::ClientForget { .. }
+            | Timer::ClientDrop { .. }
             | Timer::ReadRetry { .. }
             // The YDB flavour's timers (`crate::ydb`) are not the design coordinator's.
             | Timer::YdbHeartbeat { .. }

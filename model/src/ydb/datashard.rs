@@ -8,11 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use super::pipe::{self, PipeOwner, SchemeShardPipe};
 use super::schema::{ReceiverDb, YdbReceiverCommit};
 use super::{ApplyRecords, EndStatus, RecordsStatus, ShardProgress, SrcCreateRequest, SrcShardSpec};
 use crate::ids::{Generation, Micros, ShardIdx};
 use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::{Actor, Msg};
+use crate::note::Note;
 use crate::outbox::{BackupBatch, Commit, Outbox, ReadBackup, ReadError, Timer};
 use crate::workload::Workload;
 
@@ -42,6 +44,11 @@ pub struct SrcShard {
     reading: Option<u64>,
     /// Destination shards with a re-send armed.
     retrying: BTreeSet<ShardIdx>,
+    /// The pipe to SchemeShard and its owner (`pipe.rs`).
+    ss_pipe: Option<SchemeShardPipe>,
+    /// The shard's part of DROP BACKUP COLLECTION is done and its
+    /// `TEvSchemaChanged` not acknowledged yet: re-sent when the pipe breaks.
+    schema_changed_unacked: bool,
 }
 
 /// The change sender's pause before re-sending to a destination whose pipe
@@ -54,8 +61,16 @@ impl std::fmt::Debug for SrcShard {
         let s = self;
         write!(
             f,
-            "SrcShard({:?} {:?} {:?} {} {:?} {:?} {:?})",
-            s.spec, s.generation, s.scans, s.next_scan, s.queue, s.reading, s.retrying
+            "SrcShard({:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {})",
+            s.spec,
+            s.generation,
+            s.scans,
+            s.next_scan,
+            s.queue,
+            s.reading,
+            s.retrying,
+            s.ss_pipe,
+            s.schema_changed_unacked
         )
     }
 }
@@ -77,6 +92,8 @@ impl SrcShard {
             queue: VecDeque::new(),
             reading: None,
             retrying: BTreeSet::new(),
+            ss_pipe: None,
+            schema_changed_unacked: false,
         }
     }
 
@@ -92,6 +109,13 @@ impl SrcShard {
                 self.pump(out);
             }
             Msg::ChangeRecordsStatus(status) => self.on_status(status, out),
+            // The drop's schema transaction: this shard's part of the
+            // backup tables is gone; tell SchemeShard (again, if asked again).
+            Msg::DropBackupTable { .. } => {
+                self.schema_changed_unacked = true;
+                self.send_schema_changed(out);
+            }
+            Msg::SchemaChangedResult { .. } => self.schema_changed_unacked = false,
             _ => debug_assert!(false, "a source shard got {}", msg.kind()),
         }
     }
@@ -194,25 +218,47 @@ impl SrcShard {
 
     /// `Finish` → `TEvIncrementalRestoreShardProgress` over the DataShard's
     /// pipe to SchemeShard; the actor and its scan are gone.
+    /// Before #53201 the actor sends with its own context, so a pipe this
+    /// send creates is owned by the actor, which passes away right after.
     fn finish(&mut self, id: u64, end: EndStatus, out: &mut Outbox) {
         let scan = self.scans.remove(&id).expect("finishing a live scan");
         let r = scan.req;
-        out.send(
-            Actor::SchemeShard,
-            Msg::IncrementalRestoreShardProgress(ShardProgress {
-                op: r.op,
-                sub_tx: r.sub_tx,
-                shard: r.shard,
-                generation: r.generation,
-                end,
-            }),
-        );
+        let sender = if self.knobs.bugs.has(Bug::Ydb53201) { PipeOwner::SrcActor(id) } else { PipeOwner::DataShard };
+        let msg = Msg::IncrementalRestoreShardProgress(ShardProgress {
+            op: r.op,
+            sub_tx: r.sub_tx,
+            shard: r.shard,
+            generation: r.generation,
+            end,
+        });
+        self.send_to_schemeshard(sender, msg, out);
+    }
+
+    fn send_schema_changed(&mut self, out: &mut Outbox) {
+        let msg = Msg::SchemaChanged { shard: self.spec.idx };
+        self.send_to_schemeshard(PipeOwner::DataShard, msg, out);
+    }
+
+    /// `SendViaSchemeshardPipe`: a message into a dead pipe is lost.
+    fn send_to_schemeshard(&mut self, sender: PipeOwner, msg: Msg, out: &mut Outbox) {
+        match pipe::send(&mut self.ss_pipe, sender) {
+            pipe::Sent::Delivered => out.send(Actor::SchemeShard, msg),
+            pipe::Sent::Lost => out.note(Note::LostInDeadPipe { shard: self.spec.idx, what: msg.kind() }),
+        }
     }
 
     /// A destination shard's pipe broke: after the change sender's backoff,
     /// send it what it has not acknowledged again (one retry armed per
     /// destination, so a shard that is down is not flooded).
+    /// SchemeShard's pipe broke: whether anyone hears depends on who owns
+    /// the pipe (`pipe.rs`); the owner re-sends the drop's completion.
     pub fn on_pipe_reset(&mut self, peer: Actor, out: &mut Outbox) {
+        if peer == Actor::SchemeShard {
+            if pipe::on_reset(&mut self.ss_pipe) && self.schema_changed_unacked {
+                self.send_schema_changed(out);
+            }
+            return;
+        }
         let Actor::DataShard(shard) = peer else { return };
         if self.retrying.insert(shard) {
             out.set_timer(SENDER_RETRY, Timer::YdbSenderRetry { shard });

@@ -16,6 +16,8 @@
 //!   stage is re-run whole with fresh TxIds after a 2/4/8 s backoff.
 
 pub mod datashard;
+pub mod path_state;
+pub mod pipe;
 pub mod schema;
 pub mod schemeshard;
 

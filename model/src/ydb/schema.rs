@@ -1,7 +1,8 @@
 //! Durable state of the YDB flavour: SchemeShard's `IncrementalRestoreOperations`
 //! (the operation row) and `IncrementalRestoreState` (the state row, with
 //! `SerializedData`'s completed sub-operations), and a destination
-//! DataShard's `ChangeSenders` table (per source: generation, last order).
+//! DataShard's `ChangeSenders` table (per source: generation, last order);
+//! path states and drops (`path_state.rs`).
 //! Source shards persist nothing about a restore.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +13,7 @@ use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, RequestKey, Shar
 use crate::msg::Msg;
 use crate::progress::FinalStatus;
 use crate::ydb::EndStatus;
+use crate::ydb::path_state::{DropRow, PathRow, SchemePath};
 
 /// `TIncrementalRestoreState::EState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +82,10 @@ pub struct YdbSchemeShardDb {
     pub keys: BTreeMap<RequestKey, OperationId>,
     pub operations: BTreeMap<OperationId, OperationRow>,
     pub states: BTreeMap<OperationId, StateRow>,
+    /// Path states and dropped paths (`path_state.rs`); absent = free.
+    pub paths: BTreeMap<SchemePath, PathRow>,
+    /// DROP BACKUP COLLECTION operations in progress.
+    pub drops: BTreeMap<SchemePath, DropRow>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +94,12 @@ pub enum YdbWrite {
     State(OperationId, StateRow),
     /// FORGET: both rows and the key go.
     Erase(OperationId),
+    /// A path's state (a restore's lock or its release, a drop).
+    Path(SchemePath, PathRow),
+    /// A drop in progress and the shards whose part is durably dropped.
+    Drop(SchemePath, DropRow),
+    /// The drop finished: its row goes.
+    DropDone(SchemePath),
 }
 
 /// One SchemeShard transaction, and what to send once it is durable.
@@ -139,6 +151,15 @@ impl YdbSchemeShardCommit {
                         db.keys.remove(&row.key);
                     }
                     db.states.remove(op);
+                }
+                YdbWrite::Path(path, row) => {
+                    db.paths.insert(*path, *row);
+                }
+                YdbWrite::Drop(path, row) => {
+                    db.drops.insert(*path, row.clone());
+                }
+                YdbWrite::DropDone(path) => {
+                    db.drops.remove(path);
                 }
             }
         }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use restoresim_model::ids::{Generation, ShardIdx};
-use restoresim_model::invariants::{Invariant, Violation, YdbChecker};
+use restoresim_model::invariants::{Invariant, Violation, YdbChecker, check_path_states};
 use restoresim_model::msg::{Actor, Msg};
 use restoresim_model::note::Note;
 use restoresim_model::outbox::BackupBatch;
@@ -74,7 +74,18 @@ impl YdbSide {
                 row.retry_at
             );
         }
-        if knobs.shard_timeout.is_none() {
+        for (path, row) in &self.schemeshard.db.drops {
+            let waiting: Vec<u32> =
+                self.layout.src.iter().map(|s| s.idx).filter(|s| !row.acked.contains(s)).map(|s| s.0).collect();
+            let _ = write!(
+                out,
+                "The drop of {path:?} waits for TEvSchemaChanged from source DataShards {waiting:?} (a DataShard \
+                 re-sends it only when it hears that its pipe to SchemeShard broke, which it does only if it owns \
+                 that pipe). "
+            );
+        }
+        let running = self.schemeshard.db.states.values().any(|r| !r.state.is_terminal());
+        if running && knobs.shard_timeout.is_none() {
             out.push_str(
                 "YDB has no per-shard timeout: a terminal report lost without a pipe reset is waited for until a deadline (deadline_overall / deadline_stage) ends the restore.",
             );
@@ -243,7 +254,10 @@ impl RestoreSystem {
         let side = self.ydb.as_deref_mut().expect("the YDB flavour");
         let out = &mut self.outbox;
         match actor_of(node) {
-            Actor::SchemeShard => side.schemeshard.live.as_mut().expect("live").on_pipe_reset(actor_of(peer), out),
+            Actor::SchemeShard => {
+                let db = &side.schemeshard.db;
+                side.schemeshard.live.as_mut().expect("live").on_pipe_reset(db, actor_of(peer), out)
+            }
             Actor::DataShard(s) if side.layout.is_source(s) => {
                 let i = (s.0 - side.layout.dst_count) as usize;
                 side.sources[i].as_mut().expect("live").on_pipe_reset(actor_of(peer), out);
@@ -259,6 +273,9 @@ impl RestoreSystem {
         let result = match commit {
             Commit::YdbSchemeShard(c) => {
                 c.apply(&mut side.schemeshard.db);
+                if let Err(v) = check_path_states(&side.schemeshard.db, c) {
+                    self.violation.get_or_insert(v);
+                }
                 let datashards = &self.datashards;
                 let topology = &self.workload.topology;
                 side.checker.on_schemeshard_commit(&mut self.checker, c, |t| {

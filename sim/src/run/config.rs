@@ -61,6 +61,23 @@ pub fn client(s: &Scenario, workload: &Workload) -> ClientConfig {
             forget: s.client.forget,
             polls_after_end: s.client.polls_after_end,
             forget_at_percent: s.client.forget_at_percent,
+            drop: s.client.drop.map(|d| restoresim_model::client::ClientDrop {
+                after: d.after.us(),
+                path: match d.what {
+                    // The first restore's table (a rejected request may name none).
+                    scenario::DropWhat::Table => restoresim_model::ydb::path_state::SchemePath::Table(
+                        workload
+                            .restores
+                            .first()
+                            .and_then(|r| workload.topology.table_by_name(&r.table))
+                            .map_or(restoresim_model::ids::TableId(0), |t| t.id),
+                    ),
+                    scenario::DropWhat::BackupCollection => {
+                        restoresim_model::ydb::path_state::SchemePath::BackupCollection
+                    }
+                },
+                retry: d.retry.unwrap_or(s.client.poll_interval).us(),
+            }),
         },
     }
 }

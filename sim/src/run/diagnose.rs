@@ -223,6 +223,7 @@ fn timer_op(timer: &Timer) -> Option<OperationId> {
         | Timer::ClientRetry { .. }
         | Timer::ClientPoll { .. }
         | Timer::ClientForget { .. }
+        | Timer::ClientDrop { .. }
         | Timer::YdbSenderRetry { .. } => None,
         Timer::AllocateTimeout { op, .. }
         | Timer::StageRetry { op }

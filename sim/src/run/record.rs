@@ -51,6 +51,14 @@ impl Recorder {
             }
             Note::Rejected { status } => self.log.push(format!("{} restore rejected: {status:?}", fmt_time(now))),
             Note::Booted { actor } => self.log.push(format!("{} {actor} booted", fmt_time(now))),
+            Note::DropAnswered { path, status } => {
+                self.log.push(format!("{} DROP {path:?}: {status:?}", fmt_time(now)))
+            }
+            Note::LostInDeadPipe { shard, what } => self.log.push(format!(
+                "{} DataShard{} sent {what} into its dead pipe to SchemeShard: lost",
+                fmt_time(now),
+                shard.0
+            )),
             _ => {}
         }
     }

@@ -186,6 +186,29 @@ pub struct ClientSpec {
     /// Forget once as soon as an answer reports at least this whole
     /// percent while running (a user who takes YDB's 99 % for done).
     pub forget_at_percent: Option<u32>,
+    /// YDB flavour: DROP a path while the restore may hold it
+    /// (`(after: "5ms", what: Table | BackupCollection)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropSpec>,
+}
+
+/// `client: (drop: (...))`: DROP TABLE (the first restore's table) or DROP
+/// BACKUP COLLECTION, `after` the first restore was answered; refused while
+/// a restore holds the path and sent again `retry` later (default: the
+/// poll interval) until dropped.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DropSpec {
+    pub after: Duration,
+    pub what: DropWhat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum DropWhat {
+    Table,
+    BackupCollection,
 }
 
 impl Default for ClientSpec {
@@ -200,6 +223,7 @@ impl Default for ClientSpec {
             forget: false,
             polls_after_end: 0,
             forget_at_percent: None,
+            drop: None,
         }
     }
 }

@@ -498,7 +498,18 @@ fn check_flavour(s: &Scenario) -> Check {
         if k.ydb.is_some() {
             return refuse(path("ydb"), "`ydb` knobs need `flavour: Ydb`");
         }
+        if s.client.drop.is_some() {
+            return refuse(
+                p(&["client", "drop"]),
+                "DROP needs `protocol: (flavour: Ydb)`: the design has no path states",
+            );
+        }
         return Ok(());
+    }
+    if let Some(d) = s.client.drop
+        && d.retry.is_some_and(|r| r.us() == 0)
+    {
+        return refuse(p(&["client", "drop", "retry"]), "expected a positive `retry`");
     }
     let d = super::ProtocolSpec::default();
     let unused: [(&'static str, bool, &str); 7] = [

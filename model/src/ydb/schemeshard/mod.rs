@@ -8,16 +8,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::path_state::{self, PathRow};
 use super::schema::{OperationRow, ShardReport, StateRow, YdbSchemeShardCommit, YdbSchemeShardDb, YdbState, YdbWrite};
 use super::{EndStatus, ShardProgress, SrcCreateRequest, YdbLayout};
 use crate::ids::{Generation, IncrIdx, Micros, OperationId, RequestKey, ShardIdx, TableId, TxId};
 use crate::knobs::{Bug, ProtocolKnobs};
-use crate::msg::{Actor, ForgetStatus, Msg, RejectStatus};
+use crate::msg::{Actor, DropStatus, ForgetStatus, Msg, RejectStatus};
 use crate::note::Note;
 use crate::outbox::{Commit, Outbox, Timer};
 use crate::progress::{FinalStatus, OpState};
 use crate::workload::Workload;
 
+mod drop;
 mod progress;
 mod run;
 pub use progress::ydb_percent_bp;
@@ -37,6 +39,7 @@ pub struct YdbSchemeShard {
     accepting: BTreeMap<RequestKey, OperationId>,
     next_op: u64,
     next_cookie: u64,
+    drops: drop::Drops,
 }
 
 /// Without the workload, layout and knobs (the same for every run of a scenario).
@@ -44,8 +47,8 @@ impl std::fmt::Debug for YdbSchemeShard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "YdbSchemeShard({:?} {:?} {:?} {} {})",
-            self.generation, self.runs, self.accepting, self.next_op, self.next_cookie
+            "YdbSchemeShard({:?} {:?} {:?} {} {} {:?})",
+            self.generation, self.runs, self.accepting, self.next_op, self.next_cookie, self.drops
         )
     }
 }
@@ -71,8 +74,25 @@ impl YdbSchemeShard {
             accepting: BTreeMap::new(),
             next_op: db.next_op.max(1),
             next_cookie: 1,
+            drops: drop::Drops::default(),
         };
         out.note(Note::Booted { actor: Actor::SchemeShard });
+        // RestoreIncrementalRestoreOpPathStates (before #41268: every
+        // restore row, on dropped paths too).
+        let pre_fix = ss.knobs.bugs.has(Bug::Ydb41268);
+        let relock = path_state::relock(&db.paths, &db.operations, &db.states, pre_fix);
+        if !relock.is_empty() {
+            let writes = relock.into_iter().map(|(p, r)| YdbWrite::Path(p, r)).collect();
+            out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
+                writes,
+                next_op: None,
+                replies: Vec::new(),
+                run: None,
+                resume: None,
+                report: None,
+            }));
+        }
+        ss.boot_drops(db, out);
         for (op, row) in &db.operations {
             let state = db.states.get(op).cloned();
             let mut run = Run::new(row.clone(), state.clone());
@@ -114,6 +134,8 @@ impl YdbSchemeShard {
             Msg::Forget { op } => self.on_forget(db, op, out),
             Msg::TxIdAllocated { op, cookie, tx } => self.on_allocated(op, cookie, tx, now, out),
             Msg::IncrementalRestoreShardProgress(p) => self.on_shard_progress(p, now, out),
+            Msg::DropPath { path } => self.on_drop(db, path, out),
+            Msg::SchemaChanged { shard } => self.on_schema_changed(db, shard, out),
             _ => debug_assert!(false, "YDB SchemeShard got {} from {from}", msg.kind()),
         }
     }
@@ -151,15 +173,28 @@ impl YdbSchemeShard {
             return reject(RejectStatus::MultipleModifications, "the backup collection is under operation", out);
         }
         let op = OperationId(self.next_op);
-        self.next_op += 1;
-        self.accepting.insert(key, op);
         // The named table first; every other table of the workload is part
         // of the collection (its index tables).
         let mut tables = vec![spec.id];
         tables.extend(self.workload.topology.tables.iter().map(|t| t.id).filter(|t| *t != spec.id));
         let row = OperationRow { key, tables, incrementals };
+        let locks = path_state::restore_paths(op, &row);
+        match locks.iter().find_map(|(path, _)| self.path_free(db, *path).err()) {
+            Some(DropStatus::PathDoesNotExist) => {
+                return reject(RejectStatus::PathDoesNotExist, "a path of the backup collection was dropped", out);
+            }
+            Some(_) => {
+                return reject(RejectStatus::MultipleModifications, "a path of the collection is under operation", out);
+            }
+            None => {}
+        }
+        self.next_op += 1;
+        self.accepting.insert(key, op);
+        // The restore's schema operation locks its paths (until its terminal state).
+        let mut writes = vec![YdbWrite::Operation(op, row)];
+        writes.extend(locks.into_iter().map(|(path, state)| YdbWrite::Path(path, PathRow { state, dropped: false })));
         out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
-            writes: vec![YdbWrite::Operation(op, row)],
+            writes,
             next_op: Some(self.next_op),
             replies: vec![Msg::RestoreAccepted { key, op }],
             run: Some(op),
@@ -208,6 +243,7 @@ impl YdbSchemeShard {
                     self.runs.remove(op);
                 }
                 YdbWrite::State(..) => {}
+                w => self.on_drop_committed(w, out),
             }
         }
         if let Some(op) = commit.run {
@@ -282,7 +318,11 @@ impl YdbSchemeShard {
             row.retry_needed = false;
             row.failed_shards.clear();
         }
-        let writes = if bug && report.is_some() { Vec::new() } else { vec![YdbWrite::State(op, row)] };
+        // The terminal state and the release of the restore's paths in one
+        // transaction (`PerformFinalCleanup`).
+        let release = if row.state.is_terminal() { path_state::restore_paths(op, &run.row) } else { Vec::new() };
+        let mut writes = if bug && report.is_some() { Vec::new() } else { vec![YdbWrite::State(op, row)] };
+        writes.extend(release.into_iter().map(|(path, _)| YdbWrite::Path(path, PathRow::FREE)));
         out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
             writes,
             next_op: None,
@@ -615,7 +655,12 @@ impl YdbSchemeShard {
     /// `RetryIncrementalRestorePipe`: a source shard's pipe broke; re-send
     /// every non-terminal request to it (same TxId, same generation). A
     /// broken TxAllocator pipe re-sends the allocations waiting on it.
-    pub fn on_pipe_reset(&mut self, peer: Actor, out: &mut Outbox) {
+    pub fn on_pipe_reset(&mut self, db: &YdbSchemeShardDb, peer: Actor, out: &mut Outbox) {
+        if let Actor::DataShard(shard) = peer
+            && self.layout.is_source(shard)
+        {
+            self.drop_pipe_reset(db, shard, out);
+        }
         let mut resend = Vec::new();
         for (op, run) in &self.runs {
             match peer {
