@@ -39,6 +39,10 @@ pub struct ClientBehaviour {
     pub forget: bool,
     /// Keep polling this many times after seeing Done or Failed.
     pub polls_after_end: u32,
+    /// Send Forget once, as soon as an answer shows the restore running at
+    /// this whole percent or more (YDB shows 99 % while Finalizing, where
+    /// its Forget is granted). Shares the premature Forget's one shot.
+    pub forget_at_percent: Option<u32>,
     /// YDB flavour: DROP a path once the first restore was answered.
     pub drop: Option<ClientDrop>,
 }
@@ -311,6 +315,13 @@ impl Client {
                 let running = matches!(self.outcomes[index], RestoreOutcome::Accepted { terminal: None, .. });
                 if running && !report.state.is_terminal() && report.incr.0 < report.incrementals {
                     self.while_running(index as u32, report.op, out);
+                }
+                let at = self.config.behaviour.forget_at_percent.map(|p| u64::from(p) * 100);
+                let x = &mut self.extras[index];
+                let reached = at.is_some_and(|bp| u64::from(report.percent_bp) >= bp);
+                if running && !report.state.is_terminal() && reached && !x.early_forget_sent {
+                    x.early_forget_sent = true;
+                    out.send(Actor::SchemeShard, Msg::Forget { op: report.op });
                 }
                 self.observations.push(Observation { at: now, index: index as u32, report: *report });
             }

@@ -95,8 +95,12 @@ pub enum Bug {
     /// (`SerializedData`) but neither the failed shards nor `RetryNeeded`.
     /// A SchemeShard restart while a failed stage waits for its retry
     /// reloads every sub-operation as complete, so the stage advances with
-    /// the failed shard's rows never applied and the restore completes.
-    /// Caught by: 7 (a stage advanced with a table not at the oracle's state).
+    /// the failed shard's rows never applied and the restore completes; and
+    /// a non-retriable failure taken in while its sub-operation is still
+    /// open is forgotten by a restart, the re-sent scan succeeds and the
+    /// restore completes instead of failing (`ydb-fatal-scan.ron`).
+    /// Caught by: 7 (a stage advanced with a table not at the oracle's
+    /// state; a stage advanced past a non-retriable failure).
     Ydb40685,
     /// YDB flavour, PR #35663 (<https://github.com/ydb-platform/ydb/pull/35663>,
     /// fixes <https://github.com/ydb-platform/ydb/issues/22274>; the

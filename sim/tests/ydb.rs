@@ -108,6 +108,34 @@ fn ydb_40685_failed_shards_not_persisted_is_caught() {
     println!("Ydb40685 caught at seed {}", hunt(Bug::Ydb40685));
 }
 
+/// #40685's outcome path: a non-retriable failure SchemeShard took in is
+/// forgotten by a restart, the re-sent scan succeeds, and the restore would
+/// end Completed; the ghost record of non-retriable failures catches it
+/// (the data is right, so only the outcome check can).
+#[test]
+fn ydb_40685_forgotten_fatal_failure_is_caught_by_the_outcome_check() {
+    let (seed, r) = hunt_in("ydb-fatal-scan.ron", Bug::Ydb40685);
+    let message = r.violation.expect("caught").message;
+    assert!(message.contains("non-retriable failure"), "seed {seed}: {message}");
+    println!("Ydb40685 (outcome path) caught at seed {seed}");
+}
+
+/// With the fix a non-retriable failure fails the restore, a restart
+/// in between or not: some seeds of `ydb-fatal-scan.ron` end Failed with
+/// `BackupUnreadable`, none is a violation.
+#[test]
+fn ydb_fatal_scan_fails_the_restore_with_the_fix() {
+    let s = common::load("ydb-fatal-scan.ron");
+    let failed = (0..40)
+        .filter(|seed| {
+            let r = common::run(&s, *seed);
+            assert_eq!(r.outcome, Outcome::Pass, "seed {seed}: {:?}", r.violation);
+            r.restores[0].final_status == Some(FinalStatus::BackupUnreadable)
+        })
+        .count();
+    assert!(failed > 0, "no seed of 0..40 took a non-retriable failure");
+}
+
 #[test]
 fn ydb_faults_pass_clean() {
     let s = common::load("ydb-faults.ron");
@@ -131,5 +159,24 @@ fn ydb_hangs_end_only_by_the_deadline() {
             })
             .count();
         assert!(timed_out > 0, "{file}: no seed of 0..10 waited for its deadline");
+    }
+}
+
+/// A finding: YDB grants Forget in Finalizing (@03dca1ec), so a Client that
+/// forgets at 99 % erases a restore whose finalize step is still waiting
+/// for its TxId; invariant 12 (Forget only after the end) fires, at seed 2
+/// of `ydb-forget-finalizing.ron` and only through that invariant.
+#[test]
+fn ydb_forget_in_finalizing_erases_a_restore_that_never_ended() {
+    let s = common::load("findings/ydb-forget-finalizing.ron");
+    let r = common::run(&s, 2);
+    let v = r.violation.expect("seed 2: Forget lands in Finalizing");
+    assert_eq!(v.invariant.as_str(), "12-forget-only-ended", "{}", v.message);
+    assert!(v.message.contains("Finalizing"), "{}", v.message);
+    for seed in 0..20 {
+        let r = common::run(&s, seed);
+        if let Some(v) = r.violation {
+            assert_eq!(v.invariant.as_str(), "12-forget-only-ended", "seed {seed}: {}", v.message);
+        }
     }
 }

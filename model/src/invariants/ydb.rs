@@ -7,9 +7,13 @@
 //! - 7: a stage advances (and a restore completes) only with every table of
 //!   the collection equal to the oracle's state after that incremental — the
 //!   YDB DataShards persist nothing about a restore, so the data is the only
-//!   durable truth there is;
+//!   durable truth there is; and a restore whose SchemeShard took in a
+//!   non-retriable shard failure (its report transaction committed) never
+//!   leaves that stage nor ends Completed (`ShouldRetryIncrementalRestore`:
+//!   only `END_TRANSIENT_FAILURE` is retried), checked against a ghost record
+//!   of those failures kept here, not in SchemeShard's state;
 //! - 2: a change record of incremental `j` lands only while the restore's
-//!   durable stage is `j`;
+//!   durable stage is `j` (or it failed in stage `j`: its scans run on);
 //! - 12: Forget erases only a restore that ended;
 //! - 15: the progress contract (never 100 % before Done).
 
@@ -20,7 +24,8 @@ use crate::data::Row;
 use crate::ids::{IncrIdx, Key, OperationId, TableId};
 use crate::msg::Msg;
 use crate::progress::{FULL_BP, FinalStatus, OpState};
-use crate::ydb::schema::{StateRow, YdbReceiverCommit, YdbSchemeShardCommit, YdbState, YdbWrite};
+use crate::ydb::EndStatus;
+use crate::ydb::schema::{ShardReport, StateRow, YdbReceiverCommit, YdbSchemeShardCommit, YdbState, YdbWrite};
 
 /// What the YDB checks remember: each restore's last durable state row and
 /// its tables, and the first restore (the only one the oracle's intermediate
@@ -30,6 +35,10 @@ pub struct YdbChecker {
     states: BTreeMap<OperationId, (YdbState, u32)>,
     tables: BTreeMap<OperationId, Vec<TableId>>,
     first: Option<OperationId>,
+    /// Ghost: per restore and incremental, the first non-retriable failure
+    /// SchemeShard took in (a durable report transaction). A crash of
+    /// SchemeShard does not erase it, whatever SchemeShard remembers.
+    fatal: BTreeMap<(OperationId, IncrIdx), ShardReport>,
 }
 
 impl YdbChecker {
@@ -44,6 +53,9 @@ impl YdbChecker {
     where
         I: Iterator<Item = (Key, Row)>,
     {
+        if let Some(r) = commit.report.filter(|r| r.end == EndStatus::FatalFailure) {
+            self.fatal.entry((r.op, r.incr)).or_insert(r);
+        }
         for w in &commit.writes {
             match w {
                 YdbWrite::Operation(op, row) => {
@@ -100,6 +112,7 @@ impl YdbChecker {
         }
         let advanced = before.is_some_and(|(_, i)| row.idx == i + 1);
         let completed = row.state == YdbState::Completed;
+        self.check_fatal_kept(op, row, advanced)?;
         let first = self.first == Some(op);
         if !(advanced && first || completed) {
             return Ok(());
@@ -123,6 +136,28 @@ impl YdbChecker {
         Ok(())
     }
 
+    /// Invariant 7, the outcome of #40685: a non-retriable failure taken in
+    /// during a stage keeps the restore from leaving that stage and from
+    /// ending Completed; it ends Failed (or by a deadline).
+    fn check_fatal_kept(&self, op: OperationId, row: &StateRow, advanced: bool) -> Check {
+        let left = |incr: IncrIdx| (advanced && incr.0 == row.idx) || row.state == YdbState::Completed;
+        let Some(r) =
+            self.fatal.range((op, IncrIdx(0))..=(op, IncrIdx(u32::MAX))).map(|(_, r)| r).find(|r| left(r.incr))
+        else {
+            return Ok(());
+        };
+        let what = if row.state == YdbState::Completed { "completed with Success" } else { "advanced past that stage" };
+        Err(Violation::new(
+            Invariant::NoFalseSuccess,
+            format!(
+                "Restore {} {what}, although source shard {} of table {} reported a non-retriable failure in \
+                 incremental {} and SchemeShard took it in (its report transaction committed): the failure \
+                 was forgotten (a restart lost it), a re-sent scan succeeded, and the restore must end Failed.",
+                op.0, r.shard.0, r.table.0, r.incr.0
+            ),
+        ))
+    }
+
     /// Invariant 2: `applied` records of `commit` landed; its incremental
     /// must be the restore's durable current stage.
     pub fn on_receiver_commit(&self, commit: &YdbReceiverCommit, applied: usize) -> Check {
@@ -131,6 +166,11 @@ impl YdbChecker {
         }
         match self.states.get(&commit.op) {
             Some((YdbState::Running, idx)) if commit.incr.0 == idx + 1 => Ok(()),
+            // YDB cannot cancel a restore's scans: a restore that failed
+            // (a non-retriable failure, a deadline) while other scans of
+            // its stage still ran sees them land. Still the stage it
+            // failed in, so no later change is overwritten.
+            Some((YdbState::Failed, idx)) if commit.incr.0 == idx + 1 => Ok(()),
             other => Err(Violation::new(
                 Invariant::Order,
                 format!(
@@ -176,5 +216,67 @@ impl YdbChecker {
             )),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ids::{RequestKey, ShardIdx};
+    use crate::ydb::schema::OperationRow;
+
+    fn commit(writes: Vec<YdbWrite>, report: Option<ShardReport>) -> YdbSchemeShardCommit {
+        YdbSchemeShardCommit { writes, next_op: None, replies: Vec::new(), run: None, resume: None, report }
+    }
+
+    fn state(state: YdbState, idx: u32) -> YdbWrite {
+        YdbWrite::State(
+            OperationId(2),
+            StateRow {
+                state,
+                idx,
+                started_at: 0,
+                stage_started_at: 0,
+                completed: Default::default(),
+                dispatched: Default::default(),
+                failed: Default::default(),
+                failed_shards: Default::default(),
+                retry_needed: false,
+                retry_at: None,
+                retries: 0,
+                final_status: (state == YdbState::Completed).then_some(FinalStatus::Success),
+                issues: String::new(),
+            },
+        )
+    }
+
+    /// Restore 2 (not the first, so no oracle check on advancing) took in a
+    /// failure report of incremental 1 ending `end`; then its stage advances.
+    fn advance_after(end: EndStatus) -> Check {
+        let mut checker = Checker::new(Arc::new(crate::testkit::workload(3)));
+        let mut ydb = YdbChecker::default();
+        let rows = |_| std::iter::empty();
+        for op in [1, 2] {
+            let row = OperationRow { key: RequestKey(op), tables: vec![TableId(0)], incrementals: 3 };
+            ydb.on_schemeshard_commit(
+                &mut checker,
+                &commit(vec![YdbWrite::Operation(OperationId(op), row)], None),
+                rows,
+            )?;
+        }
+        ydb.on_schemeshard_commit(&mut checker, &commit(vec![state(YdbState::Running, 0)], None), rows)?;
+        let report = ShardReport { op: OperationId(2), table: TableId(0), incr: IncrIdx(1), shard: ShardIdx(3), end };
+        ydb.on_schemeshard_commit(&mut checker, &commit(Vec::new(), Some(report)), rows)?;
+        ydb.on_schemeshard_commit(&mut checker, &commit(vec![state(YdbState::Running, 1)], None), rows)
+    }
+
+    #[test]
+    fn a_stage_advancing_past_a_non_retriable_failure_is_a_false_success() {
+        let v = advance_after(EndStatus::FatalFailure).expect_err("the ghost remembers the failure");
+        assert_eq!(v.invariant, Invariant::NoFalseSuccess);
+        assert!(v.message.contains("non-retriable"), "{}", v.message);
+        assert_eq!(advance_after(EndStatus::TransientFailure), Ok(()), "a transient failure is retried");
     }
 }

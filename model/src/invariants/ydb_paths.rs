@@ -75,7 +75,7 @@ mod tests {
     use crate::ydb::schema::{OperationRow, StateRow, YdbState};
 
     fn commit(writes: Vec<YdbWrite>) -> YdbSchemeShardCommit {
-        YdbSchemeShardCommit { writes, next_op: None, replies: Vec::new(), run: None, resume: None }
+        YdbSchemeShardCommit { writes, next_op: None, replies: Vec::new(), run: None, resume: None, report: None }
     }
 
     fn state(s: YdbState) -> StateRow {
@@ -87,6 +87,7 @@ mod tests {
             completed: Default::default(),
             dispatched: Default::default(),
             failed: Default::default(),
+            failed_shards: Default::default(),
             retry_needed: false,
             retry_at: None,
             retries: 0,

@@ -132,6 +132,7 @@ mod tests {
             completed: Default::default(),
             dispatched: Default::default(),
             failed: Default::default(),
+            failed_shards: Default::default(),
             retry_needed: false,
             retry_at: None,
             retries: 0,

@@ -12,6 +12,7 @@ use crate::datashard::DataShardDb;
 use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, RequestKey, ShardIdx, TableId, TxId};
 use crate::msg::Msg;
 use crate::progress::FinalStatus;
+use crate::ydb::EndStatus;
 use crate::ydb::path_state::{DropRow, PathRow, SchemePath};
 
 /// `TIncrementalRestoreState::EState`.
@@ -59,6 +60,13 @@ pub struct StateRow {
     /// Tables whose sub-operation had `FailedShards` (true: non-retriable).
     /// Not persisted before the fix of #40685 (`Bug::Ydb40685`).
     pub failed: BTreeMap<TableId, bool>,
+    /// `FailedShards` of the stage's sub-operations, per table: the source
+    /// shards whose scan failed, and whether a failure was non-retriable.
+    /// The fix of #40685 writes them in the shard-report transaction, so a
+    /// restart re-sends only to the shards that did not fail and the
+    /// failure still decides the stage; before it (`Bug::Ydb40685`) they
+    /// are never written and a restart forgets them.
+    pub failed_shards: BTreeMap<TableId, (BTreeSet<ShardIdx>, bool)>,
     pub retry_needed: bool,
     /// `NextRetryAttemptAt` of a scheduled stage retry.
     pub retry_at: Option<Micros>,
@@ -106,6 +114,22 @@ pub struct YdbSchemeShardCommit {
     /// Go on with this operation once durable (a transaction's `Complete`:
     /// YDB sends what a transaction decided only after it committed).
     pub resume: Option<OperationId>,
+    /// The failure report this transaction processed
+    /// (`TTxIncrementalRestoreShardProgress`): its input, not a write. The
+    /// checks keep a ghost record of every failure SchemeShard took in
+    /// (`invariants::ydb`), which a restart must not make it forget.
+    pub report: Option<ShardReport>,
+}
+
+/// A source shard's failure report as SchemeShard took it in: which
+/// restore, table (sub-operation), incremental and shard, and its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShardReport {
+    pub op: OperationId,
+    pub table: TableId,
+    pub incr: IncrIdx,
+    pub shard: ShardIdx,
+    pub end: EndStatus,
 }
 
 impl YdbSchemeShardCommit {

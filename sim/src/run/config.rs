@@ -60,6 +60,7 @@ pub fn client(s: &Scenario, workload: &Workload) -> ClientConfig {
             conflicting_restore: s.client.conflicting_restore,
             forget: s.client.forget,
             polls_after_end: s.client.polls_after_end,
+            forget_at_percent: s.client.forget_at_percent,
             drop: s.client.drop.map(|d| restoresim_model::client::ClientDrop {
                 after: d.after.us(),
                 path: match d.what {

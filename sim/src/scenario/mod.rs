@@ -183,6 +183,9 @@ pub struct ClientSpec {
     pub forget: bool,
     /// Polls after the end (the answer must not change).
     pub polls_after_end: u32,
+    /// Forget once as soon as an answer reports at least this whole
+    /// percent while running (a user who takes YDB's 99 % for done).
+    pub forget_at_percent: Option<u32>,
     /// YDB flavour: DROP a path while the restore may hold it
     /// (`(after: "5ms", what: Table | BackupCollection)`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,6 +222,7 @@ impl Default for ClientSpec {
             conflicting_restore: false,
             forget: false,
             polls_after_end: 0,
+            forget_at_percent: None,
             drop: None,
         }
     }

@@ -266,6 +266,9 @@ fn check_protocol(s: &Scenario) -> Check {
     if s.client.poll_interval_max.is_some_and(|max| max < s.client.poll_interval) {
         return refuse(p(&["client", "poll_interval_max"]), "expected `poll_interval_max >= poll_interval`");
     }
+    if s.client.forget_at_percent.is_some_and(|p| p > 100) {
+        return refuse(p(&["client", "forget_at_percent"]), "expected a whole percent, at most 100");
+    }
     if s.client.polls_after_end > MAX_POLLS_AFTER_END {
         return refuse(
             p(&["client", "polls_after_end"]),

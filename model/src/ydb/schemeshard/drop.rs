@@ -32,7 +32,14 @@ pub(super) struct Drops {
 }
 
 fn commit(writes: Vec<YdbWrite>, replies: Vec<Msg>) -> Commit {
-    Commit::YdbSchemeShard(YdbSchemeShardCommit { writes, next_op: None, replies, run: None, resume: None })
+    Commit::YdbSchemeShard(YdbSchemeShardCommit {
+        writes,
+        next_op: None,
+        replies,
+        run: None,
+        resume: None,
+        report: None,
+    })
 }
 
 impl YdbSchemeShard {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::path_state::{self, PathRow};
-use super::schema::{OperationRow, StateRow, YdbSchemeShardCommit, YdbSchemeShardDb, YdbState, YdbWrite};
+use super::schema::{OperationRow, ShardReport, StateRow, YdbSchemeShardCommit, YdbSchemeShardDb, YdbState, YdbWrite};
 use super::{EndStatus, ShardProgress, SrcCreateRequest, YdbLayout};
 use crate::ids::{Generation, IncrIdx, Micros, OperationId, RequestKey, ShardIdx, TableId, TxId};
 use crate::knobs::{Bug, ProtocolKnobs};
@@ -89,6 +89,7 @@ impl YdbSchemeShard {
                 replies: Vec::new(),
                 run: None,
                 resume: None,
+                report: None,
             }));
         }
         ss.boot_drops(db, out);
@@ -198,19 +199,27 @@ impl YdbSchemeShard {
             replies: vec![Msg::RestoreAccepted { key, op }],
             run: Some(op),
             resume: None,
+            report: None,
         }));
     }
 
+    /// `TTxForget` as YDB ships it (@03dca1ec): refused only while Running;
+    /// granted in Completed, Failed **and Finalizing** (its own comment says
+    /// Finalizing blocks Forget; the condition lets it through). Granted in
+    /// Finalizing, it erases both rows while the finalize step waits for
+    /// its TxId, whose answer is then dropped as an orphan: the restore
+    /// never ends (docs/ydb-flavour.md, `scenarios/findings/ydb-forget-finalizing.ron`).
     fn on_forget(&mut self, db: &YdbSchemeShardDb, op: OperationId, out: &mut Outbox) {
         let status = match db.states.get(&op) {
             _ if !db.operations.contains_key(&op) => ForgetStatus::NotFound,
-            Some(s) if s.state.is_terminal() => {
+            Some(s) if s.state.is_terminal() || s.state == YdbState::Finalizing => {
                 out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
                     writes: vec![YdbWrite::Erase(op)],
                     next_op: None,
                     replies: vec![Msg::ForgetResult { op, status: ForgetStatus::Forgotten }],
                     run: None,
                     resume: None,
+                    report: None,
                 }));
                 return;
             }
@@ -267,6 +276,7 @@ impl YdbSchemeShard {
             completed: BTreeSet::new(),
             dispatched: BTreeMap::new(),
             failed: BTreeMap::new(),
+            failed_shards: BTreeMap::new(),
             retry_needed: false,
             retry_at: None,
             retries: 0,
@@ -283,21 +293,35 @@ impl YdbSchemeShard {
     /// Writes the state row from memory. Before the fix of #40685 the
     /// failed shards and `RetryNeeded` were not part of it.
     fn persist(&mut self, op: OperationId, out: &mut Outbox, resume: bool) {
+        self.commit_state(op, None, out, resume);
+    }
+
+    /// The state row as memory has it, in a transaction that took in
+    /// `report` (if any). A shard-report transaction writes nothing before
+    /// the fix of #40685 (`Bug::Ydb40685`): it only commits.
+    fn commit_state(&mut self, op: OperationId, report: Option<ShardReport>, out: &mut Outbox, resume: bool) {
         let bug = self.knobs.bugs.has(Bug::Ydb40685);
         let run = self.runs.get_mut(&op).expect("persisting a known restore");
         run.resuming |= resume;
         let state = run.state.as_mut().expect("a state row to persist");
         state.failed = run.failed.clone();
         state.retry_needed = run.retry_needed;
+        state.failed_shards = run
+            .subops
+            .iter()
+            .filter(|(_, sub)| !sub.failed.is_empty())
+            .map(|(table, sub)| (*table, (sub.failed.clone(), sub.fatal)))
+            .collect();
         let mut row = state.clone();
         if bug {
             row.failed.clear();
             row.retry_needed = false;
+            row.failed_shards.clear();
         }
         // The terminal state and the release of the restore's paths in one
         // transaction (`PerformFinalCleanup`).
         let release = if row.state.is_terminal() { path_state::restore_paths(op, &run.row) } else { Vec::new() };
-        let mut writes = vec![YdbWrite::State(op, row)];
+        let mut writes = if bug && report.is_some() { Vec::new() } else { vec![YdbWrite::State(op, row)] };
         writes.extend(release.into_iter().map(|(path, _)| YdbWrite::Path(path, PathRow::FREE)));
         out.commit(Commit::YdbSchemeShard(YdbSchemeShardCommit {
             writes,
@@ -305,6 +329,7 @@ impl YdbSchemeShard {
             replies: Vec::new(),
             run: None,
             resume: resume.then_some(op),
+            report,
         }));
     }
 
@@ -317,6 +342,7 @@ impl YdbSchemeShard {
         let incr = IncrIdx(state.idx + 1);
         let open: Vec<(TableId, Option<TxId>)> =
             state.dispatched.iter().filter(|(t, _)| !state.completed.contains(t)).map(|(t, x)| (*t, *x)).collect();
+        let failed_shards = state.failed_shards.clone();
         for (table, tx) in open {
             let Some(tx) = tx else {
                 let cookie = self.next_cookie;
@@ -325,18 +351,14 @@ impl YdbSchemeShard {
                 out.send(Actor::TxAllocator, Msg::AllocateTxId { op, cookie });
                 continue;
             };
+            // Shards whose failure is durable (since the fix of #40685)
+            // keep it: their result stands, they are not asked again.
+            let (failed, fatal) = failed_shards.get(&table).cloned().unwrap_or_default();
             let expected = self.layout.src_of_table[table.0 as usize].clone();
-            for shard in &expected {
+            for shard in expected.iter().filter(|s| !failed.contains(s)) {
                 self.send_request(op, tx, table, incr, *shard, out);
             }
-            let sub = SubOp {
-                tx,
-                expected,
-                completed: BTreeSet::new(),
-                failed: BTreeSet::new(),
-                fatal: false,
-                finished: false,
-            };
+            let sub = SubOp { tx, expected, completed: BTreeSet::new(), failed, fatal, finished: false };
             self.runs.get_mut(&op).expect("known").subops.insert(table, sub);
         }
     }
@@ -576,10 +598,12 @@ impl YdbSchemeShard {
             return;
         }
         let Some(run) = self.runs.get_mut(&p.op) else { return };
-        let Some(sub) = run.subops.values_mut().find(|s| s.tx == p.sub_tx) else { return };
+        let incr = IncrIdx(run.state.as_ref().map_or(0, |s| s.idx) + 1);
+        let Some((table, sub)) = run.subops.iter_mut().find(|(_, s)| s.tx == p.sub_tx) else { return };
         if !sub.expected.contains(&p.shard) || sub.terminal(p.shard) {
             return;
         }
+        let table = *table;
         match p.end {
             EndStatus::Success => {
                 sub.completed.insert(p.shard);
@@ -587,6 +611,8 @@ impl YdbSchemeShard {
             EndStatus::TransientFailure | EndStatus::FatalFailure => {
                 sub.failed.insert(p.shard);
                 sub.fatal |= p.end == EndStatus::FatalFailure;
+                let report = ShardReport { op: p.op, table, incr, shard: p.shard, end: p.end };
+                self.commit_state(p.op, Some(report), out, false);
             }
         }
         self.progress(p.op, now, out);

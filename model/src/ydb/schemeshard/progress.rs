@@ -50,16 +50,24 @@ impl YdbSchemeShard {
     }
 }
 
-/// YDB's progress: `1 + (idx + done/total) · 97 / N` percent, in basis
-/// points; shard counts only, over the sub-operations tracked now, so it
-/// can go down (a stage retry, a new sub-operation under the cap).
+/// YDB's progress as `FillRestoreProgress` reports it: the whole percent
+/// `1 + (ui32)((idx + done/total) · 97 / N)`, truncated, so the Client sees
+/// exactly what YDB would show (a drop under 1 pp is invisible, as in YDB).
+/// Returned in basis points (whole percent × 100) only because
+/// `ProgressReport::percent_bp` is shared with the design flavour, whose
+/// invariants 8 and 13 compare fractions of a percent; every YDB value is a
+/// multiple of 100. Computed in integers (`floor((idx·total + done)·97 /
+/// (N·total))`): YDB's `float` can round an exact boundary the other way.
+/// Shard counts only, over the sub-operations tracked now, so it can go down
+/// (a stage retry, a new sub-operation under the cap).
 pub fn ydb_percent_bp(idx: u32, n: u32, done: u32, total: u32) -> u32 {
     if n == 0 {
         return 100;
     }
     let (idx, n) = (u64::from(idx), u64::from(n));
-    let frac = if total == 0 { 0 } else { u64::from(done.min(total)) * 9_700 / u64::from(total) };
-    (100 + (idx * 9_700 + frac) / n) as u32
+    let (done, total) = if total == 0 { (0, 1) } else { (u64::from(done.min(total)), u64::from(total)) };
+    let whole = 1 + (idx * total + done) * 97 / (n * total);
+    (whole * 100) as u32
 }
 
 #[cfg(test)]
@@ -69,8 +77,14 @@ mod tests {
     #[test]
     fn percent_follows_ydb_formula_and_stays_below_99() {
         assert_eq!(ydb_percent_bp(0, 4, 0, 0), 100);
-        assert_eq!(ydb_percent_bp(1, 4, 0, 0), 100 + 9_700 / 4);
+        // 1 + (1 · 97 / 4 = 24.25 → 24) = 25 %.
+        assert_eq!(ydb_percent_bp(1, 4, 0, 0), 2_500);
+        // 1 + ((0 + 1/3) · 97 / 3 = 10.78 → 10) = 11 %: truncated, not rounded.
+        assert_eq!(ydb_percent_bp(0, 3, 1, 3), 1_100);
         assert_eq!(ydb_percent_bp(3, 4, 5, 5), 9_800);
         assert!(ydb_percent_bp(3, 4, 5, 5) < 9_900);
+        for (idx, done, total) in [(0, 1, 7), (2, 5, 11), (1, 0, 3)] {
+            assert_eq!(ydb_percent_bp(idx, 3, done, total) % 100, 0, "a whole percent");
+        }
     }
 }
