@@ -232,24 +232,8 @@ mod tests {
     }
 
     fn state(state: YdbState, idx: u32) -> YdbWrite {
-        YdbWrite::State(
-            OperationId(2),
-            StateRow {
-                state,
-                idx,
-                started_at: 0,
-                stage_started_at: 0,
-                completed: Default::default(),
-                dispatched: Default::default(),
-                failed: Default::default(),
-                failed_shards: Default::default(),
-                retry_needed: false,
-                retry_at: None,
-                retries: 0,
-                final_status: (state == YdbState::Completed).then_some(FinalStatus::Success),
-                issues: String::new(),
-            },
-        )
+        let final_status = (state == YdbState::Completed).then_some(FinalStatus::Success);
+        YdbWrite::State(OperationId(2), StateRow { state, idx, final_status, ..StateRow::running(0) })
     }
 
     /// Restore 2 (not the first, so no oracle check on advancing) took in a

@@ -79,21 +79,7 @@ mod tests {
     }
 
     fn state(s: YdbState) -> StateRow {
-        StateRow {
-            state: s,
-            idx: 1,
-            started_at: 0,
-            stage_started_at: 0,
-            completed: Default::default(),
-            dispatched: Default::default(),
-            failed: Default::default(),
-            failed_shards: Default::default(),
-            retry_needed: false,
-            retry_at: None,
-            retries: 0,
-            final_status: None,
-            issues: String::new(),
-        }
+        StateRow { state: s, idx: 1, ..StateRow::running(0) }
     }
 
     /// Each rule fires on a hand-made history and stays quiet on the legal one.

@@ -124,21 +124,7 @@ mod tests {
     }
 
     fn state(s: YdbState) -> StateRow {
-        StateRow {
-            state: s,
-            idx: 2,
-            started_at: 0,
-            stage_started_at: 0,
-            completed: Default::default(),
-            dispatched: Default::default(),
-            failed: Default::default(),
-            failed_shards: Default::default(),
-            retry_needed: false,
-            retry_at: None,
-            retries: 0,
-            final_status: None,
-            issues: String::new(),
-        }
+        StateRow { state: s, idx: 2, ..StateRow::running(0) }
     }
 
     #[test]

@@ -75,6 +75,28 @@ pub struct StateRow {
     pub issues: String,
 }
 
+impl StateRow {
+    /// The row `TEvRunIncrementalRestore` writes: Running the first stage,
+    /// started `now`, nothing completed, failed or retried yet.
+    pub fn running(now: Micros) -> StateRow {
+        StateRow {
+            state: YdbState::Running,
+            idx: 0,
+            started_at: now,
+            stage_started_at: now,
+            completed: BTreeSet::new(),
+            dispatched: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            failed_shards: BTreeMap::new(),
+            retry_needed: false,
+            retry_at: None,
+            retries: 0,
+            final_status: None,
+            issues: String::new(),
+        }
+    }
+}
+
 /// Durable: YDB SchemeShard's restore tables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct YdbSchemeShardDb {

@@ -268,21 +268,7 @@ impl YdbSchemeShard {
     /// `TEvRunIncrementalRestore`: the state row, then the first stage.
     fn start(&mut self, op: OperationId, now: Micros, out: &mut Outbox) {
         let Some(run) = self.runs.get_mut(&op) else { return };
-        let state = StateRow {
-            state: YdbState::Running,
-            idx: 0,
-            started_at: now,
-            stage_started_at: now,
-            completed: BTreeSet::new(),
-            dispatched: BTreeMap::new(),
-            failed: BTreeMap::new(),
-            failed_shards: BTreeMap::new(),
-            retry_needed: false,
-            retry_at: None,
-            retries: 0,
-            final_status: None,
-            issues: String::new(),
-        };
+        let state = StateRow::running(now);
         run.pending = run.row.tables.iter().copied().collect();
         run.state = Some(state);
         self.persist(op, out, true);
