@@ -154,7 +154,11 @@ impl YdbSchemeShard {
         }
         let mut acked = row.acked.clone();
         acked.extend(self.drops.acking.iter().copied());
-        let all = self.layout.src.iter().all(|s| acked.contains(&s.idx));
+        // Only source shards are asked to drop their part, so only they
+        // answer: a count says whether every one has, without a scan of
+        // the layout per answer.
+        debug_assert!(acked.iter().all(|a| self.layout.src.iter().any(|s| s.idx == *a)));
+        let all = acked.len() == self.layout.src.len();
         let mut writes = vec![YdbWrite::Drop(path, DropRow { acked })];
         let mut replies = Vec::new();
         if all {
