@@ -18,7 +18,8 @@ pub use long_op::LongIncrementalRestoreOp;
 pub use op_state::{Counters, OpVolatile, ShardProgress};
 pub use op_timers::{OpTimer, OpTimers};
 pub use schema::{
-    OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite, ShardProgressRow, StateRow,
+    OpShardRows, OperationRow, PersistedShardStatus, SchemeShardCommit, SchemeShardDb, SchemeShardWrite,
+    ShardProgressRow, StateRow,
 };
 
 use crate::ids::{Generation, IncrIdx, Micros, OperationId, RequestKey, TableId};
@@ -78,6 +79,10 @@ impl SchemeShard {
                 out.send(to, msg);
             }
         }
+        // A commit waits in the engine's queue for its latency: no slack
+        // in it (`persist.rs` reserves one write, so this is rarely a copy).
+        tx.writes.shrink_to_fit();
+        tx.replies.shrink_to_fit();
         out.commit(Commit::SchemeShard(tx));
     }
 
@@ -214,7 +219,7 @@ impl SchemeShard {
             issues: state.final_issues.clone(),
         };
         let mut bp_sum = 0;
-        for ((_, shard), row) in db.shard_rows(op) {
+        for (shard, row) in db.shard_rows(op) {
             let current = row.incr == state.incr;
             let done = current && row.status == PersistedShardStatus::Done;
             if current {
@@ -224,7 +229,7 @@ impl SchemeShard {
             }
             if with_shards {
                 let status = if done { ShardStatus::Done } else { ShardStatus::Pending };
-                report.shards.push(ShardReport { shard: *shard, status, last_key: row.last_key.filter(|_| current) });
+                report.shards.push(ShardReport { shard, status, last_key: row.last_key.filter(|_| current) });
             }
         }
         report.shards_total = self.workload.topology.table(operation.table).map_or(0, |t| t.shards.len() as u32);

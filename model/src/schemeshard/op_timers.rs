@@ -1,4 +1,4 @@
-//! The coordinator's timers per operation: the slots of its `TimerTable`
+//! The coordinator's timers per operation: the slots of its timer table
 //! and which slot a fired `Timer` belongs to. What cancels each slot:
 //!
 //! | slot | armed | cancelled |
@@ -10,9 +10,9 @@
 //! | `DeadlineOverall` | the op starts (or TTxInit) | the op's end |
 //! | `DeadlineStage` | a stage starts (or TTxInit) | the stage's end, the op's end |
 
-use crate::ids::{OperationId, ShardIdx};
-use crate::outbox::Timer;
-use crate::timers::TimerTable;
+use crate::ids::{Micros, OperationId, Round, ShardIdx};
+use crate::outbox::{Outbox, Timer};
+use crate::timers::{Armed, TimerTable};
 
 /// One timer slot of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,15 +54,131 @@ impl OpTimer {
     }
 
     fn shard(self) -> Option<ShardIdx> {
+        self.shard_kind().map(|(shard, _)| shard)
+    }
+
+    /// A shard slot's shard, and its index in that shard's pair.
+    fn shard_kind(self) -> Option<(ShardIdx, usize)> {
         match self {
-            OpTimer::ShardRetry(s) | OpTimer::ShardTimeout(s) => Some(s),
+            OpTimer::ShardRetry(s) => Some((s, 0)),
+            OpTimer::ShardTimeout(s) => Some((s, 1)),
             _ => None,
         }
     }
 }
 
-/// An operation's timers.
-pub type OpTimers = TimerTable<OpTimer>;
+/// An operation's timers: the operation-wide slots in a `TimerTable`, and
+/// each shard's `ShardRetry` and `ShardTimeout` in a dense vector by shard.
+/// Every shard of a running stage has a `ShardTimeout` armed; as entries of
+/// one map they cost ~60 bytes a shard and a tree search per answer, here
+/// 32 bytes and an index. The semantics are the table's (`timers.rs`): a
+/// firing acts only while its slot holds it, identified by its round (the
+/// rest of a shard timer's value is its slot) and its due instant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpTimers {
+    op: TimerTable<OpTimer>,
+    /// Slot `i` is shard `first + i`: `[ShardRetry, ShardTimeout]`.
+    shards: Vec<[Option<ShardArmed>; 2]>,
+    first: u32,
+}
+
+/// A shard timer as armed: the round its `Timer` carries, and when it is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ShardArmed {
+    round: Round,
+    at: Micros,
+}
+
+/// The round a shard timer carries.
+fn round_of(timer: &Timer) -> Option<Round> {
+    match *timer {
+        Timer::ShardRetry { round, .. } | Timer::ShardTimeout { round, .. } => Some(round),
+        _ => None,
+    }
+}
+
+impl OpTimers {
+    /// `TimerTable::arm`, for any slot.
+    pub fn arm(&mut self, out: &mut Outbox, now: Micros, after: Micros, slot: OpTimer, timer: Timer) -> Micros {
+        let Some((shard, kind)) = slot.shard_kind() else { return self.op.arm(out, now, after, slot, timer) };
+        let round = round_of(&timer).unwrap_or_else(|| unreachable!("{slot:?} armed with {timer:?}"));
+        let at = now + after;
+        *self.entry(shard, kind) = Some(ShardArmed { round, at });
+        out.set_timer(after, timer);
+        at
+    }
+
+    /// `TimerTable::cancel`.
+    pub fn cancel(&mut self, slot: OpTimer) -> bool {
+        match slot.shard_kind() {
+            None => self.op.cancel(slot),
+            Some((shard, kind)) => self.get_mut(shard).and_then(|s| s[kind].take()).is_some(),
+        }
+    }
+
+    /// Cancels every per-shard timer (the stage ended or is retried whole).
+    pub fn cancel_all_shards(&mut self) {
+        self.shards.clear();
+    }
+
+    /// Cancels every timer (the operation ended).
+    pub fn clear(&mut self) {
+        self.op.clear();
+        self.shards.clear();
+    }
+
+    pub fn is_armed(&self, slot: OpTimer) -> bool {
+        match slot.shard_kind() {
+            None => self.op.is_armed(slot),
+            Some((shard, kind)) => self.get(shard).is_some_and(|s| s[kind].is_some()),
+        }
+    }
+
+    /// The armed timer of an operation-wide slot.
+    pub fn armed(&self, slot: OpTimer) -> Option<&Armed> {
+        assert!(slot.shard().is_none(), "{slot:?} is a shard slot");
+        self.op.armed(slot)
+    }
+
+    /// `TimerTable::would_act`: `timer` (of `slot`), due at `at`, is the
+    /// one the slot holds.
+    pub fn would_act(&self, slot: OpTimer, timer: &Timer, at: Micros) -> bool {
+        let Some((shard, kind)) = slot.shard_kind() else { return self.op.would_act(slot, timer, at) };
+        let Some(round) = round_of(timer) else { return false };
+        self.get(shard).and_then(|s| s[kind]) == Some(ShardArmed { round, at })
+    }
+
+    /// `TimerTable::take_fired`: the one place a fired timer is judged.
+    pub fn take_fired(&mut self, slot: OpTimer, timer: &Timer, now: Micros) -> bool {
+        self.would_act(slot, timer, now) && self.cancel(slot)
+    }
+
+    fn get(&self, shard: ShardIdx) -> Option<&[Option<ShardArmed>; 2]> {
+        self.shards.get(shard.0.checked_sub(self.first)? as usize)
+    }
+
+    fn get_mut(&mut self, shard: ShardIdx) -> Option<&mut [Option<ShardArmed>; 2]> {
+        self.shards.get_mut(shard.0.checked_sub(self.first)? as usize)
+    }
+
+    /// The shard's slot, the vector grown to hold it.
+    fn entry(&mut self, shard: ShardIdx, kind: usize) -> &mut Option<ShardArmed> {
+        if self.shards.is_empty() {
+            self.first = shard.0;
+        } else if shard.0 < self.first {
+            // An operation's shards are one range: this happens at most as
+            // often as an arming lands below every earlier one.
+            let grow = (self.first - shard.0) as usize;
+            self.shards.splice(0..0, std::iter::repeat_n([None; 2], grow));
+            self.first = shard.0;
+        }
+        let pos = (shard.0 - self.first) as usize;
+        if pos >= self.shards.len() {
+            self.shards.resize(pos + 1, [None; 2]);
+        }
+        &mut self.shards[pos][kind]
+    }
+}
 
 /// Cancels both per-shard timers of `shard`.
 pub fn cancel_shard(timers: &mut OpTimers, shard: ShardIdx) {
@@ -72,5 +188,40 @@ pub fn cancel_shard(timers: &mut OpTimers, shard: ShardIdx) {
 
 /// Cancels every per-shard timer (the stage ended or is retried whole).
 pub fn cancel_all_shards(timers: &mut OpTimers) {
-    timers.cancel_where(|slot| slot.shard().is_some());
+    timers.cancel_all_shards();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout(shard: u32, round: u32) -> Timer {
+        Timer::ShardTimeout { op: OperationId(1), shard: ShardIdx(shard), round: Round(round) }
+    }
+
+    /// Shard slots keep the table's rules: only the latest arming of a slot
+    /// acts, once; a cancelled one never; shards armed in any order (below
+    /// and above the first) stay apart.
+    #[test]
+    fn shard_slots_act_only_while_armed() {
+        let mut out = Outbox::default();
+        let mut t = OpTimers::default();
+        let slot = |s| OpTimer::ShardTimeout(ShardIdx(s));
+        let retry = Timer::ShardRetry { op: OperationId(1), shard: ShardIdx(9), round: Round(1) };
+        let a = t.arm(&mut out, 0, 10, slot(5), timeout(5, 1));
+        let b = t.arm(&mut out, 2, 10, slot(5), timeout(5, 2));
+        let c = t.arm(&mut out, 0, 7, slot(3), timeout(3, 1));
+        t.arm(&mut out, 0, 7, OpTimer::ShardRetry(ShardIdx(9)), retry);
+        assert_eq!(out.commands.len(), 4, "every arming reaches the engine");
+        assert!(!t.would_act(slot(5), &timeout(5, 1), a), "a replaced arming is stale");
+        assert!(!t.would_act(slot(5), &timeout(5, 2), a), "the due instant is part of the token");
+        assert!(t.take_fired(slot(5), &timeout(5, 2), b));
+        assert!(!t.take_fired(slot(5), &timeout(5, 2), b), "a timer acts once");
+        assert!(t.is_armed(slot(3)) && !t.is_armed(slot(4)) && !t.is_armed(slot(9)));
+        cancel_shard(&mut t, ShardIdx(3));
+        assert!(!t.would_act(slot(3), &timeout(3, 1), c));
+        assert!(t.is_armed(OpTimer::ShardRetry(ShardIdx(9))));
+        t.cancel_all_shards();
+        assert!(!t.is_armed(OpTimer::ShardRetry(ShardIdx(9))));
+    }
 }

@@ -58,7 +58,7 @@ impl SchemeShard {
                 shards: vec![ShardProgress::pending(state.incr, Round(0)); spec.shards.len()],
                 volatile: OpVolatile::default(),
             };
-            for ((_, shard), row) in db.shard_rows(*id) {
+            for (shard, row) in db.shard_rows(*id) {
                 let pos = (shard.0 - spec.shards[0].0) as usize;
                 if row.incr != state.incr {
                     // A row of an earlier incremental reads as Pending; its

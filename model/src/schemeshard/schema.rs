@@ -91,7 +91,45 @@ pub struct SchemeShardDb {
     pub next_operation_id: u64,
     pub operations: BTreeMap<OperationId, OperationRow>,
     pub states: BTreeMap<OperationId, StateRow>,
-    pub shard_progress: BTreeMap<(OperationId, ShardIdx), ShardProgressRow>,
+    /// `IncrementalRestoreShardProgress`, per operation: a dense vector
+    /// over its table's (contiguous) shards, not one map entry per
+    /// `(operation, shard)` (~100 bytes a shard in a `BTreeMap`).
+    pub shard_progress: BTreeMap<OperationId, OpShardRows>,
+}
+
+/// One operation's `IncrementalRestoreShardProgress` rows: slot `i` is
+/// shard `first + i`, `None` where no row was written. The range grows to
+/// cover every shard written, so the rows read back in shard order whatever
+/// order they were written in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpShardRows {
+    first: u32,
+    rows: Vec<Option<ShardProgressRow>>,
+}
+
+impl OpShardRows {
+    pub fn insert(&mut self, shard: ShardIdx, row: ShardProgressRow) {
+        if self.rows.is_empty() {
+            self.first = shard.0;
+        } else if shard.0 < self.first {
+            // A table's shards are one range, so this happens at most as
+            // often as a write lands below every earlier one.
+            let grow = (self.first - shard.0) as usize;
+            self.rows.splice(0..0, std::iter::repeat_n(None, grow));
+            self.first = shard.0;
+        }
+        let pos = (shard.0 - self.first) as usize;
+        if pos >= self.rows.len() {
+            self.rows.resize(pos + 1, None);
+        }
+        self.rows[pos] = Some(row);
+    }
+
+    /// The rows written, in shard order.
+    pub fn iter(&self) -> impl Iterator<Item = (ShardIdx, &ShardProgressRow)> {
+        let first = self.first;
+        self.rows.iter().enumerate().filter_map(move |(i, r)| Some((ShardIdx(first + i as u32), r.as_ref()?)))
+    }
 }
 
 impl Default for SchemeShardDb {
@@ -119,21 +157,47 @@ impl SchemeShardDb {
                 self.states.insert(*op, row.clone());
             }
             SchemeShardWrite::ShardProgress(op, shard, row) => {
-                self.shard_progress.insert((*op, *shard), *row);
+                self.shard_progress.entry(*op).or_default().insert(*shard, *row);
             }
             SchemeShardWrite::Erase(op) => {
                 self.operations.remove(op);
                 self.states.remove(op);
-                let keys: Vec<_> = self.shard_rows(*op).map(|(k, _)| *k).collect();
-                for k in keys {
-                    self.shard_progress.remove(&k);
-                }
+                self.shard_progress.remove(op);
             }
         }
     }
 
     /// The shard progress rows of one operation, in shard order.
-    pub fn shard_rows(&self, op: OperationId) -> impl Iterator<Item = (&(OperationId, ShardIdx), &ShardProgressRow)> {
-        self.shard_progress.range((op, ShardIdx(0))..=(op, ShardIdx(u32::MAX)))
+    pub fn shard_rows(&self, op: OperationId) -> impl Iterator<Item = (ShardIdx, &ShardProgressRow)> {
+        self.shard_progress.get(&op).into_iter().flat_map(OpShardRows::iter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(round: u32) -> ShardProgressRow {
+        ShardProgressRow {
+            incr: IncrIdx(1),
+            status: PersistedShardStatus::InProgress,
+            last_key: None,
+            round: Round(round),
+            rows_applied: 0,
+            rows_total: 0,
+        }
+    }
+
+    /// Rows written in any order (below, inside and above the range so
+    /// far, and over an earlier row) read back in shard order, newest
+    /// value per shard, only the shards written.
+    #[test]
+    fn shard_rows_read_back_in_shard_order() {
+        let mut rows = OpShardRows::default();
+        for (shard, round) in [(7, 1), (9, 2), (4, 3), (7, 4), (12, 5)] {
+            rows.insert(ShardIdx(shard), row(round));
+        }
+        let read: Vec<(u32, u32)> = rows.iter().map(|(s, r)| (s.0, r.round.0)).collect();
+        assert_eq!(read, [(4, 3), (7, 4), (9, 2), (12, 5)]);
     }
 }

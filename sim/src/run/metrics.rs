@@ -153,13 +153,14 @@ pub fn finish(
     }
     if let Some(client) = client {
         for (op, durable) in tracker.op_points() {
+            let durable: Vec<(Micros, u64)> = durable.iter().map(|p| (p.at(), p.bp())).collect();
             let seen: Vec<(Micros, u64)> = client
                 .observations
                 .iter()
                 .filter(|o| o.report.op == op)
                 .map(|o| (o.at, u64::from(o.report.percent_bp)))
                 .collect();
-            let (gap, late) = lag(durable, &seen);
+            let (gap, late) = lag(&durable, &seen);
             m.progress_lag_bp = m.progress_lag_bp.max(gap);
             m.progress_lag_us = m.progress_lag_us.max(late);
         }

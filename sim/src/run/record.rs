@@ -134,7 +134,7 @@ impl Recorder {
                 points: reported,
             });
             let mut durable = vec![(0, 0.0)];
-            durable.extend(points.iter().map(|(t, bp)| (*t, *bp as f64 / 100.0)));
+            durable.extend(points.iter().map(|p| (p.at(), p.bp() as f64 / 100.0)));
             percent.push(PercentSeries {
                 label: format!("op{} durable", op.0),
                 kind: SeriesKind::Durable,
@@ -148,7 +148,7 @@ impl Recorder {
             .enumerate()
             .map(|(i, points)| {
                 let mut pts = vec![(0, 0.0)];
-                pts.extend(points.iter().map(|(t, bp)| (*t, *bp as f64 / 100.0)));
+                pts.extend(points.iter().map(|p| (p.at(), p.bp() as f64 / 100.0)));
                 ShardSeries {
                     label: Actor::DataShard(restoresim_model::ids::ShardIdx(i as u32)).to_string(),
                     points: pts,
@@ -192,8 +192,8 @@ impl Recorder {
     /// change, a fault; not the Client's polls, which go on while nothing
     /// moves), or after the deadline if that is near; never beyond `end_us`.
     fn zoomed_end(&self, end_us: Micros, system: &RestoreSystem, deadline: Option<Micros>) -> Micros {
-        let progress = system.tracker.op_points().filter_map(|(_, p)| p.last().map(|(t, _)| *t));
-        let shards = system.tracker.shard_points.iter().filter_map(|p| p.last().map(|(t, _)| *t));
+        let progress = system.tracker.op_points().filter_map(|(_, p)| p.last().map(|p| p.at()));
+        let shards = system.tracker.shard_points.iter().filter_map(|p| p.last().map(|p| p.at()));
         let states = self.bands.iter().map(|b| b.4).chain(self.open.values().map(|(_, _, since)| *since));
         let faults = self.markers.iter().map(|m| m.at_us);
         let last = progress.chain(shards).chain(states).chain(faults).max().unwrap_or(0);
