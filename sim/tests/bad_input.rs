@@ -35,30 +35,30 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
     vec![
         // 1. sizes
         ("incrementals u32::MAX", wl("incrementals: 4294967295"), "4294967295", "1 to 200 incrementals"),
-        ("shards u32::MAX", wl("tables: [(name: \"a\", shards: 4294967295)]"), "4294967295", "1 to 100000 shards"),
+        ("shards u32::MAX", wl("tables: [(name: \"a\", shards: 4294967295)]"), "4294967295", "1 to 1000000 shards"),
         (
             "a shard sum that wraps u32",
-            wl("tables: [(name: \"a\", shards: 100000), (name: \"b\", shards: 100000)]"),
+            wl("tables: [(name: \"a\", shards: 1000000), (name: \"b\", shards: 1000000)]"),
             "[(name",
-            "at most 100000 shards in all tables",
+            "at most 1000000 shards in all tables",
         ),
         (
             "changes.max u64::MAX",
             wl("changes: (min: 1, max: 18446744073709551615)"),
             "18446744073709551615",
-            "at most 10000000 changes",
+            "at most 20000000 changes",
         ),
         (
             "rows = key_space = u64::MAX",
             wl("rows: 18446744073709551615, key_space: 18446744073709551615"),
             "18446744073709551615",
-            "at most 10000000 rows",
+            "at most 100000000 rows",
         ),
         (
-            "a million shards and incrementals",
-            wl("tables: [(name: \"a\", shards: 1000000)], incrementals: 1000000"),
-            "shards: |1000000",
-            "1 to 100000 shards",
+            "ten million shards and a million incrementals",
+            wl("tables: [(name: \"a\", shards: 10000000)], incrementals: 1000000"),
+            "shards: |10000000",
+            "1 to 1000000 shards",
         ),
         (
             "shards × incrementals",
@@ -68,7 +68,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "model rows",
-            wl("rows: 10000000, key_space: 20000000, incrementals: 100, changes: (min: 1, max: 100001)"),
+            wl("rows: 100000000, key_space: 200000000, incrementals: 3, changes: (min: 1, max: 13333334)"),
             "(rows",
             "its oracle and the DataShards would hold",
         ),

@@ -4,20 +4,20 @@
 //! that `restoresim check` accepts can be run: it cannot make `run` or a
 //! sweep abort on an allocation, overflow a counter, or run for hours
 //! before its budget ends it. The limits come from what the engine runs in
-//! about a minute on one core (docs/design.md's scale goal: a 100,000-shard
-//! restore): beyond one, `check`, `run` and `sweep` exit 65 naming the
+//! about a minute on one core (the scale goal: `scenarios/scale/scale-1m.ron`,
+//! a 1,000,000-shard restore of 100 M rows): beyond one, `check`, `run` and `sweep` exit 65 naming the
 //! field's `file:line:column` and the limit.
 //!
 //! | what | limit | why |
 //! |---|---|---|
 //! | scenario file | 4 MiB | read whole before parsing; `/dev/zero` must not fill memory |
 //! | tables | 1,000 | one restore and one oracle per table |
-//! | shards per table, and in all tables | 100,000 | the scale goal; node ids are `u32` |
+//! | shards per table, and in all tables | 1,000,000 | the scale goal (`scale-1m.ron`); node ids are `u32` |
 //! | incrementals | 200 | a stage per incremental (not re-measured past 200 since a commit's checks became O(1) in the chain's length) |
 //! | shards × incrementals | 2,000,000 | ~8 events per shard and stage; measured: 10,000 × 200 ran 15 M events in 35 s and 0.6 GiB, 2,000 × 200 3 M events in 3.6 s (was 10.8 s when each commit looked at every incremental) |
-//! | rows (full backup, per table) | 10,000,000 | held by the workload and the DataShards; `scenarios/scale/scale-100k.ron` (10 M rows) runs in ~35 s of CPU and 2.4 GiB |
-//! | changes per incremental (`changes.max`) | 10,000,000 | as rows |
-//! | model rows: tables × (rows + incrementals × changes.max) | 20,000,000 | the full backup (shared by workload and oracle), the oracle's one version per change, the DataShards' rows: ~255 bytes a row measured at scale |
+//! | rows (full backup, per table) | 100,000,000 | held by the workload and the DataShards; `scenarios/scale/scale-1m.ron` (100 M rows) is the largest shape measured (README, "Scale") |
+//! | changes per incremental (`changes.max`) | 20,000,000 | `scale-1m.ron`'s incrementals (10–20 M changes each) |
+//! | model rows: tables × (rows + incrementals × changes.max) | 140,000,000 | the full backup (shared by workload and oracle), the oracle's one version per change, the DataShards' rows: `scale-1m.ron` is exactly 140 M |
 //! | restores | 1,000 | |
 //! | triggered restarts (`faults.restarts`) | 10,000 | each is checked in O(1) per event, but each is a fault |
 //! | partitions (fixed, random `count`, swarm `count.max`) | 1,000 each | scheduled up front |
@@ -33,13 +33,13 @@
 /// Bytes of a scenario file; larger files are refused before parsing.
 pub const MAX_SCENARIO_BYTES: u64 = 4 << 20;
 pub const MAX_TABLES: usize = 1_000;
-pub const MAX_SHARDS_PER_TABLE: u32 = 100_000;
-pub const MAX_TOTAL_SHARDS: u64 = 100_000;
+pub const MAX_SHARDS_PER_TABLE: u32 = 1_000_000;
+pub const MAX_TOTAL_SHARDS: u64 = 1_000_000;
 pub const MAX_INCREMENTALS: u32 = 200;
 pub const MAX_SHARD_STAGES: u64 = 2_000_000;
-pub const MAX_ROWS: u64 = 10_000_000;
-pub const MAX_CHANGES: u64 = 10_000_000;
-pub const MAX_MODEL_ROWS: u64 = 20_000_000;
+pub const MAX_ROWS: u64 = 100_000_000;
+pub const MAX_CHANGES: u64 = 20_000_000;
+pub const MAX_MODEL_ROWS: u64 = 140_000_000;
 pub const MAX_RESTORES: usize = 1_000;
 pub const MAX_TRIGGERS: usize = 10_000;
 pub const MAX_PARTITIONS: u64 = 1_000;
