@@ -60,9 +60,7 @@ pub struct DataShardCommit {
 
 impl DataShardCommit {
     pub fn apply(&self, db: &mut DataShardDb) {
-        for (key, change) in &self.changes {
-            db.rows.apply(*key, change);
-        }
+        db.rows.apply_all(&self.changes);
         db.restores.insert((self.op, self.incr), self.progress);
     }
 }
