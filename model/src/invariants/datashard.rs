@@ -242,7 +242,7 @@ impl Checker {
         }
         let chain = self.workload.chain(spec.table);
         let Some(inc) = chain.incremental(incr) else { return Ok(()) };
-        let Some(&(next, _)) = inc.range_after(spec.start, spec.end, Some(to), 1).first() else { return Ok(()) };
+        let Some((next, _)) = inc.range_after(spec.start, spec.end, Some(to), 1).first() else { return Ok(()) };
         let previous = IncrIdx(incr.0 - 1);
         let expected = oracle.rows_after(previous, to.saturating_add(1)..=next);
         let actual = db.rows.range(to.saturating_add(1)..=next);
