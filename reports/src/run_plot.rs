@@ -3,6 +3,7 @@
 //! incremental, and fault markers.
 
 mod bands;
+mod heat_bins;
 mod heatmap;
 mod legend;
 mod look;
@@ -326,6 +327,29 @@ mod tests {
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG magic");
         assert!(svg.contains("<svg"), "an SVG document");
         assert!(svg.contains(title), "the title is laid out as text");
+    }
+
+    /// A hundred thousand shards, each finishing at its own time, bin into
+    /// at most HEAT_ROWS rows: the SVG stays well under 2 MB (about 110 KB; one row per shard made
+    /// 35 MB here) and the legend says rows are bins.
+    #[test]
+    fn many_shards_bin_into_a_small_svg() {
+        let end_us: u64 = 10_000_000;
+        let mut plot = RunPlot { title: "100000 shards".into(), end_us, ..RunPlot::default() };
+        plot.shards = (0..100_000u64)
+            .map(|s| {
+                // A spread of finishing times, scrambled across shard indexes
+                // so every bin has shards at different percents.
+                let finish = 2_000_000 + (s * 7_919 % 1_000) * 7_000;
+                let points = vec![(0, 0.0), (finish / 3, 20.0), (finish * 2 / 3, 70.0), (finish, 100.0)];
+                ShardSeries { label: format!("DataShard {s}"), points }
+            })
+            .collect();
+        let rendered = render_bytes(&plot, "many-shards");
+        assert_rendered(&rendered, "100000 shards");
+        let svg_bytes = rendered.1.len();
+        assert!(svg_bytes < 2_000_000, "SVG of {svg_bytes} bytes for 100000 shards");
+        assert!(rendered.1.contains("390–391 shards per row"), "the legend says rows are bins");
     }
 
     /// Few shards are drawn as lines, many as a heatmap; both render.

@@ -1,5 +1,5 @@
 //! Pure data preparation for the run plot: the time axis, percent clamping,
-//! step lines, decimation to the pixel grid, and heatmap bucketing. Nothing
+//! step lines, decimation to the pixel grid, and heatmap levels and runs. Nothing
 //! here draws, so all of it is tested without a backend.
 
 use super::RunPlot;
@@ -140,25 +140,8 @@ pub(super) fn decimate(points: &[(f64, f64)], x_end: f64, columns: usize) -> Vec
 /// runs of equal colour merge into one rectangle.
 pub(super) const HEAT_LEVELS: u8 = 50;
 
-/// The level of one shard in each of `columns` time columns: its last value
-/// at or before the column's right edge, or `None` before its first point.
-/// Points must be in non-decreasing time order.
-pub(super) fn heat_row(points: &[(u64, f64)], end_us: u64, columns: usize) -> Vec<Option<u8>> {
-    let mut out = Vec::with_capacity(columns);
-    let mut next = 0;
-    let mut current = None;
-    for column in 0..columns {
-        let edge_us = (u128::from(end_us) * (column as u128 + 1) / columns.max(1) as u128) as u64;
-        while next < points.len() && points[next].0 <= edge_us {
-            current = Some(level(points[next].1));
-            next += 1;
-        }
-        out.push(current);
-    }
-    out
-}
-
-fn level(percent: f64) -> u8 {
+/// The heatmap level of `percent`.
+pub(super) fn level(percent: f64) -> u8 {
     (clamp_percent(percent) * f64::from(HEAT_LEVELS) / 100.0).round() as u8
 }
 
@@ -222,14 +205,5 @@ mod tests {
         assert!(out.contains(&(543.21, 100.0)));
         assert_eq!(out.first(), points.first());
         assert_eq!(out.last(), points.last());
-    }
-
-    /// Each column takes the last value at or before its right edge.
-    #[test]
-    fn heat_row_takes_last_value() {
-        let row = heat_row(&[(30, 10.0), (40, 50.0), (90, 100.0)], 100, 4);
-        assert_eq!(row, [None, Some(25), Some(25), Some(50)]);
-        assert_eq!(runs(&row), [(1, 3, 25), (3, 4, 50)], "equal neighbours merge");
-        assert_eq!(heat_row(&[], 100, 3), [None, None, None]);
     }
 }
