@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
+use crate::packed::{PackedChange, UnpackedChange};
 
 /// Value columns per row. Small and fixed so rows are `Copy`.
 pub const COLUMNS: usize = 3;
@@ -90,9 +91,16 @@ pub fn apply_change(rows: &mut impl RowStore, key: Key, change: &Change) {
 }
 
 /// One incremental backup of one table: changes sorted by key, unique keys.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Held packed: `(key, packed change)`, 16 bytes a change (a `(Key, Change)`
+/// pair is 64), with the rare change too wide to pack in a side map. Every
+/// reader gets `(Key, Change)` pairs decoded on the fly, so the checks and
+/// the DataShards see exactly the changes drawn.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Incremental {
-    changes: Vec<(Key, Change)>,
+    changes: Vec<(Key, PackedChange)>,
+    /// The changes too wide to pack (none in generated workloads).
+    wide: BTreeMap<Key, Change>,
 }
 
 impl Incremental {
@@ -100,25 +108,41 @@ impl Incremental {
     /// last one wins, as in a backup interval.
     ///
     /// What collecting into a map did, without a tree insert per change
-    /// (building the map was a tenth of a ci-smoke seed's CPU): the
-    /// `(key, position)` pairs are sorted (16 bytes each, not the whole
-    /// change), and of a run of equal keys the last position wins.
+    /// (building the map was a tenth of a ci-smoke seed's CPU): the changes
+    /// are packed as they come and sorted in place, the last draw of a key
+    /// winning (`last_wins.rs`).
     pub fn from_changes(changes: impl IntoIterator<Item = (Key, Change)>) -> Self {
-        let drawn: Vec<(Key, Change)> = changes.into_iter().collect();
-        let mut order: Vec<(Key, usize)> = drawn.iter().enumerate().map(|(i, (key, _))| (*key, i)).collect();
-        // Pairs are unique, so an unstable sort is exact.
-        order.sort_unstable();
-        let mut changes: Vec<(Key, Change)> = Vec::with_capacity(order.len());
-        for (n, &(key, i)) in order.iter().enumerate() {
-            if order.get(n + 1).is_none_or(|(next, _)| *next != key) {
-                changes.push((key, drawn[i].1));
+        let mut wide = BTreeMap::new();
+        let mut packed: Vec<(Key, PackedChange)> = changes
+            .into_iter()
+            .map(|(key, change)| {
+                let p = PackedChange::new(&change);
+                if p.is_wide() {
+                    wide.insert(key, change);
+                }
+                (key, p)
+            })
+            .collect();
+        crate::last_wins::sort_last_wins(&mut packed, 0);
+        packed.shrink_to_fit();
+        let mut inc = Incremental { changes: packed, wide };
+        // A key whose last change fits keeps no wide entry of an earlier one.
+        let wide_keys: Vec<Key> = inc.wide.keys().copied().collect();
+        for key in wide_keys {
+            if !inc.packed(key).is_some_and(PackedChange::is_wide) {
+                inc.wide.remove(&key);
             }
         }
-        Incremental { changes }
+        inc
     }
 
-    pub fn changes(&self) -> &[(Key, Change)] {
-        &self.changes
+    fn packed(&self, key: Key) -> Option<PackedChange> {
+        self.changes.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| self.changes[i].1)
+    }
+
+    /// All changes in key order.
+    pub fn changes(&self) -> Changes<'_> {
+        Changes { inc: self, next: 0, end: self.changes.len() }
     }
 
     pub fn len(&self) -> usize {
@@ -129,13 +153,34 @@ impl Incremental {
         self.changes.is_empty()
     }
 
-    pub fn get(&self, key: Key) -> Option<&Change> {
-        self.changes.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| &self.changes[i].1)
+    /// The key of the `i`-th change in key order.
+    pub fn key_at(&self, i: usize) -> Key {
+        self.changes[i].0
+    }
+
+    /// The `i`-th change in key order.
+    pub fn change_at(&self, i: usize) -> (Key, Change) {
+        let (key, packed) = self.changes[i];
+        match packed.get() {
+            UnpackedChange::Change(change) => (key, change),
+            UnpackedChange::Wide => (key, self.wide[&key]),
+        }
+    }
+
+    /// The `i`-th change, packed (one too wide reads as the marker: see
+    /// [`Incremental::change_at`]).
+    pub fn packed_at(&self, i: usize) -> PackedChange {
+        self.changes[i].1
+    }
+
+    pub fn get(&self, key: Key) -> Option<Change> {
+        let i = self.changes.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(self.change_at(i).1)
     }
 
     /// The changes with `after < key < end` (exclusive `after`, `None` = from
     /// the start of the range), at most `limit` of them.
-    pub fn range_after(&self, start: Key, end: Key, after: Option<Key>, limit: usize) -> &[(Key, Change)] {
+    pub fn range_after(&self, start: Key, end: Key, after: Option<Key>, limit: usize) -> Changes<'_> {
         let lo = match after {
             Some(k) => k.saturating_add(1).max(start),
             None => start,
@@ -143,7 +188,7 @@ impl Incremental {
         let from = self.changes.partition_point(|(k, _)| *k < lo);
         let to = self.changes.partition_point(|(k, _)| *k < end);
         let to = to.max(from);
-        &self.changes[from..to.min(from.saturating_add(limit))]
+        Changes { inc: self, next: from, end: to.min(from.saturating_add(limit)) }
     }
 
     /// Number of changes with `start <= key < end`.
@@ -153,6 +198,64 @@ impl Incremental {
         to.saturating_sub(from) as u64
     }
 }
+
+impl std::fmt::Debug for Incremental {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incremental").field("changes", &self.changes().to_vec()).finish()
+    }
+}
+
+/// A run of an incremental's changes in key order, decoded as they are
+/// read: `(Key, Change)`.
+#[derive(Clone, Debug)]
+pub struct Changes<'a> {
+    inc: &'a Incremental,
+    next: usize,
+    end: usize,
+}
+
+impl Changes<'_> {
+    pub fn to_vec(&self) -> Vec<(Key, Change)> {
+        self.clone().collect()
+    }
+
+    pub fn first(&self) -> Option<(Key, Change)> {
+        self.clone().next()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next >= self.end
+    }
+}
+
+impl Iterator for Changes<'_> {
+    type Item = (Key, Change);
+
+    fn next(&mut self) -> Option<(Key, Change)> {
+        if self.next >= self.end {
+            return None;
+        }
+        self.next += 1;
+        Some(self.inc.change_at(self.next - 1))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end.saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Changes<'_> {
+    fn next_back(&mut self) -> Option<(Key, Change)> {
+        if self.next >= self.end {
+            return None;
+        }
+        self.end -= 1;
+        Some(self.inc.change_at(self.end))
+    }
+}
+
+impl ExactSizeIterator for Changes<'_> {}
 
 /// A table's backup chain: the full backup and incrementals 1..=K.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -216,18 +319,33 @@ mod tests {
         drawn.extend([(5, Change::Erase), (100, Change::Erase), (0, upsert(Cell::Keep, Cell::Keep, Cell::Keep))]);
         let map: BTreeMap<Key, Change> = drawn.iter().copied().collect();
         let inc = Incremental::from_changes(drawn);
-        assert_eq!(inc.changes(), map.into_iter().collect::<Vec<_>>().as_slice());
+        assert_eq!(inc.changes().to_vec(), map.into_iter().collect::<Vec<_>>());
         assert!(Incremental::from_changes([]).is_empty());
     }
 
     #[test]
     fn range_after_is_exclusive_and_bounded() {
         let inc = Incremental::from_changes((0..10).map(|k| (k * 10, Change::Erase)));
-        let keys = |s: &[(Key, Change)]| s.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        let keys = |s: Changes<'_>| s.map(|(k, _)| k).collect::<Vec<_>>();
         assert_eq!(keys(inc.range_after(20, 70, None, 100)), vec![20, 30, 40, 50, 60]);
         assert_eq!(keys(inc.range_after(20, 70, Some(30), 2)), vec![40, 50]);
         assert_eq!(keys(inc.range_after(20, 70, Some(60), 2)), Vec::<Key>::new());
         assert_eq!(keys(inc.range_after(20, 70, Some(5), 1)), vec![20]);
         assert_eq!(inc.count_in(20, 70), 5);
+        assert_eq!(inc.range_after(20, 70, Some(30), 2).len(), 2);
+        assert_eq!(inc.range_after(20, 70, Some(30), 2).next_back().map(|(k, _)| k), Some(50));
+        assert!(inc.range_after(20, 70, Some(60), 2).is_empty());
+    }
+
+    /// A change too wide to pack reads back whole, and only while it is
+    /// its key's last change.
+    #[test]
+    fn wide_changes_read_back_whole() {
+        let wide = |v| upsert(Cell::Set(Some(v)), Cell::Keep, Cell::Set(None));
+        let inc = Incremental::from_changes([(1, wide(u64::MAX)), (2, wide(5)), (1, wide(7)), (3, wide(1 << 40))]);
+        assert_eq!(inc.changes().to_vec(), vec![(1, wide(7)), (2, wide(5)), (3, wide(1 << 40))]);
+        assert_eq!(inc.wide.keys().copied().collect::<Vec<_>>(), vec![3], "key 1's wide change was overwritten");
+        assert_eq!(inc.get(3), Some(wide(1 << 40)));
+        assert_eq!(format!("{inc:?}"), format!("Incremental {{ changes: {:?} }}", inc.changes().to_vec()));
     }
 }

@@ -59,8 +59,39 @@ impl FullBackup {
         FullBackup { inner: Arc::new(inner) }
     }
 
+    /// From packed rows already sorted by key with unique keys, none wide
+    /// nor absent: what workload generation draws (`sim/src/workload.rs`),
+    /// taken as it is, with no copy. Panics otherwise: a generator bug.
+    pub fn from_sorted_packed(mut rows: Vec<(Key, Packed)>) -> FullBackup {
+        assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "a full backup's keys are sorted and unique");
+        assert!(
+            rows.iter().all(|(_, p)| matches!(p.get(), Unpacked::Row(Some(_)))),
+            "packed rows given whole are neither wide nor absent"
+        );
+        rows.shrink_to_fit();
+        FullBackup { inner: Arc::new(Inner { rows, wide: BTreeMap::new() }) }
+    }
+
     pub fn len(&self) -> usize {
         self.inner.rows.len()
+    }
+
+    /// The key of the `i`-th row in key order.
+    pub fn key_at(&self, i: usize) -> Key {
+        self.inner.rows[i].0
+    }
+
+    /// The `i`-th row packed; a wide one reads as the marker (see
+    /// [`FullBackup::get_in`] for the row).
+    pub fn packed_at(&self, i: usize) -> Packed {
+        self.inner.rows[i].1
+    }
+
+    /// The index of the first row at or after index `from` whose key is at
+    /// least `key`: a galloping search, O(log distance), for walks that
+    /// look up ascending keys.
+    pub fn seek(&self, from: usize, key: Key) -> usize {
+        crate::last_wins::seek(&self.inner.rows, from, key)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -201,6 +232,17 @@ mod tests {
         let (lo, hi) = (30, 10);
         assert_eq!(keys(full.range(lo..hi)), Vec::<Key>::new(), "an inverted range is empty");
         assert_eq!(keys(full.range(lo..=hi)), Vec::<Key>::new());
+        for from in 0..=3 {
+            for key in [0, 10, 11, 20, 30, 31] {
+                let expected = from.max(full.iter().take_while(|(k, _)| *k < key).count());
+                assert_eq!(full.seek(from, key), expected, "seek from {from} to {key}");
+            }
+        }
+        let many = FullBackup::from_sorted_packed((0..1000).map(|k| (k * 3, Packed::new(Some(row(k))))).collect());
+        for (from, key) in [(0, 0), (0, 2999), (0, 3000), (5, 16), (5, 15), (100, 2000), (999, 2998), (1000, 5)] {
+            assert_eq!(many.seek(from, key), from.max(key.div_ceil(3) as usize).min(1000), "seek from {from} to {key}");
+        }
+        assert_eq!((many.key_at(7), many.packed_at(7).get()), (21, Unpacked::Row(Some(row(7)))));
         let mut copy = full.clone();
         copy.insert(15, row(5));
         assert_eq!(keys(copy.iter()), vec![10, 15, 20, 30]);

@@ -17,6 +17,7 @@ pub mod full_backup;
 pub mod ids;
 pub mod invariants;
 pub mod knobs;
+pub mod last_wins;
 pub mod msg;
 pub mod note;
 pub mod oracle;

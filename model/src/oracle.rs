@@ -15,9 +15,10 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use crate::data::{BackupChain, Change, Incremental, Row};
+use crate::data::{BackupChain, Incremental, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
+use crate::packed::{Packed, Unpacked};
 use crate::workload::Workload;
 
 /// `fold(full, inc_1..inc_k)`: the whole table after incrementals `1..=k`.
@@ -25,7 +26,7 @@ pub fn fold(chain: &BackupChain, k: IncrIdx) -> BTreeMap<Key, Row> {
     let mut rows: BTreeMap<Key, Row> = chain.full.iter().collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.changes() {
-            crate::data::apply_change(&mut rows, *key, change);
+            crate::data::apply_change(&mut rows, key, &change);
         }
     }
     rows
@@ -37,7 +38,7 @@ pub fn fold_range(chain: &BackupChain, start: Key, end: Key, k: IncrIdx) -> BTre
     let mut rows: BTreeMap<Key, Row> = chain.full.range(start..end).collect();
     for inc in chain.incrementals.iter().take(k.0 as usize) {
         for (key, change) in inc.range_after(start, end, None, usize::MAX) {
-            crate::data::apply_change(&mut rows, *key, change);
+            crate::data::apply_change(&mut rows, key, &change);
         }
     }
     rows
@@ -66,7 +67,9 @@ pub fn row_in_prefix(chain: &BackupChain, key: Key, i: IncrIdx, last_key: Option
 /// What one table must hold after each prefix of its chain, answered per
 /// key in O(log n) and per range in O(log n + range), from the full backup
 /// (shared with the workload) plus one version per changed key and
-/// incremental. Memory: the changes, not (K + 1) copies of the table.
+/// incremental. Memory: the changes, not (K + 1) copies of the table; a
+/// version is 10 bytes (its incremental and its row packed), a changed key
+/// 12 more.
 #[derive(Clone, Debug)]
 pub struct Oracle {
     workload: Arc<Workload>,
@@ -75,37 +78,83 @@ pub struct Oracle {
     changed: Vec<Key>,
     /// `versions[starts[i]..starts[i + 1]]` are `changed[i]`'s versions.
     starts: Vec<u32>,
-    /// `(k, the key's row after incremental k)`, ascending in `k` per key:
-    /// only the incrementals that change the key.
-    versions: Vec<(u32, Option<Row>)>,
+    /// Per version, ascending per key: the incremental `k` (1-based) that
+    /// made it (only the incrementals that change the key) ...
+    version_incr: Vec<u16>,
+    /// ... and the key's row after incremental `k`, packed.
+    version_rows: Vec<Packed>,
+    /// The versions too wide to pack, by index (none in generated
+    /// workloads).
+    wide: BTreeMap<u32, Row>,
 }
 
 impl Oracle {
     /// Table `table` of `workload`. The incrementals are each sorted by
     /// key already, so their changes are merged in key order (and, for one
     /// key, in incremental order) rather than gathered and sorted again;
-    /// each change is applied once, to the key's previous version.
+    /// each change is applied once, to the key's previous version, on the
+    /// packed bits; the backup row a key starts from is found by a
+    /// galloping walk (the keys come in order), not a search of the whole.
     pub fn new(workload: Arc<Workload>, table: TableId) -> Oracle {
         let chain = workload.chain(table);
+        assert!(chain.incrementals.len() <= usize::from(u16::MAX), "an incremental's number fits a u16");
         let total: usize = chain.incrementals.iter().map(|inc| inc.len()).sum();
-        let mut changed = Vec::new();
-        let mut starts = Vec::new();
-        let mut versions: Vec<(u32, Option<Row>)> = Vec::with_capacity(total);
-        let mut last: Option<Key> = None;
-        for_each_change_in_key_order(&chain.incrementals, |key, j, change| {
-            let before = if last == Some(key) {
-                versions.last().and_then(|v| v.1)
-            } else {
-                last = Some(key);
-                changed.push(key);
-                starts.push(versions.len() as u32);
-                chain.full.get(key)
-            };
-            versions.push((j as u32 + 1, change.apply(before)));
+        assert!(total < u32::MAX as usize, "the scenario limits bound the oracle's versions");
+        let mut oracle = Oracle {
+            workload: Arc::clone(&workload),
+            table,
+            changed: Vec::new(),
+            starts: Vec::new(),
+            version_incr: Vec::with_capacity(total),
+            version_rows: Vec::with_capacity(total),
+            wide: BTreeMap::new(),
+        };
+        let full = &chain.full;
+        let mut cursor = 0;
+        let mut before = Packed::new(None);
+        for_each_change_in_key_order(&chain.incrementals, |key, j, i| {
+            let inc = &chain.incrementals[j];
+            if oracle.changed.last() != Some(&key) {
+                oracle.changed.push(key);
+                oracle.starts.push(oracle.version_rows.len() as u32);
+                cursor = full.seek(cursor, key);
+                before = if cursor < full.len() && full.key_at(cursor) == key {
+                    full.packed_at(cursor)
+                } else {
+                    Packed::new(None)
+                };
+            }
+            let after = before.apply(inc.packed_at(i)).unwrap_or_else(|| {
+                // A wide side: apply the change unpacked.
+                let row = match before.get() {
+                    Unpacked::Row(row) => row,
+                    Unpacked::Wide => oracle.wide_before(key, full, cursor),
+                };
+                let after = inc.change_at(i).1.apply(row);
+                let packed = Packed::new(after);
+                if packed.is_wide() {
+                    oracle.wide.insert(oracle.version_rows.len() as u32, after.expect("a wide row is present"));
+                }
+                packed
+            });
+            oracle.version_incr.push(j as u16 + 1);
+            oracle.version_rows.push(after);
+            before = after;
         });
-        starts.push(versions.len() as u32);
-        assert!(versions.len() < u32::MAX as usize, "the scenario limits bound the oracle's versions");
-        Oracle { workload, table, changed, starts, versions }
+        oracle.starts.push(oracle.version_rows.len() as u32);
+        oracle.changed.shrink_to_fit();
+        oracle.starts.shrink_to_fit();
+        oracle
+    }
+
+    /// The wide row a key's next version starts from: its previous version
+    /// if it has one, else its full backup row (at `cursor`).
+    fn wide_before(&self, key: Key, full: &FullBackup, cursor: usize) -> Option<Row> {
+        let first = *self.starts.last().expect("a changed key has a start") as usize;
+        match self.version_rows.len().checked_sub(1).filter(|&v| v >= first) {
+            Some(v) => Some(self.wide[&(v as u32)]),
+            None => full.get_in(cursor, cursor + 1, key),
+        }
     }
 
     /// An oracle over one chain, for tests that build a chain by hand.
@@ -121,15 +170,21 @@ impl Oracle {
     /// The version of `changed[i]` in force after incremental `k`: `None`
     /// when no incremental `1..=k` changes it (the full backup holds).
     fn version(&self, i: usize, k: IncrIdx) -> Option<Option<Row>> {
-        let versions = &self.versions[self.starts[i] as usize..self.starts[i + 1] as usize];
+        let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        let incrs = &self.version_incr[from..to];
         // A key has one version per incremental that changes it, usually
         // one or two: a scan from the newest beats a binary search there,
         // and a long chain's keys keep the O(log) search.
-        if versions.len() <= 8 {
-            return versions.iter().rev().find(|(j, _)| *j <= k.0).map(|(_, row)| *row);
-        }
-        let n = versions.partition_point(|(j, _)| *j <= k.0);
-        n.checked_sub(1).map(|n| versions[n].1)
+        let n = if incrs.len() <= 8 {
+            incrs.iter().rposition(|j| u32::from(*j) <= k.0).map_or(0, |n| n + 1)
+        } else {
+            incrs.partition_point(|j| u32::from(*j) <= k.0)
+        };
+        let v = from + n.checked_sub(1)?;
+        Some(match self.version_rows[v].get() {
+            Unpacked::Row(row) => row,
+            Unpacked::Wide => Some(self.wide[&(v as u32)]),
+        })
     }
 
     /// One key's row after incrementals `1..=k`.
@@ -166,22 +221,22 @@ impl Oracle {
     }
 }
 
-/// Calls `f(key, j, change)` for every change of `incrementals` (`j` the
-/// 0-based index), in key order and, for one key, in `j` order: a merge of
-/// the sorted incrementals. A few are merged by scanning their next keys
-/// (cheaper than a heap or a sort there); a long chain through a heap.
-fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(Key, usize, &Change)) {
+/// Calls `f(key, j, i)` for every change of `incrementals` (`j` the
+/// 0-based incremental, `i` the change's index in it), in key order and,
+/// for one key, in `j` order: a merge of the sorted incrementals. A few are
+/// merged by scanning their next keys (cheaper than a heap or a sort
+/// there); a long chain through a heap.
+fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(Key, usize, usize)) {
     let mut cursor = vec![0usize; incrementals.len()];
     if incrementals.len() <= 8 {
         loop {
-            let next = incrementals.iter().zip(&cursor).filter_map(|(inc, &c)| inc.changes().get(c)).map(|(k, _)| *k);
+            let next =
+                incrementals.iter().zip(&cursor).filter(|(inc, c)| **c < inc.len()).map(|(inc, c)| inc.key_at(*c));
             let Some(key) = next.min() else { return };
             for (j, inc) in incrementals.iter().enumerate() {
-                if let Some((k, change)) = inc.changes().get(cursor[j])
-                    && *k == key
-                {
+                if cursor[j] < inc.len() && inc.key_at(cursor[j]) == key {
+                    f(key, j, cursor[j]);
                     cursor[j] += 1;
-                    f(key, j, change);
                 }
             }
         }
@@ -191,14 +246,15 @@ fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(
     let mut next: BinaryHeap<Reverse<(Key, usize)>> = incrementals
         .iter()
         .enumerate()
-        .filter_map(|(j, inc)| inc.changes().first().map(|(key, _)| Reverse((*key, j))))
+        .filter(|(_, inc)| !inc.is_empty())
+        .map(|(j, inc)| Reverse((inc.key_at(0), j)))
         .collect();
     while let Some(Reverse((key, j))) = next.pop() {
-        let changes = incrementals[j].changes();
-        f(key, j, &changes[cursor[j]].1);
+        let inc = &incrementals[j];
+        f(key, j, cursor[j]);
         cursor[j] += 1;
-        if let Some((key, _)) = changes.get(cursor[j]) {
-            next.push(Reverse((*key, j)));
+        if cursor[j] < inc.len() {
+            next.push(Reverse((inc.key_at(cursor[j]), j)));
         }
     }
 }
@@ -257,7 +313,7 @@ impl Iterator for RowsAfter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Cell;
+    use crate::data::{Cell, Change};
 
     fn set(v: u64) -> Change {
         Change::Upsert { cells: [Cell::Set(Some(v)), Cell::Keep, Cell::Keep] }
@@ -346,6 +402,41 @@ mod tests {
                     assert_eq!(oracle.rows_after(k, lo..hi).count(), 0);
                     assert_eq!(oracle.rows_after(k, lo..=hi).count(), 0);
                 }
+            }
+        }
+    }
+
+    /// Rows and changes too wide to pack, in the full backup, in a key's
+    /// first version and in a later one built on a wide one, answer as the
+    /// fold does.
+    #[test]
+    fn wide_rows_and_changes_answer_what_the_fold_does() {
+        let big = u64::MAX - 1;
+        let mut chain = BackupChain::default();
+        chain.full.insert(1, Row { cols: [Some(big), None, Some(1)] });
+        chain.full.insert(2, Row { cols: [Some(2), None, None] });
+        let partial = |c: usize, v| {
+            let mut cells = [Cell::Keep; 3];
+            cells[c] = Cell::Set(v);
+            Change::Upsert { cells }
+        };
+        chain.incrementals.push(Incremental::from_changes([
+            (1, partial(1, Some(5))),
+            (2, partial(2, Some(big))),
+            (3, set(3)),
+        ]));
+        chain.incrementals.push(Incremental::from_changes([
+            (1, partial(0, None)),
+            (2, partial(1, Some(7))),
+            (3, partial(2, Some(big))),
+        ]));
+        chain.incrementals.push(Incremental::from_changes([(2, partial(2, None)), (3, Change::Erase)]));
+        let oracle = Oracle::for_chain(chain.clone());
+        for k in 0..=chain.len() {
+            let table = fold(&chain, IncrIdx(k));
+            assert!(oracle.rows_after(IncrIdx(k), ..).eq(table.iter().map(|(a, r)| (*a, *r))), "k = {k}");
+            for key in 0..5 {
+                assert_eq!(oracle.row_after(key, IncrIdx(k)), table.get(&key).copied(), "key {key} at k = {k}");
             }
         }
     }

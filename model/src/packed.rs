@@ -1,12 +1,15 @@
-//! A row, or its absence, in one `u64` when its values are small.
+//! A row, or its absence, in one `u64` when its values are small; and an
+//! incremental's change (erase, or an upsert of some columns) likewise.
 //!
-//! Why: a `Row` is three `Option<u64>`, 48 bytes, yet the generated values
-//! are below 1,000,000 (20 bits). The full backup and every DataShard's
-//! delta store rows as `Packed` — 8 bytes, a sixth — and keep the rare row
-//! that does not fit (a hand-written test's large value) in a side map, so
-//! any `Row` is still representable and reads give exactly what was stored.
+//! Why: a `Row` is three `Option<u64>`, 48 bytes, and a `Change` 56, yet
+//! the generated values are below 1,000,000 (20 bits). The full backup,
+//! every DataShard's delta, the oracle's versions and the incrementals
+//! store rows and changes packed — 8 bytes — and keep the rare one that
+//! does not fit (a hand-written test's large value) in a side map, so the
+//! packing is total: any `Row` and any `Change` is still representable,
+//! and reads give exactly what was stored.
 
-use crate::data::{COLUMNS, Row};
+use crate::data::{COLUMNS, Cell, Change, Row};
 
 /// Bits per column: 0 is NULL, `v + 1` is the value `v`.
 const COL_BITS: u32 = 21;
@@ -19,6 +22,10 @@ const ABSENT: u64 = FLAG;
 const WIDE: u64 = FLAG | 1;
 
 const _: () = assert!(COLUMNS as u32 * COL_BITS <= 63, "the columns fit below the flag bit");
+
+/// The largest value a row and a change keep inline: a generator that draws
+/// values up to it never makes a wide row or change.
+pub const MAX_INLINE_VALUE: u64 = COL_MASK - 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packed(u64);
@@ -52,6 +59,28 @@ impl Packed {
         self.0 == WIDE
     }
 
+    /// `change` applied to this row (or absence), packed to packed — what
+    /// [`Change::apply`] does, column by column on the bits: a written
+    /// column's change field is its row field plus one. `None` when either
+    /// side is wide (then the caller applies the unpacked change).
+    pub fn apply(self, change: PackedChange) -> Option<Packed> {
+        if self.is_wide() || change.is_wide() {
+            return None;
+        }
+        if change.0 == ABSENT {
+            return Some(Packed(ABSENT));
+        }
+        // An absent row is upserted from all-NULL columns (all fields 0).
+        let mut bits = if self.0 == ABSENT { 0 } else { self.0 };
+        for i in 0..COLUMNS as u32 {
+            let field = (change.0 >> (i * COL_BITS)) & COL_MASK;
+            if field != 0 {
+                bits = (bits & !(COL_MASK << (i * COL_BITS))) | ((field - 1) << (i * COL_BITS));
+            }
+        }
+        Some(Packed(bits))
+    }
+
     pub fn get(self) -> Unpacked {
         match self.0 {
             ABSENT => Unpacked::Row(None),
@@ -68,9 +97,111 @@ impl Packed {
     }
 }
 
+/// A [`Change`] in one `u64`: per column 0 is "not written" (`Keep`), 1 a
+/// written NULL, `v + 2` a written value `v`; an erase and the too-wide
+/// marker use the flag bit, as in [`Packed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedChange(u64);
+
+/// What a [`PackedChange`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnpackedChange {
+    Change(Change),
+    /// Too wide to pack: look the change up in the side map.
+    Wide,
+}
+
+impl PackedChange {
+    /// The packed form, or the `Wide` marker when a value is too large
+    /// (then the caller keeps the change in its side map).
+    pub fn new(change: &Change) -> PackedChange {
+        let Change::Upsert { cells } = change else { return PackedChange(ABSENT) };
+        let mut bits = 0;
+        for (i, cell) in cells.iter().enumerate() {
+            let field = match cell {
+                Cell::Keep => 0,
+                Cell::Set(None) => 1,
+                Cell::Set(Some(v)) if *v < COL_MASK - 1 => v + 2,
+                Cell::Set(Some(_)) => return PackedChange(WIDE),
+            };
+            bits |= field << (i as u32 * COL_BITS);
+        }
+        PackedChange(bits)
+    }
+
+    pub fn is_wide(self) -> bool {
+        self.0 == WIDE
+    }
+
+    pub fn get(self) -> UnpackedChange {
+        match self.0 {
+            ABSENT => UnpackedChange::Change(Change::Erase),
+            WIDE => UnpackedChange::Wide,
+            bits => {
+                let mut cells = [Cell::Keep; COLUMNS];
+                for (i, cell) in cells.iter_mut().enumerate() {
+                    *cell = match (bits >> (i as u32 * COL_BITS)) & COL_MASK {
+                        0 => Cell::Keep,
+                        field => Cell::Set(field.checked_sub(2)),
+                    };
+                }
+                UnpackedChange::Change(Change::Upsert { cells })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every kind of cell in every column, at the edges of what fits,
+    /// round-trips; a value past them is wide, never a wrong value.
+    #[test]
+    fn every_small_change_round_trips_and_large_values_are_wide() {
+        let cells =
+            [Cell::Keep, Cell::Set(None), Cell::Set(Some(0)), Cell::Set(Some(999_999)), Cell::Set(Some(COL_MASK - 2))];
+        for a in cells {
+            for b in cells {
+                for c in cells {
+                    let change = Change::Upsert { cells: [a, b, c] };
+                    assert_eq!(PackedChange::new(&change).get(), UnpackedChange::Change(change));
+                }
+            }
+        }
+        assert_eq!(PackedChange::new(&Change::Erase).get(), UnpackedChange::Change(Change::Erase));
+        for large in [COL_MASK - 1, COL_MASK, u64::MAX] {
+            let change = Change::Upsert { cells: [Cell::Keep, Cell::Set(Some(large)), Cell::Set(None)] };
+            assert!(PackedChange::new(&change).is_wide());
+        }
+        assert!(!Packed::new(Some(Row { cols: [Some(MAX_INLINE_VALUE); COLUMNS] })).is_wide());
+    }
+
+    /// Applying on the bits is `Change::apply`, for every kind of cell over
+    /// a present and an absent row, and erases; wide sides are refused.
+    #[test]
+    fn applying_packed_is_applying_the_change() {
+        let cells = [Cell::Keep, Cell::Set(None), Cell::Set(Some(0)), Cell::Set(Some(MAX_INLINE_VALUE))];
+        let rows = [None, Some(Row { cols: [Some(7), None, Some(MAX_INLINE_VALUE)] }), Some(Row::default())];
+        for before in rows {
+            let mut changes = vec![Change::Erase];
+            for a in cells {
+                for b in cells {
+                    for c in cells {
+                        changes.push(Change::Upsert { cells: [a, b, c] });
+                    }
+                }
+            }
+            for change in changes {
+                let after = Packed::new(before).apply(PackedChange::new(&change)).expect("both fit");
+                assert_eq!(after.get(), Unpacked::Row(change.apply(before)), "{change:?} over {before:?}");
+            }
+        }
+        let wide = Change::Upsert { cells: [Cell::Set(Some(u64::MAX)), Cell::Keep, Cell::Keep] };
+        assert_eq!(Packed::new(None).apply(PackedChange::new(&wide)), None);
+        let wide_row = Packed::new(Some(Row { cols: [Some(u64::MAX), None, None] }));
+        assert_eq!(wide_row.apply(PackedChange::new(&Change::Erase)), None);
+    }
 
     #[test]
     fn every_small_row_round_trips_and_large_values_are_wide() {

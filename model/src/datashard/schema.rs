@@ -2,7 +2,7 @@
 //! restore progress, committed atomically with each batch of rows.
 
 use super::rows::ShardRows;
-use crate::data::{Change, apply_change};
+use crate::data::Change;
 use crate::ids::{IncrIdx, Key, OperationId, Stamp};
 use crate::msg::TEvIncrementalRestoreResponse;
 use crate::sorted_map::SortedMap;
@@ -60,9 +60,7 @@ pub struct DataShardCommit {
 
 impl DataShardCommit {
     pub fn apply(&self, db: &mut DataShardDb) {
-        for (key, change) in &self.changes {
-            apply_change(&mut db.rows, *key, change);
-        }
+        db.rows.apply_all(&self.changes);
         db.restores.insert((self.op, self.incr), self.progress);
     }
 }

@@ -16,6 +16,7 @@ mod reported;
 pub use reported::check_reported_not_ahead;
 mod schemeshard;
 mod stale;
+mod verified;
 pub use stale::{Receiver, check_stale_no_effect, staleness};
 #[cfg(test)]
 mod tests;
@@ -158,6 +159,9 @@ pub struct Checker {
     answered: BTreeMap<crate::ids::RequestKey, OperationId>,
     /// Invariants 11 and 12: operations whose erase (Forget) is durable.
     forgotten: std::collections::BTreeSet<OperationId>,
+    /// Invariants 1 and 3: what the data checks found equal to the oracle
+    /// and no commit changed since, so a later check need not walk it again.
+    verified: verified::VerifiedPrefixes,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -184,6 +188,7 @@ impl Checker {
             told: BTreeMap::new(),
             answered: BTreeMap::new(),
             forgotten: Default::default(),
+            verified: Default::default(),
         }
     }
 

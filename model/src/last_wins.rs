@@ -1,0 +1,211 @@
+//! Sorting draws by key where the last draw of a key wins — what inserting
+//! each into a map does — in place, on packed `(key, value)` pairs.
+//!
+//! Why not a stable sort: Rust's stable sort takes a scratch buffer of half
+//! the slice, and a sort of `(key, draw position)` pairs a second vector as
+//! large as the draws; at 100 M rows either is more than the packed table
+//! itself. Here the extra memory is a one-byte-a-draw filter and the draws
+//! that repeat a key (a few percent at the scale scenarios' density).
+//!
+//! How: a draw whose key the filter has not seen is the key's first draw;
+//! those stay in place and, being unique, are sorted with the in-place
+//! unstable sort. Every other draw (a repeat, or a filter collision) goes
+//! to a side list in draw order. A repeated key's *last* draw always lands
+//! there (an earlier draw of the key set its bit), so the side list, stably
+//! sorted, holds for each of its keys the row that wins; it is merged over
+//! the first draws, winning ties.
+
+use crate::ids::Key;
+
+/// Sorts `v[from..]` (draws in draw order) by key, keeping the last draw
+/// of each key; `v[..from]` is left as it is.
+pub fn sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>, from: usize) {
+    let n = v.len() - from;
+    if n <= 1 {
+        return;
+    }
+    // 8 bits a draw: at most one draw in eight collides with another key.
+    let bits = (n * 8).next_power_of_two().max(64);
+    let shift = 64 - bits.trailing_zeros();
+    let mut filter = vec![0u64; bits / 64];
+    let mut repeats: Vec<(Key, V)> = Vec::new();
+    let mut kept = from;
+    for read in from..v.len() {
+        let draw = v[read];
+        let h = (draw.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+        let (word, bit) = (h / 64, 1u64 << (h % 64));
+        if filter[word] & bit != 0 {
+            repeats.push(draw);
+        } else {
+            filter[word] |= bit;
+            v[kept] = draw;
+            kept += 1;
+        }
+    }
+    drop(filter);
+    v.truncate(kept);
+    // The first draws' keys are unique, so the unstable sort is exact.
+    v[from..].sort_unstable_by_key(|(key, _)| *key);
+    // Stable: a key's repeats stay in draw order, and the last one wins.
+    repeats.sort_by_key(|(key, _)| *key);
+    let mut out = 0;
+    for read in 0..repeats.len() {
+        if repeats.get(read + 1).is_none_or(|(next, _)| *next != repeats[read].0) {
+            repeats[out] = repeats[read];
+            out += 1;
+        }
+    }
+    repeats.truncate(out);
+    merge_from_back(v, from, &repeats);
+}
+
+/// Merges `v[head..]` into `v[..head]`, both sorted with unique keys, the
+/// later part winning a shared key. Extra memory: a copy of `v[head..]`.
+pub fn merge_newer_wins<V: Copy>(v: &mut Vec<(Key, V)>, head: usize) {
+    if head == 0 || head == v.len() {
+        return;
+    }
+    let newer = v.split_off(head);
+    merge_from_back(v, 0, &newer);
+}
+
+/// Merges sorted, key-unique `newer` into sorted, key-unique `v`, `newer`
+/// winning a shared key, in place (within `v`'s spare capacity if it has
+/// enough).
+pub fn merge_into<V: Copy>(v: &mut Vec<(Key, V)>, newer: &[(Key, V)]) {
+    merge_from_back(v, 0, newer);
+}
+
+/// How many keys of sorted, key-unique `drawn` are in neither `a` nor `b`
+/// (each sorted, key-unique): one galloping walk of each.
+pub fn count_new<V: Copy, W: Copy, X: Copy>(a: &[(Key, V)], b: &[(Key, W)], drawn: &[(Key, X)]) -> usize {
+    let (mut i, mut j) = (0, 0);
+    drawn
+        .iter()
+        .filter(|(key, _)| {
+            i = seek(a, i, *key);
+            j = seek(b, j, *key);
+            a.get(i).is_none_or(|(k, _)| k != key) && b.get(j).is_none_or(|(k, _)| k != key)
+        })
+        .count()
+}
+
+/// The index of the first element at or after index `from` whose key is
+/// at least `key`: a galloping search, O(log distance), for walks that
+/// look up ascending keys.
+pub fn seek<V>(rows: &[(Key, V)], from: usize, key: Key) -> usize {
+    let mut step = 1;
+    let mut hi = from;
+    while hi < rows.len() && rows[hi].0 < key {
+        hi = from + step;
+        step *= 2;
+    }
+    let hi = hi.min(rows.len());
+    let lo = (from + step / 4).min(hi);
+    lo + rows[lo..hi].partition_point(|(k, _)| *k < key)
+}
+
+/// The first index in `lo..hi` from which every key is above `key`: a
+/// galloping search backwards from `hi`.
+fn seek_back<V>(rows: &[(Key, V)], lo: usize, hi: usize, key: Key) -> usize {
+    let mut upper = hi;
+    let mut step = 1;
+    let lower = loop {
+        let probe = hi.saturating_sub(step).max(lo);
+        if probe >= upper {
+            return upper;
+        }
+        if probe == lo || rows[probe].0 <= key {
+            break probe;
+        }
+        upper = probe;
+        step *= 2;
+    };
+    lower + rows[lower..upper].partition_point(|(k, _)| *k <= key)
+}
+
+/// Merges sorted, key-unique `newer` into sorted, key-unique `v[from..]`
+/// in place, `newer` winning a shared key: the shared keys are counted
+/// first, so the merge can fill `v` from its new end backwards without
+/// overwriting an element not yet moved; the old elements between two of
+/// `newer`'s keys move as one block.
+fn merge_from_back<V: Copy>(v: &mut Vec<(Key, V)>, from: usize, newer: &[(Key, V)]) {
+    let Some(&filler) = newer.first() else { return };
+    let new = count_new(&v[from..], &[] as &[(Key, V)], newer);
+    let mut old = v.len();
+    let total = old + new;
+    v.resize(total, filler);
+    let mut write = total;
+    for &(key, value) in newer.iter().rev() {
+        let above = seek_back(v, from, old, key);
+        let run = old - above;
+        v.copy_within(above..old, write - run);
+        write -= run;
+        old = above;
+        if old > from && v[old - 1].0 == key {
+            old -= 1;
+        }
+        write -= 1;
+        v[write] = (key, value);
+    }
+    assert_eq!(write, old, "the shared keys were counted exactly");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Exactly the map of the same draws, last draw winning, for draws with
+    /// no repeats, a few, and nearly all (where the filter collides most),
+    /// and with a sorted prefix left alone.
+    #[test]
+    fn sorting_keeps_the_last_draw_of_each_key_like_a_map() {
+        for (draws, keys) in [(0u64, 1u64), (1, 1), (2, 1), (50, 1000), (500, 600), (1000, 30), (5000, 100_000)] {
+            let drawn: Vec<(Key, u64)> =
+                (0..draws).map(|i| ((i.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 7) % keys, i)).collect();
+            let map: BTreeMap<Key, u64> = drawn.iter().copied().collect();
+            let mut v = vec![(0, 99), (1, 98)];
+            v.extend(&drawn);
+            sort_last_wins(&mut v, 2);
+            assert_eq!(v[..2], [(0, 99), (1, 98)], "{draws} draws of {keys} keys: the prefix stays");
+            assert!(v[2..].iter().copied().eq(map), "{draws} draws of {keys} keys");
+        }
+    }
+
+    #[test]
+    fn merging_keeps_the_newer_value_of_a_shared_key() {
+        let mut v: Vec<(Key, u32)> = vec![(1, 0), (3, 0), (5, 0), (7, 0), (0, 1), (3, 1), (4, 1), (9, 1)];
+        merge_newer_wins(&mut v, 4);
+        assert_eq!(v, [(0, 1), (1, 0), (3, 1), (4, 1), (5, 0), (7, 0), (9, 1)]);
+        let mut all_shared: Vec<(Key, u32)> = vec![(1, 0), (2, 0), (1, 1), (2, 1)];
+        merge_newer_wins(&mut all_shared, 2);
+        assert_eq!(all_shared, [(1, 1), (2, 1)]);
+        let mut only_old: Vec<(Key, u32)> = vec![(1, 0)];
+        merge_newer_wins(&mut only_old, 1);
+        assert_eq!(only_old, [(1, 0)]);
+        let mut into: Vec<(Key, u32)> = (0..100).map(|k| (k * 2, 0)).collect();
+        let newer: Vec<(Key, u32)> = [0, 1, 2, 51, 100, 150, 198, 199, 500].iter().map(|k| (*k, 1)).collect();
+        let expected: BTreeMap<Key, u32> = into.iter().chain(&newer).copied().collect();
+        assert_eq!(count_new(&into, &[] as &[(Key, u8)], &newer), 4);
+        assert_eq!(count_new(&into, &newer[..3], &newer), 3, "a key in either list is not new");
+        merge_into(&mut into, &newer);
+        assert!(into.iter().copied().eq(expected));
+    }
+
+    /// The galloping searches find what a binary search does, from every
+    /// start, at and between keys, past both ends.
+    #[test]
+    fn seeks_find_what_a_binary_search_does() {
+        let rows: Vec<(Key, ())> = (1..=40).map(|k| (k * 3, ())).collect();
+        for from in 0..=rows.len() {
+            for key in 0..130 {
+                let expected = from.max(rows.partition_point(|(k, _)| *k < key));
+                assert_eq!(seek(&rows, from, key), expected, "seek from {from} to {key}");
+                let above = rows.partition_point(|(k, _)| *k <= key).max(from);
+                assert_eq!(seek_back(&rows, from, rows.len(), key), above, "seek_back to {from} for {key}");
+            }
+        }
+    }
+}
