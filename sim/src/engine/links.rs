@@ -52,9 +52,19 @@ impl Links {
         if nodes <= DENSE_MAX_NODES { Links::Dense(vec![Link::default(); nodes]) } else { Links::Few(Vec::new()) }
     }
 
-    /// The link to `peer`, created (default) if it was never used.
-    #[inline]
+    /// The link to `peer`, created (default) if it was never used. The
+    /// dense table (every send of a small system) inline; the rest out of
+    /// line, so the send path is not a call.
+    #[inline(always)]
     pub fn get_mut(&mut self, peer: NodeId) -> &mut Link {
+        match self {
+            Links::Dense(links) => &mut links[peer as usize],
+            _ => self.get_mut_sparse(peer),
+        }
+    }
+
+    #[inline(never)]
+    fn get_mut_sparse(&mut self, peer: NodeId) -> &mut Link {
         match self {
             Links::Dense(links) => &mut links[peer as usize],
             Links::Few(few) => {
@@ -62,7 +72,7 @@ impl Links {
                     Ok(i) => i,
                     Err(_) if few.len() >= FEW_MAX => {
                         *self = Links::Sparse(few.drain(..).collect());
-                        return self.get_mut(peer);
+                        return self.get_mut_sparse(peer);
                     }
                     Err(i) => {
                         few.reserve_exact(1);

@@ -32,7 +32,8 @@ pub enum Latency {
 }
 
 impl Latency {
-    #[inline]
+    /// Inlined into the send path: a call costs as much as a uniform draw.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Stream) -> Micros {
         match *self {
             Latency::Constant(v) => v,

@@ -91,21 +91,29 @@ impl Stream {
 
     /// Uniform in `0..n` (Lemire's nearly-divisionless method, unbiased).
     /// Inlined: every latency draw of the engine's send path comes here.
-    #[inline]
+    /// The draw is inline; the rare rejection loop (a low product below
+    /// `n`, probability `n / 2^64`) is out of line.
+    #[inline(always)]
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below(0) has no value");
-        let mut m = u128::from(self.next_u64()) * u128::from(n);
+        let m = u128::from(self.next_u64()) * u128::from(n);
         if (m as u64) < n {
-            let threshold = n.wrapping_neg() % n;
-            while (m as u64) < threshold {
-                m = u128::from(self.next_u64()) * u128::from(n);
-            }
+            return self.below_rejecting(n, m);
+        }
+        (m >> 64) as u64
+    }
+
+    #[inline(never)]
+    fn below_rejecting(&mut self, n: u64, mut m: u128) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        while (m as u64) < threshold {
+            m = u128::from(self.next_u64()) * u128::from(n);
         }
         (m >> 64) as u64
     }
 
     /// Uniform in `lo..=hi`.
-    #[inline]
+    #[inline(always)]
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         assert!(lo <= hi, "empty range {lo}..={hi}");
         match (hi - lo).checked_add(1) {
