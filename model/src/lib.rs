@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod packed;
 pub mod progress;
 pub mod schemeshard;
+pub mod shard_range;
 pub mod sorted_map;
 #[cfg(test)]
 mod testkit;

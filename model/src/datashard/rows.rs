@@ -78,9 +78,9 @@ impl ShardRows {
     /// Applies a commit's changes in order, as [`ShardRows::apply`] does
     /// one by one, but finds each key's backup row by stepping on from the
     /// previous key's place: a batch's keys ascend a few backup rows
-    /// apart, so a step or two replaces a binary search of the span (a
-    /// long gap falls back to one). Keys out of order are still right:
-    /// the search starts over.
+    /// apart, so a galloping search from there ([`FullBackup::seek`]) takes
+    /// a probe or two instead of a binary search of the span. Keys out of
+    /// order are still right: the search starts over.
     pub fn apply_all(&mut self, changes: &[(Key, Change)]) {
         let mut cursor = self.lo;
         let mut previous: Option<Key> = None;
@@ -89,55 +89,47 @@ impl ShardRows {
                 cursor = self.lo;
             }
             previous = Some(*key);
-            cursor = self.seek(cursor, *key);
+            // The backup's galloping search, kept within the shard's span.
+            cursor = self.base.seek(cursor, *key).min(self.hi);
             let mut at = self.base.at(cursor, self.hi);
             let base = if at.peek_key() == Some(*key) { at.next().map(|(_, row)| row) } else { None };
             self.apply_over(*key, base, change);
         }
     }
 
-    /// The index of the first backup row at or after index `from` (within
-    /// the span) whose key is at least `key`.
-    fn seek(&self, from: usize, key: Key) -> usize {
-        let mut i = from;
-        for _ in 0..4 {
-            match self.base.at(i, self.hi).peek_key() {
-                Some(k) if k < key => i += 1,
-                _ => return i,
-            }
-        }
-        self.base.span_in(i, self.hi, key..).0
-    }
-
-    /// [`ShardRows::apply`] given `key`'s backup row.
+    /// [`ShardRows::apply`] given `key`'s backup row: one search of the
+    /// delta, whose entry is read, then removed (the row is the backup's
+    /// again) or written.
     fn apply_over(&mut self, key: Key, base: Option<Row>, change: &Change) {
-        match self.delta.entry(key) {
-            btree_map::Entry::Occupied(mut entry) => {
-                let old = *entry.get();
-                let after = change.apply(unpack(&self.wide, key, old));
+        let entry = self.delta.entry(key);
+        let before = match &entry {
+            btree_map::Entry::Occupied(old) => {
+                let old = *old.get();
                 if old.is_wide() {
-                    self.wide.remove(&key);
+                    self.wide.remove(&key).map(Some).expect("a wide delta entry has its row")
+                } else {
+                    unpack(&self.wide, key, old)
                 }
-                if after == base {
-                    entry.remove();
-                    return;
-                }
-                let packed = Packed::new(after);
-                if let (true, Some(row)) = (packed.is_wide(), after) {
-                    self.wide.insert(key, row);
-                }
-                entry.insert(packed);
             }
-            btree_map::Entry::Vacant(entry) => {
-                let after = change.apply(base);
-                if after == base {
-                    return;
-                }
-                let packed = Packed::new(after);
-                if let (true, Some(row)) = (packed.is_wide(), after) {
-                    self.wide.insert(key, row);
-                }
-                entry.insert(packed);
+            btree_map::Entry::Vacant(_) => base,
+        };
+        let after = change.apply(before);
+        if after == base {
+            if let btree_map::Entry::Occupied(old) = entry {
+                old.remove();
+            }
+            return;
+        }
+        let packed = Packed::new(after);
+        if let (true, Some(row)) = (packed.is_wide(), after) {
+            self.wide.insert(key, row);
+        }
+        match entry {
+            btree_map::Entry::Occupied(mut old) => {
+                old.insert(packed);
+            }
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(packed);
             }
         }
     }

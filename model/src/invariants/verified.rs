@@ -13,6 +13,13 @@
 //! check walks only the rest: the verdict is the full walk's, exactly.
 //! A failing check walks the whole range again, so its report names the
 //! same first difference it always did.
+//!
+//! Only the design flavour's `DataShardCommit`s reach the checker's
+//! `on_datashard_commit`, which is also the only place a prefix is
+//! remembered. The YDB flavour's receiver commits write rows without it, so
+//! in a YDB run nothing is ever remembered and every check walks whole: a
+//! new way of writing rows must call `forget_changed` before it may
+//! call `found_equal`.
 
 use crate::data::Change;
 use crate::ids::{IncrIdx, Key};

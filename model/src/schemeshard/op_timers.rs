@@ -12,6 +12,7 @@
 
 use crate::ids::{Micros, OperationId, Round, ShardIdx};
 use crate::outbox::{Outbox, Timer};
+use crate::shard_range::ShardRange;
 use crate::timers::{Armed, TimerTable};
 
 /// One timer slot of an operation.
@@ -77,9 +78,8 @@ impl OpTimer {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OpTimers {
     op: TimerTable<OpTimer>,
-    /// Slot `i` is shard `first + i`: `[ShardRetry, ShardTimeout]`.
-    shards: Vec<[Option<ShardArmed>; 2]>,
-    first: u32,
+    /// Per shard: `[ShardRetry, ShardTimeout]`.
+    shards: ShardRange<[Option<ShardArmed>; 2]>,
 }
 
 /// A shard timer as armed: the round its `Timer` carries, and when it is due.
@@ -103,7 +103,7 @@ impl OpTimers {
         let Some((shard, kind)) = slot.shard_kind() else { return self.op.arm(out, now, after, slot, timer) };
         let round = round_of(&timer).unwrap_or_else(|| unreachable!("{slot:?} armed with {timer:?}"));
         let at = now + after;
-        *self.entry(shard, kind) = Some(ShardArmed { round, at });
+        self.shards.entry(shard)[kind] = Some(ShardArmed { round, at });
         out.set_timer(after, timer);
         at
     }
@@ -112,7 +112,7 @@ impl OpTimers {
     pub fn cancel(&mut self, slot: OpTimer) -> bool {
         match slot.shard_kind() {
             None => self.op.cancel(slot),
-            Some((shard, kind)) => self.get_mut(shard).and_then(|s| s[kind].take()).is_some(),
+            Some((shard, kind)) => self.shards.get_mut(shard).and_then(|s| s[kind].take()).is_some(),
         }
     }
 
@@ -130,7 +130,7 @@ impl OpTimers {
     pub fn is_armed(&self, slot: OpTimer) -> bool {
         match slot.shard_kind() {
             None => self.op.is_armed(slot),
-            Some((shard, kind)) => self.get(shard).is_some_and(|s| s[kind].is_some()),
+            Some((shard, kind)) => self.shards.get(shard).is_some_and(|s| s[kind].is_some()),
         }
     }
 
@@ -145,38 +145,12 @@ impl OpTimers {
     pub fn would_act(&self, slot: OpTimer, timer: &Timer, at: Micros) -> bool {
         let Some((shard, kind)) = slot.shard_kind() else { return self.op.would_act(slot, timer, at) };
         let Some(round) = round_of(timer) else { return false };
-        self.get(shard).and_then(|s| s[kind]) == Some(ShardArmed { round, at })
+        self.shards.get(shard).and_then(|s| s[kind]) == Some(ShardArmed { round, at })
     }
 
     /// `TimerTable::take_fired`: the one place a fired timer is judged.
     pub fn take_fired(&mut self, slot: OpTimer, timer: &Timer, now: Micros) -> bool {
         self.would_act(slot, timer, now) && self.cancel(slot)
-    }
-
-    fn get(&self, shard: ShardIdx) -> Option<&[Option<ShardArmed>; 2]> {
-        self.shards.get(shard.0.checked_sub(self.first)? as usize)
-    }
-
-    fn get_mut(&mut self, shard: ShardIdx) -> Option<&mut [Option<ShardArmed>; 2]> {
-        self.shards.get_mut(shard.0.checked_sub(self.first)? as usize)
-    }
-
-    /// The shard's slot, the vector grown to hold it.
-    fn entry(&mut self, shard: ShardIdx, kind: usize) -> &mut Option<ShardArmed> {
-        if self.shards.is_empty() {
-            self.first = shard.0;
-        } else if shard.0 < self.first {
-            // An operation's shards are one range: this happens at most as
-            // often as an arming lands below every earlier one.
-            let grow = (self.first - shard.0) as usize;
-            self.shards.splice(0..0, std::iter::repeat_n([None; 2], grow));
-            self.first = shard.0;
-        }
-        let pos = (shard.0 - self.first) as usize;
-        if pos >= self.shards.len() {
-            self.shards.resize(pos + 1, [None; 2]);
-        }
-        &mut self.shards[pos][kind]
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::ids::{IncrIdx, Key, Micros, OperationId, RequestKey, Round, ShardIdx, TableId, TxId};
 use crate::msg::{Actor, Msg};
 use crate::progress::{FinalStatus, OpState};
+use crate::shard_range::ShardRange;
 
 /// `IncrementalRestoreOperations(OperationId, Table, Backups, ...)`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -97,38 +98,20 @@ pub struct SchemeShardDb {
     pub shard_progress: BTreeMap<OperationId, OpShardRows>,
 }
 
-/// One operation's `IncrementalRestoreShardProgress` rows: slot `i` is
-/// shard `first + i`, `None` where no row was written. The range grows to
-/// cover every shard written, so the rows read back in shard order whatever
-/// order they were written in.
+/// One operation's `IncrementalRestoreShardProgress` rows, dense over its
+/// table's shards (`None` where no row was written), read back in shard
+/// order whatever order they were written in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OpShardRows {
-    first: u32,
-    rows: Vec<Option<ShardProgressRow>>,
-}
+pub struct OpShardRows(ShardRange<Option<ShardProgressRow>>);
 
 impl OpShardRows {
     pub fn insert(&mut self, shard: ShardIdx, row: ShardProgressRow) {
-        if self.rows.is_empty() {
-            self.first = shard.0;
-        } else if shard.0 < self.first {
-            // A table's shards are one range, so this happens at most as
-            // often as a write lands below every earlier one.
-            let grow = (self.first - shard.0) as usize;
-            self.rows.splice(0..0, std::iter::repeat_n(None, grow));
-            self.first = shard.0;
-        }
-        let pos = (shard.0 - self.first) as usize;
-        if pos >= self.rows.len() {
-            self.rows.resize(pos + 1, None);
-        }
-        self.rows[pos] = Some(row);
+        *self.0.entry(shard) = Some(row);
     }
 
     /// The rows written, in shard order.
     pub fn iter(&self) -> impl Iterator<Item = (ShardIdx, &ShardProgressRow)> {
-        let first = self.first;
-        self.rows.iter().enumerate().filter_map(move |(i, r)| Some((ShardIdx(first + i as u32), r.as_ref()?)))
+        self.0.iter().filter_map(|(shard, row)| Some((shard, row.as_ref()?)))
     }
 }
 
