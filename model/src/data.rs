@@ -109,8 +109,8 @@ impl Incremental {
     ///
     /// What collecting into a map did, without a tree insert per change
     /// (building the map was a tenth of a ci-smoke seed's CPU): the changes
-    /// are packed as they come and sorted in place, the last draw of a key
-    /// winning (`last_wins.rs`).
+    /// are packed as they come and sorted, the last draw of a key winning
+    /// (`last_wins.rs`).
     pub fn from_changes(changes: impl IntoIterator<Item = (Key, Change)>) -> Self {
         let mut wide = BTreeMap::new();
         let mut packed: Vec<(Key, PackedChange)> = changes
@@ -123,7 +123,7 @@ impl Incremental {
                 (key, p)
             })
             .collect();
-        crate::last_wins::sort_last_wins(&mut packed, 0);
+        crate::last_wins::sort_last_wins(&mut packed);
         packed.shrink_to_fit();
         let mut inc = Incremental { changes: packed, wide };
         // A key whose last change fits keeps no wide entry of an earlier one.
@@ -134,6 +134,17 @@ impl Incremental {
             }
         }
         inc
+    }
+
+    /// From changes drawn already packed, in draw order, none too wide to
+    /// pack: what workload generation draws (`sim/src/workload.rs`), sorted
+    /// in the vector it was drawn into, the last draw of a key winning.
+    /// Panics on a wide change: that is a generator bug.
+    pub fn from_packed(mut drawn: Vec<(Key, PackedChange)>) -> Self {
+        assert!(!drawn.iter().any(|(_, p)| p.is_wide()), "changes given packed are not wide");
+        crate::last_wins::sort_last_wins(&mut drawn);
+        drawn.shrink_to_fit();
+        Incremental { changes: drawn, wide: BTreeMap::new() }
     }
 
     fn packed(&self, key: Key) -> Option<PackedChange> {
@@ -321,6 +332,14 @@ mod tests {
         let inc = Incremental::from_changes(drawn);
         assert_eq!(inc.changes().to_vec(), map.into_iter().collect::<Vec<_>>());
         assert!(Incremental::from_changes([]).is_empty());
+        let packed = Incremental::from_packed(
+            (0..200u64)
+                .map(|i| ((i * 37) % 23, PackedChange::new(&upsert(Cell::Set(Some(i)), Cell::Keep, Cell::Keep))))
+                .collect(),
+        );
+        let expected: BTreeMap<Key, Change> =
+            (0..200u64).map(|i| ((i * 37) % 23, upsert(Cell::Set(Some(i)), Cell::Keep, Cell::Keep))).collect();
+        assert_eq!(packed.changes().to_vec(), expected.into_iter().collect::<Vec<_>>(), "drawn packed, the same");
     }
 
     #[test]

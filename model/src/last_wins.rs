@@ -1,62 +1,38 @@
 //! Sorting draws by key where the last draw of a key wins — what inserting
-//! each into a map does — in place, on packed `(key, value)` pairs.
+//! each into a map does — on packed `(key, value)` pairs; and merging such
+//! sorted runs, the newer winning.
 //!
-//! Why not a stable sort: Rust's stable sort takes a scratch buffer of half
-//! the slice, and a sort of `(key, draw position)` pairs a second vector as
-//! large as the draws; at 100 M rows either is more than the packed table
-//! itself. Here the extra memory is a one-byte-a-draw filter and the draws
-//! that repeat a key (a few percent at the scale scenarios' density).
-//!
-//! How: a draw whose key the filter has not seen is the key's first draw;
-//! those stay in place and, being unique, are sorted with the in-place
-//! unstable sort. Every other draw (a repeat, or a filter collision) goes
-//! to a side list in draw order. A repeated key's *last* draw always lands
-//! there (an earlier draw of the key set its bit), so the side list, stably
-//! sorted, holds for each of its keys the row that wins; it is merged over
-//! the first draws, winning ties.
+//! How: a stable radix sort (`radix_sort.rs`) keeps a key's draws in draw
+//! order, so the last of each run of equal keys is the one a map would
+//! hold; one pass keeps it. This replaced a one-byte-a-draw filter that
+//! sent repeated keys to a side list (stably sorted, then merged over the
+//! in-place unstable sort of the first draws): that needed no scratch, but
+//! its comparison sort and the filter's random probes were most of the
+//! cost of drawing a table. The radix sort's scratch, as large as the
+//! draws, lives only while a sort runs: during workload generation, before
+//! any DataShard or oracle exists, so it is not the run's peak (at
+//! scale-100k, the full backup's 160 MB of draws and 160 MB of scratch
+//! against a peak of ~580 MiB later in the run).
 
 use crate::ids::Key;
 
-/// Sorts `v[from..]` (draws in draw order) by key, keeping the last draw
-/// of each key; `v[..from]` is left as it is.
-pub fn sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>, from: usize) {
-    let n = v.len() - from;
-    if n <= 1 {
-        return;
-    }
-    // 8 bits a draw: at most one draw in eight collides with another key.
-    let bits = (n * 8).next_power_of_two().max(64);
-    let shift = 64 - bits.trailing_zeros();
-    let mut filter = vec![0u64; bits / 64];
-    let mut repeats: Vec<(Key, V)> = Vec::new();
-    let mut kept = from;
-    for read in from..v.len() {
-        let draw = v[read];
-        let h = (draw.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
-        let (word, bit) = (h / 64, 1u64 << (h % 64));
-        if filter[word] & bit != 0 {
-            repeats.push(draw);
-        } else {
-            filter[word] |= bit;
-            v[kept] = draw;
-            kept += 1;
-        }
-    }
-    drop(filter);
-    v.truncate(kept);
-    // The first draws' keys are unique, so the unstable sort is exact.
-    v[from..].sort_unstable_by_key(|(key, _)| *key);
-    // Stable: a key's repeats stay in draw order, and the last one wins.
-    repeats.sort_by_key(|(key, _)| *key);
+/// Sorts `v` (draws in draw order) by key, keeping the last draw of each
+/// key.
+pub fn sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) {
+    crate::radix_sort::sort_stable(v);
+    keep_last(v);
+}
+
+/// Keeps the last pair of each run of equal keys (`v` sorted by key).
+fn keep_last<V: Copy>(v: &mut Vec<(Key, V)>) {
     let mut out = 0;
-    for read in 0..repeats.len() {
-        if repeats.get(read + 1).is_none_or(|(next, _)| *next != repeats[read].0) {
-            repeats[out] = repeats[read];
+    for read in 0..v.len() {
+        if v.get(read + 1).is_none_or(|(next, _)| *next != v[read].0) {
+            v[out] = v[read];
             out += 1;
         }
     }
-    repeats.truncate(out);
-    merge_from_back(v, from, &repeats);
+    v.truncate(out);
 }
 
 /// Merges `v[head..]` into `v[..head]`, both sorted with unique keys, the
@@ -66,14 +42,18 @@ pub fn merge_newer_wins<V: Copy>(v: &mut Vec<(Key, V)>, head: usize) {
         return;
     }
     let newer = v.split_off(head);
-    merge_from_back(v, 0, &newer);
+    let new = count_new(v, &[] as &[(Key, V)], &newer);
+    merge_from_back(v, &newer, new);
 }
 
 /// Merges sorted, key-unique `newer` into sorted, key-unique `v`, `newer`
 /// winning a shared key, in place (within `v`'s spare capacity if it has
-/// enough).
-pub fn merge_into<V: Copy>(v: &mut Vec<(Key, V)>, newer: &[(Key, V)]) {
-    merge_from_back(v, 0, newer);
+/// enough). `new` is how many of `newer`'s keys `v` lacks: the caller has
+/// counted them already (workload generation counts them round by round),
+/// so the merge does not walk `v` a second time to count them. Panics if
+/// the count is wrong.
+pub fn merge_into<V: Copy>(v: &mut Vec<(Key, V)>, newer: &[(Key, V)], new: usize) {
+    merge_from_back(v, newer, new);
 }
 
 /// How many keys of sorted, key-unique `drawn` are in neither `a` nor `b`
@@ -124,25 +104,24 @@ fn seek_back<V>(rows: &[(Key, V)], lo: usize, hi: usize, key: Key) -> usize {
     lower + rows[lower..upper].partition_point(|(k, _)| *k <= key)
 }
 
-/// Merges sorted, key-unique `newer` into sorted, key-unique `v[from..]`
-/// in place, `newer` winning a shared key: the shared keys are counted
-/// first, so the merge can fill `v` from its new end backwards without
-/// overwriting an element not yet moved; the old elements between two of
-/// `newer`'s keys move as one block.
-fn merge_from_back<V: Copy>(v: &mut Vec<(Key, V)>, from: usize, newer: &[(Key, V)]) {
+/// Merges sorted, key-unique `newer` into sorted, key-unique `v` in place,
+/// `newer` winning a shared key: knowing how many keys are new (`new`),
+/// the merge fills `v` from its new end backwards without overwriting an
+/// element not yet moved; the old elements between two of `newer`'s keys
+/// move as one block.
+fn merge_from_back<V: Copy>(v: &mut Vec<(Key, V)>, newer: &[(Key, V)], new: usize) {
     let Some(&filler) = newer.first() else { return };
-    let new = count_new(&v[from..], &[] as &[(Key, V)], newer);
     let mut old = v.len();
     let total = old + new;
     v.resize(total, filler);
     let mut write = total;
     for &(key, value) in newer.iter().rev() {
-        let above = seek_back(v, from, old, key);
+        let above = seek_back(v, 0, old, key);
         let run = old - above;
         v.copy_within(above..old, write - run);
         write -= run;
         old = above;
-        if old > from && v[old - 1].0 == key {
+        if old > 0 && v[old - 1].0 == key {
             old -= 1;
         }
         write -= 1;
@@ -155,22 +134,84 @@ fn merge_from_back<V: Copy>(v: &mut Vec<(Key, V)>, from: usize, newer: &[(Key, V
 mod tests {
     use std::collections::BTreeMap;
 
+    use proptest::prelude::*;
+
     use super::*;
 
     /// Exactly the map of the same draws, last draw winning, for draws with
-    /// no repeats, a few, and nearly all (where the filter collides most),
-    /// and with a sorted prefix left alone.
+    /// no repeats, a few, and nearly all, below and above the radix sort's
+    /// small-input cut-off.
     #[test]
     fn sorting_keeps_the_last_draw_of_each_key_like_a_map() {
         for (draws, keys) in [(0u64, 1u64), (1, 1), (2, 1), (50, 1000), (500, 600), (1000, 30), (5000, 100_000)] {
             let drawn: Vec<(Key, u64)> =
                 (0..draws).map(|i| ((i.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 7) % keys, i)).collect();
             let map: BTreeMap<Key, u64> = drawn.iter().copied().collect();
-            let mut v = vec![(0, 99), (1, 98)];
-            v.extend(&drawn);
-            sort_last_wins(&mut v, 2);
-            assert_eq!(v[..2], [(0, 99), (1, 98)], "{draws} draws of {keys} keys: the prefix stays");
-            assert!(v[2..].iter().copied().eq(map), "{draws} draws of {keys} keys");
+            let mut v = drawn.clone();
+            sort_last_wins(&mut v);
+            assert!(v.iter().copied().eq(map), "{draws} draws of {keys} keys");
+        }
+    }
+
+    /// The sort this module used before the radix sort (a filter of first
+    /// draws, an in-place unstable sort of those, a stable sort of the
+    /// repeats merged over them), kept as the reference the new one must
+    /// equal draw for draw.
+    fn filtered_sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) {
+        let n = v.len();
+        if n <= 1 {
+            return;
+        }
+        let bits = (n * 8).next_power_of_two().max(64);
+        let shift = 64 - bits.trailing_zeros();
+        let mut filter = vec![0u64; bits / 64];
+        let mut repeats: Vec<(Key, V)> = Vec::new();
+        let mut kept = 0;
+        for read in 0..v.len() {
+            let draw = v[read];
+            let h = (draw.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+            let (word, bit) = (h / 64, 1u64 << (h % 64));
+            if filter[word] & bit != 0 {
+                repeats.push(draw);
+            } else {
+                filter[word] |= bit;
+                v[kept] = draw;
+                kept += 1;
+            }
+        }
+        v.truncate(kept);
+        v.sort_unstable_by_key(|(key, _)| *key);
+        repeats.sort_by_key(|(key, _)| *key);
+        let mut out = 0;
+        for read in 0..repeats.len() {
+            if repeats.get(read + 1).is_none_or(|(next, _)| *next != repeats[read].0) {
+                repeats[out] = repeats[read];
+                out += 1;
+            }
+        }
+        repeats.truncate(out);
+        let new = count_new(v, &[] as &[(Key, V)], &repeats);
+        merge_from_back(v, &repeats, new);
+    }
+
+    proptest! {
+        /// The radix sort and one pass give exactly what the filtered sort
+        /// gave, and what a map does, on random draws: keys of any width,
+        /// from all distinct to a handful repeated many times.
+        #[test]
+        fn sorting_equals_the_filtered_sort_and_the_map(
+            key_space in prop_oneof![1u64..10, 10u64..2000, Just(100_000u64), Just(u64::MAX)],
+            draws in prop::collection::vec((any::<u64>(), any::<u32>()), 0..2500),
+        ) {
+            let drawn: Vec<(Key, u32)> =
+                draws.into_iter().map(|(k, x)| (if key_space == u64::MAX { k } else { k % key_space }, x)).collect();
+            let map: BTreeMap<Key, u32> = drawn.iter().copied().collect();
+            let mut old = drawn.clone();
+            filtered_sort_last_wins(&mut old);
+            let mut new = drawn;
+            sort_last_wins(&mut new);
+            prop_assert_eq!(&new, &old);
+            prop_assert!(new.into_iter().eq(map));
         }
     }
 
@@ -190,7 +231,7 @@ mod tests {
         let expected: BTreeMap<Key, u32> = into.iter().chain(&newer).copied().collect();
         assert_eq!(count_new(&into, &[] as &[(Key, u8)], &newer), 4);
         assert_eq!(count_new(&into, &newer[..3], &newer), 3, "a key in either list is not new");
-        merge_into(&mut into, &newer);
+        merge_into(&mut into, &newer, 4);
         assert!(into.iter().copied().eq(expected));
     }
 

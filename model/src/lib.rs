@@ -24,6 +24,7 @@ pub mod oracle;
 pub mod outbox;
 pub mod packed;
 pub mod progress;
+pub mod radix_sort;
 pub mod schemeshard;
 pub mod shard_range;
 pub mod sorted_map;

@@ -93,18 +93,21 @@ impl Oracle {
     /// key already, so their changes are merged in key order (and, for one
     /// key, in incremental order) rather than gathered and sorted again;
     /// each change is applied once, to the key's previous version, on the
-    /// packed bits; the backup row a key starts from is found by a
-    /// galloping walk (the keys come in order), not a search of the whole.
+    /// packed bits; the backup row a key starts from is found by stepping
+    /// on from the previous key's (the keys come in order, so the steps
+    /// add up to one pass over the backup at most), not by a search.
     pub fn new(workload: Arc<Workload>, table: TableId) -> Oracle {
         let chain = workload.chain(table);
         assert!(chain.incrementals.len() <= usize::from(u16::MAX), "an incremental's number fits a u16");
         let total: usize = chain.incrementals.iter().map(|inc| inc.len()).sum();
         assert!(total < u32::MAX as usize, "the scenario limits bound the oracle's versions");
+        // Sized once for the most keys there can be (every change a key of
+        // its own), and given back below.
         let mut oracle = Oracle {
             workload: Arc::clone(&workload),
             table,
-            changed: Vec::new(),
-            starts: Vec::new(),
+            changed: Vec::with_capacity(total),
+            starts: Vec::with_capacity(total + 1),
             version_incr: Vec::with_capacity(total),
             version_rows: Vec::with_capacity(total),
             wide: BTreeMap::new(),
@@ -112,12 +115,14 @@ impl Oracle {
         let full = &chain.full;
         let mut cursor = 0;
         let mut before = Packed::new(None);
-        for_each_change_in_key_order(&chain.incrementals, |key, j, i| {
+        for (key, j, i) in InKeyOrder::new(&chain.incrementals) {
             let inc = &chain.incrementals[j];
             if oracle.changed.last() != Some(&key) {
                 oracle.changed.push(key);
                 oracle.starts.push(oracle.version_rows.len() as u32);
-                cursor = full.seek(cursor, key);
+                while cursor < full.len() && full.key_at(cursor) < key {
+                    cursor += 1;
+                }
                 before = if cursor < full.len() && full.key_at(cursor) == key {
                     full.packed_at(cursor)
                 } else {
@@ -140,7 +145,7 @@ impl Oracle {
             oracle.version_incr.push(j as u16 + 1);
             oracle.version_rows.push(after);
             before = after;
-        });
+        }
         oracle.starts.push(oracle.version_rows.len() as u32);
         oracle.changed.shrink_to_fit();
         oracle.starts.shrink_to_fit();
@@ -221,40 +226,87 @@ impl Oracle {
     }
 }
 
-/// Calls `f(key, j, i)` for every change of `incrementals` (`j` the
-/// 0-based incremental, `i` the change's index in it), in key order and,
-/// for one key, in `j` order: a merge of the sorted incrementals. A few are
-/// merged by scanning their next keys (cheaper than a heap or a sort
-/// there); a long chain through a heap.
-fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(Key, usize, usize)) {
-    let mut cursor = vec![0usize; incrementals.len()];
-    if incrementals.len() <= 8 {
-        loop {
-            let next =
-                incrementals.iter().zip(&cursor).filter(|(inc, c)| **c < inc.len()).map(|(inc, c)| inc.key_at(*c));
-            let Some(key) = next.min() else { return };
-            for (j, inc) in incrementals.iter().enumerate() {
-                if cursor[j] < inc.len() && inc.key_at(cursor[j]) == key {
-                    f(key, j, cursor[j]);
-                    cursor[j] += 1;
-                }
-            }
-        }
+/// Every change of some incrementals as `(key, j, i)` (`j` the 0-based
+/// incremental, `i` the change's index in it), in key order and, for one
+/// key, in `j` order: a merge of the sorted incrementals. A few are merged
+/// by scanning their next keys (cheaper than a heap there); a long chain
+/// through a heap.
+struct InKeyOrder<'a> {
+    incrementals: &'a [Incremental],
+    /// Per incremental, its next change.
+    cursor: Vec<usize>,
+    merge: Merge,
+}
+
+enum Merge {
+    /// The key being emitted, and the next incremental to look at for it.
+    Scan { key: Option<Key>, j: usize },
+    /// `(next key, incremental)`: popped in key order, and for one key in
+    /// incremental order.
+    Heap(BinaryHeap<Reverse<(Key, usize)>>),
+}
+
+impl<'a> InKeyOrder<'a> {
+    fn new(incrementals: &'a [Incremental]) -> Self {
+        Self::merging(incrementals, incrementals.len() > 8)
     }
-    // `(next key, incremental)`: popped in key order, and for one key in
-    // incremental order.
-    let mut next: BinaryHeap<Reverse<(Key, usize)>> = incrementals
-        .iter()
-        .enumerate()
-        .filter(|(_, inc)| !inc.is_empty())
-        .map(|(j, inc)| Reverse((inc.key_at(0), j)))
-        .collect();
-    while let Some(Reverse((key, j))) = next.pop() {
-        let inc = &incrementals[j];
-        f(key, j, cursor[j]);
-        cursor[j] += 1;
-        if cursor[j] < inc.len() {
-            next.push(Reverse((inc.key_at(cursor[j]), j)));
+
+    fn merging(incrementals: &'a [Incremental], heap: bool) -> Self {
+        let merge = if !heap {
+            Merge::Scan { key: None, j: 0 }
+        } else {
+            Merge::Heap(
+                incrementals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inc)| !inc.is_empty())
+                    .map(|(j, inc)| Reverse((inc.key_at(0), j)))
+                    .collect(),
+            )
+        };
+        InKeyOrder { incrementals, cursor: vec![0; incrementals.len()], merge }
+    }
+}
+
+impl Iterator for InKeyOrder<'_> {
+    type Item = (Key, usize, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<(Key, usize, usize)> {
+        let incrementals = self.incrementals;
+        match &mut self.merge {
+            Merge::Scan { key, j } => loop {
+                if let Some(k) = *key {
+                    while *j < incrementals.len() {
+                        let (inc, at) = (&incrementals[*j], self.cursor[*j]);
+                        *j += 1;
+                        if at < inc.len() && inc.key_at(at) == k {
+                            self.cursor[*j - 1] += 1;
+                            return Some((k, *j - 1, at));
+                        }
+                    }
+                }
+                let mut next: Option<Key> = None;
+                for (inc, &at) in incrementals.iter().zip(&self.cursor) {
+                    if at < inc.len() {
+                        let k = inc.key_at(at);
+                        if next.is_none_or(|n| k < n) {
+                            next = Some(k);
+                        }
+                    }
+                }
+                *key = Some(next?);
+                *j = 0;
+            },
+            Merge::Heap(heap) => {
+                let Reverse((key, j)) = heap.pop()?;
+                let (inc, at) = (&incrementals[j], self.cursor[j]);
+                self.cursor[j] += 1;
+                if at + 1 < inc.len() {
+                    heap.push(Reverse((inc.key_at(at + 1), j)));
+                }
+                Some((key, j, at))
+            }
         }
     }
 }
@@ -339,6 +391,26 @@ mod tests {
             }
         }
         assert!(oracle.rows_after(IncrIdx(1), 2..100).eq(fold_range(&chain, 2, 100, IncrIdx(1))));
+    }
+
+    /// Both merges give every change once, in key order and, for one key,
+    /// in incremental order: the order of sorting them all.
+    #[test]
+    fn both_merges_give_the_changes_in_key_then_incremental_order() {
+        let incrementals: Vec<Incremental> = (0..5u64)
+            .map(|j| Incremental::from_changes((0..60u64).filter(|k| (k * 7 + j * 3) % 5 < 2).map(|k| (k, set(j)))))
+            .chain([Incremental::default()])
+            .collect();
+        let mut expected: Vec<(Key, usize, usize)> = incrementals
+            .iter()
+            .enumerate()
+            .flat_map(|(j, inc)| (0..inc.len()).map(move |i| (inc.key_at(i), j, i)))
+            .collect();
+        expected.sort();
+        for heap in [false, true] {
+            assert_eq!(InKeyOrder::merging(&incrementals, heap).collect::<Vec<_>>(), expected, "heap: {heap}");
+        }
+        assert_eq!(InKeyOrder::new(&[]).count(), 0);
     }
 
     /// A chain longer than the scan merges (through the heap) answers as

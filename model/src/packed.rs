@@ -23,6 +23,20 @@ const WIDE: u64 = FLAG | 1;
 
 const _: () = assert!(COLUMNS as u32 * COL_BITS <= 63, "the columns fit below the flag bit");
 
+/// Per column, the low `COL_BITS - 1` bits of its field, and its top bit.
+const FIELD_LOW: u64 = repeat_per_column((1 << (COL_BITS - 1)) - 1);
+const FIELD_TOP: u64 = repeat_per_column(1 << (COL_BITS - 1));
+
+const fn repeat_per_column(field: u64) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < COLUMNS as u32 {
+        bits |= field << (i * COL_BITS);
+        i += 1;
+    }
+    bits
+}
+
 /// The largest value a row and a change keep inline: a generator that draws
 /// values up to it never makes a wide row or change.
 pub const MAX_INLINE_VALUE: u64 = COL_MASK - 2;
@@ -60,9 +74,13 @@ impl Packed {
     }
 
     /// `change` applied to this row (or absence), packed to packed — what
-    /// [`Change::apply`] does, column by column on the bits: a written
-    /// column's change field is its row field plus one. `None` when either
-    /// side is wide (then the caller applies the unpacked change).
+    /// [`Change::apply`] does, on all columns at once: a written column's
+    /// change field is its row field plus one. `None` when either side is
+    /// wide (then the caller applies the unpacked change).
+    ///
+    /// The oracle applies every change of every incremental this way, so
+    /// the columns are done together with carry-free word arithmetic
+    /// rather than one at a time.
     pub fn apply(self, change: PackedChange) -> Option<Packed> {
         if self.is_wide() || change.is_wide() {
             return None;
@@ -71,14 +89,19 @@ impl Packed {
             return Some(Packed(ABSENT));
         }
         // An absent row is upserted from all-NULL columns (all fields 0).
-        let mut bits = if self.0 == ABSENT { 0 } else { self.0 };
-        for i in 0..COLUMNS as u32 {
-            let field = (change.0 >> (i * COL_BITS)) & COL_MASK;
-            if field != 0 {
-                bits = (bits & !(COL_MASK << (i * COL_BITS))) | ((field - 1) << (i * COL_BITS));
-            }
-        }
-        Some(Packed(bits))
+        let row = if self.0 == ABSENT { 0 } else { self.0 };
+        let c = change.0;
+        // Bit 20 of each written field: a field's low 20 bits plus 2^20 - 1
+        // carry into bit 20 exactly when they are not all zero (never
+        // further), and bit 20 itself may be set.
+        let written_top = (((c & FIELD_LOW) + FIELD_LOW) | c) & FIELD_TOP;
+        let written_one = written_top >> (COL_BITS - 1);
+        // A written field's bits all set: its lowest bit times the field mask
+        // (the products do not overlap).
+        let written = written_one * COL_MASK;
+        // Minus one in each written field only (each is at least one, so no
+        // borrow crosses a field).
+        Some(Packed((row & !written) | ((c - written_one) & written)))
     }
 
     pub fn get(self) -> Unpacked {
@@ -112,6 +135,10 @@ pub enum UnpackedChange {
 }
 
 impl PackedChange {
+    pub fn is_erase(self) -> bool {
+        self.0 == ABSENT
+    }
+
     /// The packed form, or the `Wide` marker when a value is too large
     /// (then the caller keeps the change in its side map).
     pub fn new(change: &Change) -> PackedChange {
@@ -179,10 +206,26 @@ mod tests {
 
     /// Applying on the bits is `Change::apply`, for every kind of cell over
     /// a present and an absent row, and erases; wide sides are refused.
+    /// The values include those whose packed fields have only their top
+    /// bit set, or all bits but it (where a carry between columns would
+    /// show).
     #[test]
     fn applying_packed_is_applying_the_change() {
-        let cells = [Cell::Keep, Cell::Set(None), Cell::Set(Some(0)), Cell::Set(Some(MAX_INLINE_VALUE))];
-        let rows = [None, Some(Row { cols: [Some(7), None, Some(MAX_INLINE_VALUE)] }), Some(Row::default())];
+        let top = 1 << (COL_BITS - 1);
+        let cells = [
+            Cell::Keep,
+            Cell::Set(None),
+            Cell::Set(Some(0)),
+            Cell::Set(Some(top - 2)),
+            Cell::Set(Some(top - 3)),
+            Cell::Set(Some(MAX_INLINE_VALUE)),
+        ];
+        let rows = [
+            None,
+            Some(Row { cols: [Some(7), None, Some(MAX_INLINE_VALUE)] }),
+            Some(Row::default()),
+            Some(Row { cols: [Some(top - 1), Some(top - 2), Some(MAX_INLINE_VALUE)] }),
+        ];
         for before in rows {
             let mut changes = vec![Change::Erase];
             for a in cells {
@@ -201,6 +244,25 @@ mod tests {
         assert_eq!(Packed::new(None).apply(PackedChange::new(&wide)), None);
         let wide_row = Packed::new(Some(Row { cols: [Some(u64::MAX), None, None] }));
         assert_eq!(wide_row.apply(PackedChange::new(&Change::Erase)), None);
+    }
+
+    proptest::proptest! {
+        /// Random rows and changes of inline values: `Change::apply`.
+        #[test]
+        fn applying_random_changes_is_applying_the_change(
+            row in proptest::option::of(proptest::array::uniform3(proptest::option::of(0..=MAX_INLINE_VALUE))),
+            cells in proptest::array::uniform3(proptest::option::of(proptest::option::of(0..=MAX_INLINE_VALUE))),
+            erase in proptest::bool::weighted(0.1),
+        ) {
+            let before = row.map(|cols| Row { cols });
+            let change = if erase {
+                Change::Erase
+            } else {
+                Change::Upsert { cells: cells.map(|cell| cell.map_or(Cell::Keep, Cell::Set)) }
+            };
+            let after = Packed::new(before).apply(PackedChange::new(&change)).expect("both fit");
+            proptest::prop_assert_eq!(after.get(), Unpacked::Row(change.apply(before)));
+        }
     }
 
     #[test]

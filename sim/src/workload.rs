@@ -7,7 +7,7 @@ use restoresim_model::data::{BackupChain, COLUMNS, Cell, Change, Incremental, Ro
 use restoresim_model::full_backup::FullBackup;
 use restoresim_model::ids::{IncrIdx, Key, RequestKey};
 use restoresim_model::last_wins;
-use restoresim_model::packed::{MAX_INLINE_VALUE, Packed};
+use restoresim_model::packed::{MAX_INLINE_VALUE, Packed, PackedChange};
 use restoresim_model::topology::Topology;
 use restoresim_model::workload::{RestoreRequestSpec, Workload};
 
@@ -102,15 +102,15 @@ impl TableKeys<'_> {
 /// keeps. Draws come in rounds of `rows - distinct so far` (each draw adds
 /// at most one key, so a round can reach `rows` only on its last draw,
 /// where the map would stop too). The first round is drawn packed into
-/// that vector and sorted in place, the last draw of a key winning
+/// that vector and sorted by a radix sort, the last draw of a key winning
 /// (`restoresim_model::last_wins`). Later rounds are small (the first
 /// round's repeats, then theirs): each is sorted likewise, its new keys
 /// counted by a galloping walk, and kept in a side list, the later round
 /// winning, that is merged into the table once at the end — one pass over
-/// the table, not one a round. The rows never exceed `spec.rows`, so the
-/// vector is allocated once, at its final size: the peak is the packed
-/// backup (16 bytes a row) plus a byte a draw of filter and the draws that
-/// repeat a key, not a second copy of the table.
+/// the table, not one a round, and not a second one to count what the
+/// rounds counted. The rows never exceed `spec.rows`, so the vector is
+/// allocated at its final size: the peak is the packed backup (16 bytes a
+/// row) and the sort's scratch copy of it, while the first round sorts.
 fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
     let mut rows: Vec<(Key, Packed)> = Vec::with_capacity(spec.rows as usize);
     let mut later: Vec<(Key, Packed)> = Vec::new();
@@ -126,7 +126,7 @@ fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
             let key = draw_key(spec, rng);
             drawn.push((key, random_row(rng)));
         }
-        last_wins::sort_last_wins(drawn, 0);
+        last_wins::sort_last_wins(drawn);
         if first {
             distinct = rows.len() as u64;
         } else {
@@ -137,34 +137,58 @@ fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
             last_wins::merge_newer_wins(&mut later, n);
         }
     }
-    last_wins::merge_into(&mut rows, &later);
+    let new = distinct as usize - rows.len();
+    last_wins::merge_into(&mut rows, &later, new);
     FullBackup::from_sorted_packed(rows)
 }
 
+/// An incremental's changes, drawn in order straight into their packed
+/// form. A change to an existing key draws the key's index in the table;
+/// the key itself is read after every change is drawn, all the reads
+/// together: each is a random read of a table too large for the caches
+/// (80-160 MB at scale-100k), and reads that depend on nothing but their
+/// index overlap, where one per draw waited for each in turn. The draws
+/// and their order are unchanged: a key's index was drawn at the same
+/// point, and the key read at it does not feed any later draw.
 fn incremental(spec: &WorkloadSpec, existing: &TableKeys<'_>, rng: &mut Stream) -> Incremental {
-    let count = rng.range(spec.changes.min, spec.changes.max);
-    // Drawn lazily, in order, straight into the packed incremental.
-    Incremental::from_changes((0..count).map(|_| {
+    let count = rng.range(spec.changes.min, spec.changes.max) as usize;
+    let mut drawn: Vec<(Key, PackedChange)> = Vec::with_capacity(count);
+    // The draws whose key slot holds an index into `existing` for now
+    // (`changes.max` is at most 20 M: a position fits a u32).
+    let mut indexed: Vec<u32> = Vec::new();
+    for _ in 0..count {
         let key = if existing.len() == 0 || rng.chance(spec.new_keys.0) {
             draw_key(spec, rng)
         } else {
-            existing.at(rng.below(existing.len() as u64) as usize)
+            indexed.push(drawn.len() as u32);
+            rng.below(existing.len() as u64)
         };
-        let change = if rng.chance(spec.erase.0) {
-            Change::Erase
-        } else {
-            let partial = rng.chance(spec.partial.0);
-            let mut cells = [Cell::Keep; COLUMNS];
-            let forced = rng.below(COLUMNS as u64) as usize;
-            for (i, cell) in cells.iter_mut().enumerate() {
-                if !partial || i == forced || rng.chance(Ratio::new(1, 2)) {
-                    *cell = Cell::Set(random_value(rng));
-                }
-            }
-            Change::Upsert { cells }
-        };
-        (key, change)
-    }))
+        drawn.push((key, random_change(spec, rng)));
+    }
+    for &at in &indexed {
+        let draw = &mut drawn[at as usize];
+        draw.0 = existing.at(draw.0 as usize);
+    }
+    drop(indexed);
+    Incremental::from_packed(drawn)
+}
+
+/// One change's draws, in order: erase or upsert, then for an upsert
+/// whether it is partial, the column it always writes, and per column
+/// whether it writes it (partial only) and the value.
+fn random_change(spec: &WorkloadSpec, rng: &mut Stream) -> PackedChange {
+    if rng.chance(spec.erase.0) {
+        return PackedChange::new(&Change::Erase);
+    }
+    let partial = rng.chance(spec.partial.0);
+    let mut cells = [Cell::Keep; COLUMNS];
+    let forced = rng.below(COLUMNS as u64) as usize;
+    for (i, cell) in cells.iter_mut().enumerate() {
+        if !partial || i == forced || rng.chance(Ratio::new(1, 2)) {
+            *cell = Cell::Set(random_value(rng));
+        }
+    }
+    PackedChange::new(&Change::Upsert { cells })
 }
 
 /// The table's keys after `inc`, from its keys before: one merge walk.
@@ -172,12 +196,15 @@ fn incremental(spec: &WorkloadSpec, existing: &TableKeys<'_>, rng: &mut Stream) 
 fn keys_after(before: &TableKeys<'_>, inc: &Incremental) -> Vec<Key> {
     let mut after = Vec::with_capacity(before.len() + inc.len());
     let mut old = (0..before.len()).map(|i| before.at(i)).peekable();
-    for (key, change) in inc.changes() {
+    // Keys and erase marks straight from the packed changes: no change is
+    // decoded.
+    for i in 0..inc.len() {
+        let key = inc.key_at(i);
         while let Some(k) = old.next_if(|k| *k < key) {
             after.push(k);
         }
         old.next_if_eq(&key);
-        if !matches!(change, Change::Erase) {
+        if !inc.packed_at(i).is_erase() {
             after.push(key);
         }
     }
