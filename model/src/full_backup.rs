@@ -98,6 +98,12 @@ impl FullBackup {
         self.inner.rows.is_empty()
     }
 
+    /// Whether `other` shares these rows (the same copy, not only equal
+    /// rows): two readers of one backup may compare their rows as indices.
+    pub fn same(&self, other: &FullBackup) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The row of `key` among the rows at indices `lo..hi`.
     pub fn get_in(&self, lo: usize, hi: usize, key: Key) -> Option<Row> {
         let i = self.inner.rows[lo..hi].binary_search_by_key(&key, |(k, _)| *k).ok()?;

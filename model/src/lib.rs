@@ -26,6 +26,7 @@ pub mod packed;
 pub mod progress;
 pub mod schemeshard;
 pub mod shard_range;
+pub mod shard_spans;
 pub mod sorted_map;
 #[cfg(test)]
 mod testkit;

@@ -19,6 +19,7 @@ use crate::data::{BackupChain, Incremental, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::packed::{Packed, Unpacked};
+use crate::shard_spans::Spans;
 use crate::workload::Workload;
 
 /// `fold(full, inc_1..inc_k)`: the whole table after incrementals `1..=k`.
@@ -163,13 +164,21 @@ impl Oracle {
         Oracle::new(Arc::new(workload), TableId(0))
     }
 
-    fn full(&self) -> &FullBackup {
+    /// The full backup the versions are on (shared with the workload).
+    pub(crate) fn full(&self) -> &FullBackup {
         &self.workload.chain(self.table).full
     }
 
-    /// The version of `changed[i]` in force after incremental `k`: `None`
-    /// when no incremental `1..=k` changes it (the full backup holds).
-    fn version(&self, i: usize, k: IncrIdx) -> Option<Option<Row>> {
+    /// Every key some incremental changes, sorted: the vector
+    /// [`crate::shard_spans::ShardSpans`] indexes per shard.
+    pub fn changed_keys(&self) -> &[Key] {
+        &self.changed
+    }
+
+    /// The version of `changed[i]` in force after incremental `k`, as its
+    /// index and packed row: `None` when no incremental `1..=k` changes it
+    /// (the full backup holds).
+    pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
         let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
         let incrs = &self.version_incr[from..to];
         // A key has one version per incremental that changes it, usually
@@ -181,43 +190,85 @@ impl Oracle {
             incrs.partition_point(|j| u32::from(*j) <= k.0)
         };
         let v = from + n.checked_sub(1)?;
-        Some(match self.version_rows[v].get() {
+        Some((v, self.version_rows[v]))
+    }
+
+    /// Version `v`'s row, given its packed form.
+    pub(crate) fn version_row(&self, v: usize, packed: Packed) -> Option<Row> {
+        match packed.get() {
             Unpacked::Row(row) => row,
             Unpacked::Wide => Some(self.wide[&(v as u32)]),
-        })
+        }
+    }
+
+    /// The version of `changed[i]` in force after incremental `k`: `None`
+    /// when no incremental `1..=k` changes it (the full backup holds).
+    fn version(&self, i: usize, k: IncrIdx) -> Option<Option<Row>> {
+        self.version_packed(i, k).map(|(v, packed)| self.version_row(v, packed))
     }
 
     /// One key's row after incrementals `1..=k`.
     pub fn row_after(&self, key: Key, k: IncrIdx) -> Option<Row> {
-        let version = self.changed.binary_search(&key).ok().and_then(|i| self.version(i, k));
-        version.unwrap_or_else(|| self.full().get(key))
+        self.row_after_in(None, key, k)
+    }
+
+    /// [`Oracle::row_after`] of a key of the shard whose spans are given
+    /// (the key must be the shard's): searched within them, not over the
+    /// whole table.
+    pub fn row_after_in(&self, spans: Option<Spans<'_>>, key: Key, k: IncrIdx) -> Option<Row> {
+        let ((clo, chi), (flo, fhi)) =
+            spans.map_or(((0, self.changed.len()), (0, self.full().len())), |s| (s.changed(), s.full()));
+        let version = self.changed[clo..chi].binary_search(&key).ok().and_then(|i| self.version(clo + i, k));
+        version.unwrap_or_else(|| self.full().get_in(flo, fhi, key))
     }
 
     /// Same as [`row_in_prefix`], in O(log n).
     pub fn row_in_prefix(&self, key: Key, i: IncrIdx, last_key: Option<Key>) -> Option<Row> {
+        self.row_in_prefix_in(None, key, i, last_key)
+    }
+
+    /// [`Oracle::row_in_prefix`] of a key of the shard whose spans are given.
+    pub fn row_in_prefix_in(
+        &self,
+        spans: Option<Spans<'_>>,
+        key: Key,
+        i: IncrIdx,
+        last_key: Option<Key>,
+    ) -> Option<Row> {
         let applied_i = last_key.is_some_and(|last| key <= last);
         let k = if applied_i { i } else { IncrIdx(i.0 - 1) };
-        self.row_after(key, k)
+        self.row_after_in(spans, key, k)
     }
 
     /// The rows with keys in `range` after incrementals `1..=k`, in key
     /// order: a merge walk of the full backup with the changed keys.
     pub fn rows_after(&self, k: IncrIdx, range: impl RangeBounds<Key>) -> RowsAfter<'_> {
+        self.rows_after_in(None, k, range)
+    }
+
+    /// [`Oracle::rows_after`] of a range within the shard whose spans are
+    /// given (`crate::shard_spans`): where the walk starts is searched for
+    /// within the shard's rows and changed keys only. The range must lie
+    /// within the shard's keys: the walk sees no row outside its spans.
+    pub fn rows_after_in(&self, spans: Option<Spans<'_>>, k: IncrIdx, range: impl RangeBounds<Key>) -> RowsAfter<'_> {
         let (lo, hi) = (range.start_bound().cloned(), range.end_bound().cloned());
+        let ((clo, chi), (flo, fhi)) =
+            spans.map_or(((0, self.changed.len()), (0, self.full().len())), |s| (s.changed(), s.full()));
+        let changed = &self.changed[clo..chi];
         let from = match lo {
-            Bound::Included(s) => self.changed.partition_point(|c| *c < s),
-            Bound::Excluded(s) => self.changed.partition_point(|c| *c <= s),
+            Bound::Included(s) => changed.partition_point(|c| *c < s),
+            Bound::Excluded(s) => changed.partition_point(|c| *c <= s),
             Bound::Unbounded => 0,
         };
         let to = match hi {
-            Bound::Included(e) => self.changed.partition_point(|c| *c <= e),
-            Bound::Excluded(e) => self.changed.partition_point(|c| *c < e),
-            Bound::Unbounded => self.changed.len(),
+            Bound::Included(e) => changed.partition_point(|c| *c <= e),
+            Bound::Excluded(e) => changed.partition_point(|c| *c < e),
+            Bound::Unbounded => changed.len(),
         };
         // An empty or inverted range gives nothing (`FullBackup::span`
         // never panics).
-        let (full, full_end) = self.full().span((lo, hi));
-        RowsAfter { oracle: self, k, full, full_end, next: from, end: to.max(from) }
+        let (full, full_end) = self.full().span_in(flo, fhi, (lo, hi));
+        RowsAfter { oracle: self, k, full, full_end, next: clo + from, end: clo + to.max(from) }
     }
 }
 
