@@ -251,6 +251,11 @@ impl Changes<'_> {
     pub fn is_empty(&self) -> bool {
         self.next >= self.end
     }
+
+    /// The index in the incremental just past the run's last change.
+    pub fn end_index(&self) -> usize {
+        self.end.max(self.next)
+    }
 }
 
 impl Iterator for Changes<'_> {

@@ -81,6 +81,11 @@ impl FullBackup {
         self.inner.rows[i].0
     }
 
+    /// The `i`-th row in key order, unpacked.
+    pub fn row_at(&self, i: usize) -> (Key, Row) {
+        self.inner.row_at(i)
+    }
+
     /// The `i`-th row packed; a wide one reads as the marker (see
     /// [`FullBackup::get_in`] for the row).
     pub fn packed_at(&self, i: usize) -> Packed {

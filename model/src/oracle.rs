@@ -178,6 +178,7 @@ impl Oracle {
     /// The version of `changed[i]` in force after incremental `k`, as its
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).
+    #[inline]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
         let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
         let incrs = &self.version_incr[from..to];
@@ -268,7 +269,7 @@ impl Oracle {
         // An empty or inverted range gives nothing (`FullBackup::span`
         // never panics).
         let (full, full_end) = self.full().span_in(flo, fhi, (lo, hi));
-        RowsAfter { oracle: self, k, full, full_end, next: clo + from, end: clo + to.max(from) }
+        RowsAfter { oracle: self, backup: self.full(), k, full, full_end, next: clo + from, end: clo + to.max(from) }
     }
 }
 
@@ -314,6 +315,8 @@ fn for_each_change_in_key_order(incrementals: &[Incremental], mut f: impl FnMut(
 #[derive(Clone, Debug)]
 pub struct RowsAfter<'a> {
     oracle: &'a Oracle,
+    /// The oracle's full backup, looked up once, not per step.
+    backup: &'a FullBackup,
     k: IncrIdx,
     /// The next full backup row's index, and the end of the range's rows:
     /// indices rather than an iterator, so a row a changed key overrides is
@@ -329,33 +332,32 @@ impl Iterator for RowsAfter<'_> {
     type Item = (Key, Row);
 
     fn next(&mut self) -> Option<(Key, Row)> {
-        let backup = self.oracle.full();
         loop {
-            let changed = (self.next < self.end).then(|| self.oracle.changed[self.next]);
-            let mut full = backup.at(self.full, self.full_end);
-            match (full.peek_key(), changed) {
-                (None, None) => return None,
-                (Some(f), c) if c.is_none_or(|c| f < c) => {
-                    self.full += 1;
-                    return full.next();
-                }
-                (f, Some(c)) => {
-                    let i = self.next;
-                    self.next += 1;
-                    let version = self.oracle.version(i, self.k);
-                    let row = if f == Some(c) {
-                        self.full += 1;
-                        // The backup's row only when no incremental up to
-                        // `k` changed the key.
-                        version.unwrap_or_else(|| full.next().map(|(_, row)| row))
-                    } else {
-                        version.flatten()
-                    };
-                    if let Some(row) = row {
-                        return Some((c, row));
-                    }
-                }
-                (Some(_), None) => unreachable!("handled by the arm above"),
+            let full = (self.full < self.full_end).then(|| self.backup.key_at(self.full));
+            if self.next >= self.end {
+                // No changed key left: the backup's rows as they are.
+                full?;
+                self.full += 1;
+                return Some(self.backup.row_at(self.full - 1));
+            }
+            let c = self.oracle.changed[self.next];
+            if let Some(f) = full.filter(|f| *f < c) {
+                self.full += 1;
+                return Some((f, self.backup.row_at(self.full - 1).1));
+            }
+            let version = self.oracle.version_packed(self.next, self.k);
+            self.next += 1;
+            let row = match version {
+                Some((v, packed)) => self.oracle.version_row(v, packed),
+                // No incremental up to `k` changed the key: the backup's
+                // row, if it has one.
+                None => (full == Some(c)).then(|| self.backup.row_at(self.full).1),
+            };
+            if full == Some(c) {
+                self.full += 1;
+            }
+            if let Some(row) = row {
+                return Some((c, row));
             }
         }
     }

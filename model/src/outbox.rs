@@ -125,16 +125,22 @@ impl ReadBackup {
         let inc = chain.incremental(self.incr).ok_or(ReadError::Fatal)?;
         let span = span.unwrap_or_else(|| inc.span(self.start, self.end));
         debug_assert_eq!(span, inc.span(self.start, self.end), "the span given is the shard's");
-        let changes = inc.range_after_in(span, self.start, self.after, self.limit as usize).to_vec();
-        let last = changes.last().map(|(k, _)| *k).or(self.after);
-        let more = !inc.range_after_in(span, self.start, last, 1).is_empty();
-        let through_end: Key = last.map_or(self.start, |k| k.saturating_add(1));
-        // Changes up to `through_end`: inside the span unless a resume
-        // point past the range was asked for (then counted as before).
-        let rows_through = if through_end <= self.end {
-            (inc.position_in(span, through_end.max(self.start)) - span.0) as u64
-        } else {
-            inc.count_in(self.start, through_end)
+        let batch = inc.range_after_in(span, self.start, self.after, self.limit as usize);
+        // The index just past the batch: keys are unique, so what follows
+        // it in the span is above the batch's last key (or above the
+        // resume point, for an empty batch).
+        let past = batch.end_index();
+        let changes = batch.to_vec();
+        let more = past < span.1;
+        let rows_through = match (changes.last(), self.after) {
+            (Some(_), _) => (past - span.0) as u64,
+            (None, None) => 0,
+            // Changes up to the resume point: inside the span unless a
+            // resume point past the range was asked for (counted as before).
+            (None, Some(after)) => match after.checked_add(1).filter(|end| *end <= self.end) {
+                Some(end) => (inc.position_in(span, end.max(self.start)) - span.0) as u64,
+                None => inc.count_in(self.start, after.saturating_add(1)),
+            },
         };
         Ok(BatchRows { rows_through, rows_total: (span.1 - span.0) as u64, changes, more })
     }

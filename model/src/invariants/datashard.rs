@@ -61,8 +61,12 @@ impl Checker {
         let walked = if first && after.last_key > from { prefix_span(spec, from, after.last_key) } else { None };
         if !commit.changes.is_empty() {
             self.check_order(spec, shape, commit, db)?;
-            let seen = self.order_checked.entry((op, spec.idx)).or_insert(1);
-            *seen = (*seen).max(incr.0);
+            let seen = self.order_checked.entry(op).or_default();
+            let index = spec.idx.0 as usize;
+            if seen.len() <= index {
+                seen.resize(index + 1, 0);
+            }
+            seen[index] = seen[index].max(incr.0).max(1);
             if first {
                 self.check_exactly_once(spec, shape, commit, db, walked)?;
             }
@@ -109,7 +113,7 @@ impl Checker {
         // commits), so incrementals already seen done below an earlier
         // commit's `incr` are not looked at again: O(1) amortised per
         // commit instead of O(incrementals).
-        let seen = self.order_checked.get(&(op, spec.idx)).copied().unwrap_or(1);
+        let seen = self.order_checked.get(&op).and_then(|seen| seen.get(spec.idx.0 as usize)).copied().unwrap_or(1);
         for j in seen.max(1)..incr.0 {
             if !db.progress(op, IncrIdx(j)).is_some_and(|p| p.done) {
                 return Err(Violation::new(

@@ -136,7 +136,10 @@ pub struct Checker {
     ds_done: BTreeMap<(OperationId, IncrIdx), u32>,
     /// Invariant 2: per operation and DataShard, the highest incremental
     /// whose predecessors the shard was seen to have all finished.
-    order_checked: BTreeMap<(OperationId, crate::ids::ShardIdx), u32>,
+    /// By operation, then dense by the shard's global index (0: none yet):
+    /// at 100,000 shards a map keyed by `(operation, shard)` cost every
+    /// commit a search of a 100,000-entry tree.
+    order_checked: BTreeMap<OperationId, Vec<u32>>,
     /// Last durable coordinator state of each operation.
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
