@@ -181,16 +181,15 @@ impl Oracle {
     #[inline]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
         let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-        let incrs = &self.version_incr[from..to];
         // A key has one version per incremental that changes it, usually
         // one or two: a scan from the newest beats a binary search there,
         // and a long chain's keys keep the O(log) search.
-        let n = if incrs.len() <= 8 {
-            incrs.iter().rposition(|j| u32::from(*j) <= k.0).map_or(0, |n| n + 1)
+        let v = if to - from <= 8 {
+            (from..to).rev().find(|v| u32::from(self.version_incr[*v]) <= k.0)?
         } else {
-            incrs.partition_point(|j| u32::from(*j) <= k.0)
+            let n = self.version_incr[from..to].partition_point(|j| u32::from(*j) <= k.0);
+            from + n.checked_sub(1)?
         };
-        let v = from + n.checked_sub(1)?;
         Some((v, self.version_rows[v]))
     }
 
