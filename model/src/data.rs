@@ -202,6 +202,31 @@ impl Incremental {
         Changes { inc: self, next: from, end: to.min(from.saturating_add(limit)) }
     }
 
+    /// The index span of the changes with `start <= key < end` (empty,
+    /// never a panic, when the range is inverted): what
+    /// [`crate::shard_spans::ShardSpans`] keeps per shard.
+    pub fn span(&self, start: Key, end: Key) -> (usize, usize) {
+        let from = self.changes.partition_point(|(k, _)| *k < start);
+        let to = self.changes.partition_point(|(k, _)| *k < end);
+        (from, to.max(from))
+    }
+
+    /// The index of the first change at or above `key` among those at
+    /// indices `lo..hi`: a search of that span only.
+    pub fn position_in(&self, (lo, hi): (usize, usize), key: Key) -> usize {
+        lo + self.changes[lo..hi].partition_point(|(k, _)| *k < key)
+    }
+
+    /// [`Incremental::range_after`] of `start..end`, given that range's
+    /// span (`self.span(start, end)`, or the shard's from the index):
+    /// the same changes, found by a search of the span instead of two of
+    /// the whole incremental.
+    pub fn range_after_in(&self, span: (usize, usize), start: Key, after: Option<Key>, limit: usize) -> Changes<'_> {
+        let lo = after.map_or(start, |k| k.saturating_add(1).max(start));
+        let from = self.position_in(span, lo);
+        Changes { inc: self, next: from, end: span.1.min(from.saturating_add(limit)) }
+    }
+
     /// Number of changes with `start <= key < end`.
     pub fn count_in(&self, start: Key, end: Key) -> u64 {
         let from = self.changes.partition_point(|(k, _)| *k < start);
@@ -236,6 +261,11 @@ impl Changes<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.next >= self.end
+    }
+
+    /// The index in the incremental just past the run's last change.
+    pub fn end_index(&self) -> usize {
+        self.end.max(self.next)
     }
 }
 
@@ -354,6 +384,27 @@ mod tests {
         assert_eq!(inc.range_after(20, 70, Some(30), 2).len(), 2);
         assert_eq!(inc.range_after(20, 70, Some(30), 2).next_back().map(|(k, _)| k), Some(50));
         assert!(inc.range_after(20, 70, Some(60), 2).is_empty());
+    }
+
+    /// `range_after_in` over a range's span gives what `range_after` does,
+    /// for every resume point and limit, ranges past either end included.
+    #[test]
+    fn range_after_in_a_span_equals_the_whole_search() {
+        let inc = Incremental::from_changes((0..40).map(|k| (k * 5 + 3, Change::Erase)));
+        for (start, end) in [(0, 300), (3, 4), (10, 60), (60, 10), (0, 0), (198, Key::MAX), (250, 400)] {
+            let span = inc.span(start, end);
+            assert_eq!(span.1 - span.0, inc.count_in(start, end) as usize);
+            for after in [None, Some(0), Some(2), Some(3), Some(30), Some(59), Some(199), Some(Key::MAX)] {
+                for limit in [0, 1, 3, usize::MAX] {
+                    let whole = inc.range_after(start, end, after, limit).to_vec();
+                    assert_eq!(
+                        inc.range_after_in(span, start, after, limit).to_vec(),
+                        whole,
+                        "{start}..{end} {after:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// A change too wide to pack reads back whole, and only while it is

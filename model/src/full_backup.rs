@@ -81,6 +81,11 @@ impl FullBackup {
         self.inner.rows[i].0
     }
 
+    /// The `i`-th row in key order, unpacked.
+    pub fn row_at(&self, i: usize) -> (Key, Row) {
+        self.inner.row_at(i)
+    }
+
     /// The `i`-th row packed; a wide one reads as the marker (see
     /// [`FullBackup::get_in`] for the row).
     pub fn packed_at(&self, i: usize) -> Packed {
@@ -96,6 +101,12 @@ impl FullBackup {
 
     pub fn is_empty(&self) -> bool {
         self.inner.rows.is_empty()
+    }
+
+    /// Whether `other` shares these rows (the same copy, not only equal
+    /// rows): two readers of one backup may compare their rows as indices.
+    pub fn same(&self, other: &FullBackup) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The row of `key` among the rows at indices `lo..hi`.
@@ -119,18 +130,21 @@ impl FullBackup {
         self.span_in(0, self.len(), range)
     }
 
-    /// [`FullBackup::span`] within the rows at indices `lo..hi`.
+    /// [`FullBackup::span`] within the rows at indices `lo..hi`. A bound
+    /// the span's first (or last) row already meets is not searched for:
+    /// a shard's whole range, the common case, costs two comparisons.
     pub fn span_in(&self, lo: usize, hi: usize, range: impl RangeBounds<Key>) -> (usize, usize) {
         let rows = &self.inner.rows[lo..hi];
+        let (first, last) = (rows.first().map(|(k, _)| k), rows.last().map(|(k, _)| k));
         let from = match range.start_bound() {
-            Bound::Included(s) => rows.partition_point(|(k, _)| k < s),
-            Bound::Excluded(s) => rows.partition_point(|(k, _)| k <= s),
-            Bound::Unbounded => 0,
+            Bound::Included(s) if first.is_some_and(|f| f < s) => rows.partition_point(|(k, _)| k < s),
+            Bound::Excluded(s) if first.is_some_and(|f| f <= s) => rows.partition_point(|(k, _)| k <= s),
+            _ => 0,
         };
         let to = match range.end_bound() {
-            Bound::Included(e) => rows.partition_point(|(k, _)| k <= e),
-            Bound::Excluded(e) => rows.partition_point(|(k, _)| k < e),
-            Bound::Unbounded => rows.len(),
+            Bound::Included(e) if last.is_some_and(|l| l > e) => rows.partition_point(|(k, _)| k <= e),
+            Bound::Excluded(e) if last.is_some_and(|l| l >= e) => rows.partition_point(|(k, _)| k < e),
+            _ => rows.len(),
         };
         (lo + from, lo + to.max(from))
     }
@@ -236,6 +250,35 @@ mod tests {
             for key in [0, 10, 11, 20, 30, 31] {
                 let expected = from.max(full.iter().take_while(|(k, _)| *k < key).count());
                 assert_eq!(full.seek(from, key), expected, "seek from {from} to {key}");
+            }
+        }
+        // Every bound shape of every range over a span, against the plain
+        // partition points (the first and last rows' shortcut included).
+        let all: Vec<Key> = full.iter().map(|(k, _)| k).collect();
+        for (lo, hi) in [(0, 3), (0, 0), (1, 2), (1, 3), (2, 2)] {
+            let span = &all[lo..hi];
+            let below = |key: Key| lo + span.partition_point(|k| *k < key);
+            let at_or_below = |key: Key| lo + span.partition_point(|k| *k <= key);
+            for a in [5, 10, 15, 20, 25, 30, 35] {
+                for b in [5, 10, 15, 20, 25, 30, 35] {
+                    let fix = |(f, t): (usize, usize)| (f, t.max(f));
+                    assert_eq!(full.span_in(lo, hi, a..b), fix((below(a), below(b))), "{lo}..{hi}: {a}..{b}");
+                    assert_eq!(full.span_in(lo, hi, a..=b), fix((below(a), at_or_below(b))), "{lo}..{hi}: {a}..={b}");
+                    let excluded = (Bound::Excluded(a), Bound::Excluded(b));
+                    assert_eq!(
+                        full.span_in(lo, hi, excluded),
+                        fix((at_or_below(a), below(b))),
+                        "{lo}..{hi}: ({a}, {b})"
+                    );
+                    let open = (Bound::Excluded(a), Bound::Included(b));
+                    assert_eq!(
+                        full.span_in(lo, hi, open),
+                        fix((at_or_below(a), at_or_below(b))),
+                        "{lo}..{hi}: ({a}, {b}]"
+                    );
+                }
+                assert_eq!(full.span_in(lo, hi, a..), (below(a), hi), "{lo}..{hi}: {a}..");
+                assert_eq!(full.span_in(lo, hi, ..a), (lo, below(a).max(lo)), "{lo}..{hi}: ..{a}");
             }
         }
         let many = FullBackup::from_sorted_packed((0..1000).map(|k| (k * 3, Packed::new(Some(row(k))))).collect());

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod radix_sort;
 pub mod schemeshard;
 pub mod shard_range;
+pub mod shard_spans;
 pub mod sorted_map;
 #[cfg(test)]
 mod testkit;

@@ -19,6 +19,7 @@ use crate::data::{BackupChain, Incremental, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::packed::{Packed, Unpacked};
+use crate::shard_spans::Spans;
 use crate::workload::Workload;
 
 /// `fold(full, inc_1..inc_k)`: the whole table after incrementals `1..=k`.
@@ -168,61 +169,111 @@ impl Oracle {
         Oracle::new(Arc::new(workload), TableId(0))
     }
 
-    fn full(&self) -> &FullBackup {
+    /// The full backup the versions are on (shared with the workload).
+    pub(crate) fn full(&self) -> &FullBackup {
         &self.workload.chain(self.table).full
+    }
+
+    /// Every key some incremental changes, sorted: the vector
+    /// [`crate::shard_spans::ShardSpans`] indexes per shard.
+    pub fn changed_keys(&self) -> &[Key] {
+        &self.changed
+    }
+
+    /// The version of `changed[i]` in force after incremental `k`, as its
+    /// index and packed row: `None` when no incremental `1..=k` changes it
+    /// (the full backup holds).
+    #[inline]
+    pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
+        let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        // A key has one version per incremental that changes it, usually
+        // one or two: a scan from the newest beats a binary search there,
+        // and a long chain's keys keep the O(log) search.
+        let v = if to - from <= 8 {
+            (from..to).rev().find(|v| u32::from(self.version_incr[*v]) <= k.0)?
+        } else {
+            let n = self.version_incr[from..to].partition_point(|j| u32::from(*j) <= k.0);
+            from + n.checked_sub(1)?
+        };
+        Some((v, self.version_rows[v]))
+    }
+
+    /// Version `v`'s row, given its packed form.
+    pub(crate) fn version_row(&self, v: usize, packed: Packed) -> Option<Row> {
+        match packed.get() {
+            Unpacked::Row(row) => row,
+            Unpacked::Wide => Some(self.wide[&(v as u32)]),
+        }
     }
 
     /// The version of `changed[i]` in force after incremental `k`: `None`
     /// when no incremental `1..=k` changes it (the full backup holds).
     fn version(&self, i: usize, k: IncrIdx) -> Option<Option<Row>> {
-        let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-        let incrs = &self.version_incr[from..to];
-        // A key has one version per incremental that changes it, usually
-        // one or two: a scan from the newest beats a binary search there,
-        // and a long chain's keys keep the O(log) search.
-        let n = if incrs.len() <= 8 {
-            incrs.iter().rposition(|j| u32::from(*j) <= k.0).map_or(0, |n| n + 1)
-        } else {
-            incrs.partition_point(|j| u32::from(*j) <= k.0)
-        };
-        let v = from + n.checked_sub(1)?;
-        Some(match self.version_rows[v].get() {
-            Unpacked::Row(row) => row,
-            Unpacked::Wide => Some(self.wide[&(v as u32)]),
-        })
+        self.version_packed(i, k).map(|(v, packed)| self.version_row(v, packed))
     }
 
     /// One key's row after incrementals `1..=k`.
     pub fn row_after(&self, key: Key, k: IncrIdx) -> Option<Row> {
-        let version = self.changed.binary_search(&key).ok().and_then(|i| self.version(i, k));
-        version.unwrap_or_else(|| self.full().get(key))
+        self.row_after_in(None, key, k)
+    }
+
+    /// [`Oracle::row_after`] of a key of the shard whose spans are given
+    /// (the key must be the shard's): searched within them, not over the
+    /// whole table.
+    pub fn row_after_in(&self, spans: Option<Spans<'_>>, key: Key, k: IncrIdx) -> Option<Row> {
+        let ((clo, chi), (flo, fhi)) =
+            spans.map_or(((0, self.changed.len()), (0, self.full().len())), |s| (s.changed(), s.full()));
+        let version = self.changed[clo..chi].binary_search(&key).ok().and_then(|i| self.version(clo + i, k));
+        version.unwrap_or_else(|| self.full().get_in(flo, fhi, key))
     }
 
     /// Same as [`row_in_prefix`], in O(log n).
     pub fn row_in_prefix(&self, key: Key, i: IncrIdx, last_key: Option<Key>) -> Option<Row> {
+        self.row_in_prefix_in(None, key, i, last_key)
+    }
+
+    /// [`Oracle::row_in_prefix`] of a key of the shard whose spans are given.
+    pub fn row_in_prefix_in(
+        &self,
+        spans: Option<Spans<'_>>,
+        key: Key,
+        i: IncrIdx,
+        last_key: Option<Key>,
+    ) -> Option<Row> {
         let applied_i = last_key.is_some_and(|last| key <= last);
         let k = if applied_i { i } else { IncrIdx(i.0 - 1) };
-        self.row_after(key, k)
+        self.row_after_in(spans, key, k)
     }
 
     /// The rows with keys in `range` after incrementals `1..=k`, in key
     /// order: a merge walk of the full backup with the changed keys.
     pub fn rows_after(&self, k: IncrIdx, range: impl RangeBounds<Key>) -> RowsAfter<'_> {
+        self.rows_after_in(None, k, range)
+    }
+
+    /// [`Oracle::rows_after`] of a range within the shard whose spans are
+    /// given (`crate::shard_spans`): where the walk starts is searched for
+    /// within the shard's rows and changed keys only. The range must lie
+    /// within the shard's keys: the walk sees no row outside its spans.
+    pub fn rows_after_in(&self, spans: Option<Spans<'_>>, k: IncrIdx, range: impl RangeBounds<Key>) -> RowsAfter<'_> {
         let (lo, hi) = (range.start_bound().cloned(), range.end_bound().cloned());
+        let ((clo, chi), (flo, fhi)) =
+            spans.map_or(((0, self.changed.len()), (0, self.full().len())), |s| (s.changed(), s.full()));
+        let changed = &self.changed[clo..chi];
         let from = match lo {
-            Bound::Included(s) => self.changed.partition_point(|c| *c < s),
-            Bound::Excluded(s) => self.changed.partition_point(|c| *c <= s),
+            Bound::Included(s) => changed.partition_point(|c| *c < s),
+            Bound::Excluded(s) => changed.partition_point(|c| *c <= s),
             Bound::Unbounded => 0,
         };
         let to = match hi {
-            Bound::Included(e) => self.changed.partition_point(|c| *c <= e),
-            Bound::Excluded(e) => self.changed.partition_point(|c| *c < e),
-            Bound::Unbounded => self.changed.len(),
+            Bound::Included(e) => changed.partition_point(|c| *c <= e),
+            Bound::Excluded(e) => changed.partition_point(|c| *c < e),
+            Bound::Unbounded => changed.len(),
         };
         // An empty or inverted range gives nothing (`FullBackup::span`
         // never panics).
-        let (full, full_end) = self.full().span((lo, hi));
-        RowsAfter { oracle: self, k, full, full_end, next: from, end: to.max(from) }
+        let (full, full_end) = self.full().span_in(flo, fhi, (lo, hi));
+        RowsAfter { oracle: self, backup: self.full(), k, full, full_end, next: clo + from, end: clo + to.max(from) }
     }
 }
 
@@ -315,6 +366,8 @@ impl Iterator for InKeyOrder<'_> {
 #[derive(Clone, Debug)]
 pub struct RowsAfter<'a> {
     oracle: &'a Oracle,
+    /// The oracle's full backup, looked up once, not per step.
+    backup: &'a FullBackup,
     k: IncrIdx,
     /// The next full backup row's index, and the end of the range's rows:
     /// indices rather than an iterator, so a row a changed key overrides is
@@ -330,33 +383,32 @@ impl Iterator for RowsAfter<'_> {
     type Item = (Key, Row);
 
     fn next(&mut self) -> Option<(Key, Row)> {
-        let backup = self.oracle.full();
         loop {
-            let changed = (self.next < self.end).then(|| self.oracle.changed[self.next]);
-            let mut full = backup.at(self.full, self.full_end);
-            match (full.peek_key(), changed) {
-                (None, None) => return None,
-                (Some(f), c) if c.is_none_or(|c| f < c) => {
-                    self.full += 1;
-                    return full.next();
-                }
-                (f, Some(c)) => {
-                    let i = self.next;
-                    self.next += 1;
-                    let version = self.oracle.version(i, self.k);
-                    let row = if f == Some(c) {
-                        self.full += 1;
-                        // The backup's row only when no incremental up to
-                        // `k` changed the key.
-                        version.unwrap_or_else(|| full.next().map(|(_, row)| row))
-                    } else {
-                        version.flatten()
-                    };
-                    if let Some(row) = row {
-                        return Some((c, row));
-                    }
-                }
-                (Some(_), None) => unreachable!("handled by the arm above"),
+            let full = (self.full < self.full_end).then(|| self.backup.key_at(self.full));
+            if self.next >= self.end {
+                // No changed key left: the backup's rows as they are.
+                full?;
+                self.full += 1;
+                return Some(self.backup.row_at(self.full - 1));
+            }
+            let c = self.oracle.changed[self.next];
+            if let Some(f) = full.filter(|f| *f < c) {
+                self.full += 1;
+                return Some((f, self.backup.row_at(self.full - 1).1));
+            }
+            let version = self.oracle.version_packed(self.next, self.k);
+            self.next += 1;
+            let row = match version {
+                Some((v, packed)) => self.oracle.version_row(v, packed),
+                // No incremental up to `k` changed the key: the backup's
+                // row, if it has one.
+                None => (full == Some(c)).then(|| self.backup.row_at(self.full).1),
+            };
+            if full == Some(c) {
+                self.full += 1;
+            }
+            if let Some(row) = row {
+                return Some((c, row));
             }
         }
     }

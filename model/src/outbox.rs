@@ -117,17 +117,40 @@ impl ReadBackup {
     /// more follows, and the row counts progress is measured in. An
     /// incremental the chain does not have is unreadable.
     pub fn serve(&self, chain: &crate::data::BackupChain) -> Result<BatchRows, ReadError> {
+        self.serve_in(chain, None)
+    }
+
+    /// [`ReadBackup::serve`], given the shard's span in the incremental
+    /// when the caller knows it (`crate::shard_spans`): every answer is
+    /// then found by searches of the shard's ~100 changes, where `serve`
+    /// made eight binary searches of the whole incremental (at scale,
+    /// ~20 cache misses each). Without a span, two whole searches find it.
+    pub fn serve_in(
+        &self,
+        chain: &crate::data::BackupChain,
+        span: Option<(usize, usize)>,
+    ) -> Result<BatchRows, ReadError> {
         let inc = chain.incremental(self.incr).ok_or(ReadError::Fatal)?;
-        let changes = inc.range_after(self.start, self.end, self.after, self.limit as usize).to_vec();
-        let last = changes.last().map(|(k, _)| *k).or(self.after);
-        let more = !inc.range_after(self.start, self.end, last, 1).is_empty();
-        let through_end: Key = last.map_or(self.start, |k| k.saturating_add(1));
-        Ok(BatchRows {
-            rows_through: inc.count_in(self.start, through_end),
-            rows_total: inc.count_in(self.start, self.end),
-            changes,
-            more,
-        })
+        let span = span.unwrap_or_else(|| inc.span(self.start, self.end));
+        debug_assert_eq!(span, inc.span(self.start, self.end), "the span given is the shard's");
+        let batch = inc.range_after_in(span, self.start, self.after, self.limit as usize);
+        // The index just past the batch: keys are unique, so what follows
+        // it in the span is above the batch's last key (or above the
+        // resume point, for an empty batch).
+        let past = batch.end_index();
+        let changes = batch.to_vec();
+        let more = past < span.1;
+        let rows_through = match (changes.last(), self.after) {
+            (Some(_), _) => (past - span.0) as u64,
+            (None, None) => 0,
+            // Changes up to the resume point: inside the span unless a
+            // resume point past the range was asked for (counted as before).
+            (None, Some(after)) => match after.checked_add(1).filter(|end| *end <= self.end) {
+                Some(end) => (inc.position_in(span, end.max(self.start)) - span.0) as u64,
+                None => inc.count_in(self.start, after.saturating_add(1)),
+            },
+        };
+        Ok(BatchRows { rows_through, rows_total: (span.1 - span.0) as u64, changes, more })
     }
 }
 
@@ -207,5 +230,66 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.commands.clear();
         self.notes.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{BackupChain, Change, Incremental};
+
+    /// What `serve` answered before it searched within the shard's span:
+    /// eight searches of the whole incremental.
+    fn serve_by_whole_searches(read: &ReadBackup, chain: &BackupChain) -> Result<BatchRows, ReadError> {
+        let inc = chain.incremental(read.incr).ok_or(ReadError::Fatal)?;
+        let changes = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
+        let last = changes.last().map(|(k, _)| *k).or(read.after);
+        let more = !inc.range_after(read.start, read.end, last, 1).is_empty();
+        let through_end: Key = last.map_or(read.start, |k| k.saturating_add(1));
+        Ok(BatchRows {
+            rows_through: inc.count_in(read.start, through_end),
+            rows_total: inc.count_in(read.start, read.end),
+            changes,
+            more,
+        })
+    }
+
+    /// A read answers the same with the span given, without it, and as
+    /// the whole-incremental searches did: every resume point, limit and
+    /// range shape, including resume points outside the range.
+    #[test]
+    fn a_read_within_the_shards_span_answers_as_the_whole_searches() {
+        let inc = Incremental::from_changes((0..50).map(|k| (k * 7 + 2, Change::Erase)));
+        let chain = BackupChain { incrementals: vec![inc.clone()], ..BackupChain::default() };
+        let ranges = [(0, 400), (2, 3), (10, 100), (100, 10), (0, 0), (300, Key::MAX), (345, 400)];
+        for (start, end) in ranges {
+            for after in [None, Some(0), Some(2), Some(9), Some(99), Some(100), Some(500), Some(Key::MAX)] {
+                for limit in [0, 1, 5, 1000] {
+                    let read = ReadBackup {
+                        op: OperationId(1),
+                        table: TableId(0),
+                        incr: IncrIdx(1),
+                        start,
+                        end,
+                        after,
+                        limit,
+                    };
+                    let expected = serve_by_whole_searches(&read, &chain);
+                    assert_eq!(read.serve(&chain), expected, "{start}..{end} after {after:?} limit {limit}");
+                    let span = Some(inc.span(start, end));
+                    assert_eq!(read.serve_in(&chain, span), expected, "{start}..{end} after {after:?}");
+                }
+            }
+        }
+        let read = ReadBackup {
+            op: OperationId(1),
+            table: TableId(0),
+            incr: IncrIdx(2),
+            start: 0,
+            end: 9,
+            after: None,
+            limit: 1,
+        };
+        assert_eq!(read.serve(&chain), Err(ReadError::Fatal), "an incremental the chain lacks");
     }
 }

@@ -169,6 +169,25 @@ impl ShardRows {
         }
     }
 
+    /// The backup this overlays and the index span of the shard's rows in
+    /// it: what the checks' packed comparison (`invariants::same_rows`)
+    /// reads where the delta has no entry.
+    pub(crate) fn base_span(&self) -> (&FullBackup, usize, usize) {
+        (&self.base, self.lo, self.hi)
+    }
+
+    /// The delta's entries with `lo <= key <= hi`, in key order, packed
+    /// (an erased key as the absent marker); see [`ShardRows::delta_row`].
+    pub(crate) fn delta_in(&self, lo: Key, hi: Key) -> impl Iterator<Item = (Key, Packed)> + '_ {
+        let range = if lo <= hi { self.delta.range(lo..=hi) } else { self.delta.range(0..0) };
+        range.map(|(k, p)| (*k, *p))
+    }
+
+    /// A delta entry's row (a wide one from the side map).
+    pub(crate) fn delta_row(&self, key: Key, packed: Packed) -> Option<Row> {
+        self.unpack(key, packed)
+    }
+
     /// Keys whose row differs from the full backup (a measure of the
     /// overlay's memory).
     pub fn changed(&self) -> usize {

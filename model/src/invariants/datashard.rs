@@ -61,8 +61,12 @@ impl Checker {
         let walked = if first && after.last_key > from { prefix_span(spec, from, after.last_key) } else { None };
         if !commit.changes.is_empty() {
             self.check_order(spec, shape, commit, db)?;
-            let seen = self.order_checked.entry((op, spec.idx)).or_insert(1);
-            *seen = (*seen).max(incr.0);
+            let seen = self.order_checked.entry(op).or_default();
+            let index = spec.idx.0 as usize;
+            if seen.len() <= index {
+                seen.resize(index + 1, 0);
+            }
+            seen[index] = seen[index].max(incr.0).max(1);
             if first {
                 self.check_exactly_once(spec, shape, commit, db, walked)?;
             }
@@ -84,7 +88,7 @@ impl Checker {
             // The prefix the walks of this incremental verified is equal
             // still: only the rest is compared (see `verified.rs`).
             let from = self.verified.unverified_from(spec, incr);
-            if !rows_equal(db, oracle, incr, from, spec.end) {
+            if !self.rows_equal(spec, db, incr, from) {
                 let expected = oracle.rows_after(incr, spec.start..spec.end);
                 let diff = first_difference(db.rows.range(spec.start..spec.end), expected);
                 return Err(Violation::new(
@@ -109,7 +113,7 @@ impl Checker {
         // commits), so incrementals already seen done below an earlier
         // commit's `incr` are not looked at again: O(1) amortised per
         // commit instead of O(incrementals).
-        let seen = self.order_checked.get(&(op, spec.idx)).copied().unwrap_or(1);
+        let seen = self.order_checked.get(&op).and_then(|seen| seen.get(spec.idx.0 as usize)).copied().unwrap_or(1);
         for j in seen.max(1)..incr.0 {
             if !db.progress(op, IncrIdx(j)).is_some_and(|p| p.done) {
                 return Err(Violation::new(
@@ -177,6 +181,7 @@ impl Checker {
             ));
         };
         let oracle = &self.oracles[spec.table.0 as usize];
+        let spans = self.spans.of(spec);
         // Keys at or below LastKey of incremental `m == incr` must hold
         // incremental `incr`'s values: exactly what the prefix walk compares.
         let walked = walked.filter(|_| m == commit.incr);
@@ -184,7 +189,9 @@ impl Checker {
             if walked.is_some_and(|(lo, hi)| (lo..=hi).contains(key)) {
                 continue;
             }
-            let expected = oracle.row_in_prefix(*key, m, progress.last_key);
+            // The shard's spans hold only its own keys' rows.
+            let within = spans.filter(|_| spec.contains(*key));
+            let expected = oracle.row_in_prefix_in(within, *key, m, progress.last_key);
             let actual = db.rows.get(*key);
             if actual != expected {
                 return Err(Violation::new(
@@ -224,10 +231,8 @@ impl Checker {
         let Some(to) = commit.progress.last_key else { return Ok(()) };
         let oracle = &self.oracles[spec.table.0 as usize];
         if let Some((lo, hi)) = prefix_span(spec, from, Some(to)) {
-            let expected = oracle.rows_after(incr, lo..=hi);
-            let actual = db.rows.range(lo..=hi);
-            if !actual.clone().eq(expected.clone()) {
-                let diff = first_difference(actual, expected);
+            if !self.range_equal(spec, db, incr, lo, hi) {
+                let diff = first_difference(db.rows.range(lo..=hi), oracle.rows_after(incr, lo..=hi));
                 return Err(Violation::new(
                     Invariant::ExactlyOnce,
                     format!(
@@ -242,12 +247,13 @@ impl Checker {
         }
         let chain = self.workload.chain(spec.table);
         let Some(inc) = chain.incremental(incr) else { return Ok(()) };
-        let Some((next, _)) = inc.range_after(spec.start, spec.end, Some(to), 1).first() else { return Ok(()) };
+        let span =
+            self.spans.of(spec).and_then(|s| s.incremental(incr)).unwrap_or_else(|| inc.span(spec.start, spec.end));
+        let Some((next, _)) = inc.range_after_in(span, spec.start, Some(to), 1).first() else { return Ok(()) };
         let previous = IncrIdx(incr.0 - 1);
-        let expected = oracle.rows_after(previous, to.saturating_add(1)..=next);
-        let actual = db.rows.range(to.saturating_add(1)..=next);
-        if !actual.clone().eq(expected.clone()) {
-            let diff = first_difference(actual, expected);
+        if !self.range_equal(spec, db, previous, to.saturating_add(1), next) {
+            let expected = oracle.rows_after(previous, to.saturating_add(1)..=next);
+            let diff = first_difference(db.rows.range(to.saturating_add(1)..=next), expected);
             return Err(Violation::new(
                 Invariant::ExactlyOnce,
                 format!(
@@ -262,16 +268,33 @@ impl Checker {
     }
 }
 
-/// Whether the shard's rows with `from <= key < end` are the oracle's
-/// after `incr`.
-pub(super) fn rows_equal(
-    db: &DataShardDb,
-    oracle: &crate::oracle::Oracle,
-    incr: IncrIdx,
-    from: crate::ids::Key,
-    end: crate::ids::Key,
-) -> bool {
-    from >= end || db.rows.range(from..end).eq(oracle.rows_after(incr, from..end))
+impl Checker {
+    /// Whether the shard's rows with `from <= key < spec.end` are the
+    /// oracle's after `incr`.
+    pub(super) fn rows_equal(&self, spec: &ShardSpec, db: &DataShardDb, incr: IncrIdx, from: crate::ids::Key) -> bool {
+        from >= spec.end || self.range_equal(spec, db, incr, from, spec.end - 1)
+    }
+
+    /// Whether the shard's rows with `lo <= key <= hi` are the oracle's
+    /// after `k`: the full walk's verdict, found by comparing only the
+    /// keys either side changed when the range lies in the shard's spans
+    /// (`same_rows.rs`), else by a walk that starts with a search of the
+    /// shard's rows only, or of the whole table for a range outside it.
+    fn range_equal(
+        &self,
+        spec: &ShardSpec,
+        db: &DataShardDb,
+        k: IncrIdx,
+        lo: crate::ids::Key,
+        hi: crate::ids::Key,
+    ) -> bool {
+        let oracle = &self.oracles[spec.table.0 as usize];
+        let spans = self.spans.of(spec).filter(|_| spec.contains(lo) && spec.contains(hi));
+        if let Some(same) = spans.and_then(|s| super::same_rows::same_rows(&db.rows, oracle, k, s, lo, hi)) {
+            return same;
+        }
+        db.rows.range(lo..=hi).eq(oracle.rows_after_in(spans, k, lo..=hi))
+    }
 }
 
 /// The shard's keys in `(from, to]`, as an inclusive range, if any: what

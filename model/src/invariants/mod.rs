@@ -13,6 +13,7 @@ pub use datashard::is_stale_request;
 mod deadline;
 pub use deadline::{timeout_earned, timeouts_earned};
 mod reported;
+mod same_rows;
 pub use reported::check_reported_not_ahead;
 mod schemeshard;
 mod stale;
@@ -135,7 +136,10 @@ pub struct Checker {
     ds_done: BTreeMap<(OperationId, IncrIdx), u32>,
     /// Invariant 2: per operation and DataShard, the highest incremental
     /// whose predecessors the shard was seen to have all finished.
-    order_checked: BTreeMap<(OperationId, crate::ids::ShardIdx), u32>,
+    /// By operation, then dense by the shard's global index (0: none yet):
+    /// at 100,000 shards a map keyed by `(operation, shard)` cost every
+    /// commit a search of a 100,000-entry tree.
+    order_checked: BTreeMap<OperationId, Vec<u32>>,
     /// Last durable coordinator state of each operation.
     ss_state: BTreeMap<OperationId, (OpState, IncrIdx)>,
     /// Operation → its table's shard count and incremental count.
@@ -162,6 +166,10 @@ pub struct Checker {
     /// Invariants 1 and 3: what the data checks found equal to the oracle
     /// and no commit changed since, so a later check need not walk it again.
     verified: verified::VerifiedPrefixes,
+    /// Each shard's span in its table's backup, oracle and incrementals,
+    /// so a check's walk starts with a search of the shard's rows, not
+    /// of the whole table.
+    spans: crate::shard_spans::ShardSpans,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -173,10 +181,12 @@ struct OpShape {
 
 impl Checker {
     pub fn new(workload: Arc<Workload>) -> Checker {
+        let oracles: Vec<crate::oracle::Oracle> = (0..workload.backups.len() as u32)
+            .map(|t| crate::oracle::Oracle::new(workload.clone(), crate::ids::TableId(t)))
+            .collect();
         Checker {
-            oracles: (0..workload.backups.len() as u32)
-                .map(|t| crate::oracle::Oracle::new(workload.clone(), crate::ids::TableId(t)))
-                .collect(),
+            spans: crate::shard_spans::ShardSpans::new(Arc::clone(&workload), &oracles),
+            oracles,
             workload,
             ds_done: BTreeMap::new(),
             order_checked: BTreeMap::new(),
@@ -195,6 +205,12 @@ impl Checker {
     /// The table `table` after each prefix of its chain.
     pub fn oracle(&self, table: crate::ids::TableId) -> &crate::oracle::Oracle {
         &self.oracles[table.0 as usize]
+    }
+
+    /// Every shard's spans in its table's vectors: backup storage reads
+    /// with them too (`ReadBackup::serve_in`).
+    pub fn shard_spans(&self) -> &crate::shard_spans::ShardSpans {
+        &self.spans
     }
 
     /// Shards durably Done with `incr` of `op`, per the DataShards themselves.

@@ -141,7 +141,6 @@ impl Checker {
                 ));
             }
         }
-        let oracle = &self.oracles[shape.table.0 as usize];
         let table = self.workload.topology.table(shape.table).expect("table exists");
         let last = IncrIdx(shape.incrementals);
         for &shard in &table.shards {
@@ -149,7 +148,7 @@ impl Checker {
             // A shard whose own Done check found its rows equal to the
             // final state, unchanged since, is not walked again.
             let from = self.verified.unverified_from(spec, last);
-            if !super::datashard::rows_equal(datashard(shard), oracle, last, from, spec.end) {
+            if !self.rows_equal(spec, datashard(shard), last, from) {
                 return Err(Violation::new(
                     Invariant::FinalData,
                     format!(

@@ -467,7 +467,11 @@ impl System for RestoreSystem {
         let result = match fault {
             Some(IoFault::Transient) => Err(ReadError::Transient),
             Some(IoFault::Fatal) => Err(ReadError::Fatal),
-            None => io.serve(self.workload.chain(io.table)),
+            None => {
+                // The shard's span in the incremental, from the checker's index (not a search).
+                let spans = self.checker.shard_spans().of_range(io.table, io.start, io.end);
+                io.serve_in(self.workload.chain(io.table), spans.and_then(|s| s.incremental(io.incr)))
+            }
         };
         BackupBatch { op: io.op, incr: io.incr, result }
     }
