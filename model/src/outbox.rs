@@ -39,9 +39,11 @@ pub enum Timer {
     AllocateTimeout { op: OperationId, cookie: u64 },
     /// SchemeShard: the op's stage-level backoff is over.
     StageRetry { op: OperationId },
-    /// SchemeShard: re-send to one shard (backoff after a failure).
+    /// SchemeShard: re-send to one shard (backoff after a failure). A slot
+    /// of the operation's timer table: the engine fires `ShardTimers`.
     ShardRetry { op: OperationId, shard: ShardIdx, round: Round },
-    /// SchemeShard: has the shard said anything lately?
+    /// SchemeShard: has the shard said anything lately? A slot of the
+    /// operation's timer table: the engine fires `ShardTimers`.
     ShardTimeout { op: OperationId, shard: ShardIdx, round: Round },
     /// SchemeShard: `deadline_overall` (stage = None) or `deadline_stage`.
     Deadline { op: OperationId, stage: Option<IncrIdx> },
@@ -64,6 +66,11 @@ pub enum Timer {
     /// Client (YDB flavour): send the DROP (again) unless attempt
     /// `attempt` was answered.
     ClientDrop { attempt: u32 },
+    /// SchemeShard: the earliest `ShardRetry`/`ShardTimeout` of operation
+    /// `op` may be due: the one engine timer an operation keeps for its
+    /// shards' timers (`schemeshard/op_timers.rs`, quinn-proto's
+    /// `poll_timeout`), instead of one per shard.
+    ShardTimers { op: OperationId },
 }
 
 impl Timer {
@@ -86,6 +93,7 @@ impl Timer {
             Timer::YdbShardTimeout { .. } => "YdbShardTimeout",
             Timer::YdbSenderRetry { .. } => "YdbSenderRetry",
             Timer::ClientDrop { .. } => "ClientDrop",
+            Timer::ShardTimers { .. } => "ShardTimers",
         }
     }
 }

@@ -14,7 +14,10 @@
 //! and the older firing, still queued, finds its slot holding another one.
 //! The queue stays bounded: a slot holds one timer, and each stale event
 //! leaves the queue at its due instant, so at most one stale event per
-//! arming within the longest timer delay is ever queued.
+//! arming within the longest timer delay is ever queued. (Timers armed by
+//! the thousand, one per shard, do not take this path: an operation's
+//! shard timers share one engine timer for the earliest of them,
+//! `schemeshard/op_timers.rs`.)
 //!
 //! A crash drops the table with the rest of the volatile state; the engine
 //! never fires a timer into a later generation, and the rebooted model

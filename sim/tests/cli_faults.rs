@@ -22,7 +22,9 @@ fn run_into(dir: &Path, args: &[&str]) -> (Output, serde_json::Value) {
 #[test]
 fn summary_json_has_fault_counts_tape_coverage_and_swarm_profile() {
     let dir = temp_dir("summary");
-    let (out, s) = run_into(&dir, &["scenarios/faults-all.ron", "--seed", "1", "--trace"]);
+    // Seed 2: a seed on which all nine families fire (seed 1 did until
+    // shard timers shared one engine timer, which moved its run).
+    let (out, s) = run_into(&dir, &["scenarios/faults-all.ron", "--seed", "2", "--trace"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let mut families: Vec<&str> = s["faults"].as_object().unwrap().keys().map(String::as_str).collect();
     let expected = [
@@ -44,7 +46,7 @@ fn summary_json_has_fault_counts_tape_coverage_and_swarm_profile() {
     sorted.sort_unstable();
     assert_eq!(families, sorted, "exactly the nine families");
     for family in expected {
-        assert!(s["faults"][family].as_u64().unwrap() > 0, "{family} fired on faults-all seed 1");
+        assert!(s["faults"][family].as_u64().unwrap() > 0, "{family} fired on faults-all seed 2");
     }
     let tape = s["fault_tape"].as_array().unwrap();
     assert!(tape.iter().any(|e| e["fault"].get("partition").is_some()));

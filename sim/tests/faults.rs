@@ -31,9 +31,11 @@ fn faults_all_fires_every_family_and_still_ends_done() {
         let r = common::run(&s, seed);
         common::assert_all_done(&r);
         let families = r.faults().families();
-        if seed == 1 {
+        // Seed 2 draws every family (seed 1 did until shard timers shared
+        // one engine timer, which moved its run).
+        if seed == 2 {
             for (name, n) in families {
-                assert!(n > 0, "seed 1 of faults-all.ron: no {name} ({families:?})");
+                assert!(n > 0, "seed 2 of faults-all.ron: no {name} ({families:?})");
             }
         }
         for (i, (_, n)) in families.iter().enumerate() {

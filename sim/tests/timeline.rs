@@ -239,7 +239,8 @@ fn after_sweep_shrink_the_report_tells_the_minimal_capsules_story() {
 fn every_fault_family_lands_on_the_timeline() {
     let dir = temp_dir("timeline-faults");
     let out =
-        restoresim(&["run", "scenarios/faults-all.ron", "--seed", "1", "--trace", "--out", dir.to_str().unwrap()]);
+        // Seed 2: every fault family fires (see `cli_faults.rs`).
+        restoresim(&["run", "scenarios/faults-all.ron", "--seed", "2", "--trace", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let data = page_data(&std::fs::read_to_string(dir.join("timeline.html")).unwrap());
     let faults = &common::summary(&dir)["faults"];

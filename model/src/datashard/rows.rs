@@ -17,7 +17,7 @@ use std::ops::{Bound, RangeBounds};
 use crate::data::{Change, Row, RowStore};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
-use crate::packed::{Packed, Unpacked};
+use crate::packed::{Packed, PackedChange, Unpacked};
 
 /// The rows of one shard: the backup's rows at indices `lo..hi` (its key
 /// range) overlaid with `delta`. The delta holds exactly the keys whose row
@@ -81,6 +81,12 @@ impl ShardRows {
     /// apart, so a galloping search from there ([`FullBackup::seek`]) takes
     /// a probe or two instead of a binary search of the span. Keys out of
     /// order are still right: the search starts over.
+    ///
+    /// Each change is applied on the packed bits (`Packed::apply`, what the
+    /// oracle does): the backup row and the delta entry are never unpacked
+    /// into `Row`s and the result is not packed again, and "is it the
+    /// backup's row again?" compares two words (packing is canonical). A
+    /// wide row or change takes [`ShardRows::apply_over`], on `Row`s.
     pub fn apply_all(&mut self, changes: &[(Key, Change)]) {
         let mut cursor = self.lo;
         let mut previous: Option<Key> = None;
@@ -91,10 +97,39 @@ impl ShardRows {
             previous = Some(*key);
             // The backup's galloping search, kept within the shard's span.
             cursor = self.base.seek(cursor, *key).min(self.hi);
-            let mut at = self.base.at(cursor, self.hi);
-            let base = if at.peek_key() == Some(*key) { at.next().map(|(_, row)| row) } else { None };
-            self.apply_over(*key, base, change);
+            let in_backup = cursor < self.hi && self.base.key_at(cursor) == *key;
+            let base = if in_backup { self.base.packed_at(cursor) } else { Packed::new(None) };
+            if !self.apply_packed(*key, base, PackedChange::new(change)) {
+                let base = if in_backup { self.base.at(cursor, self.hi).next().map(|(_, row)| row) } else { None };
+                self.apply_over(*key, base, change);
+            }
         }
+    }
+
+    /// [`ShardRows::apply_over`] on packed bits, given `key`'s backup row
+    /// packed (absent packs too): `false`, having changed nothing, when the
+    /// row before or the change is wide.
+    fn apply_packed(&mut self, key: Key, base: Packed, change: PackedChange) -> bool {
+        let entry = self.delta.entry(key);
+        let before = match &entry {
+            btree_map::Entry::Occupied(old) => *old.get(),
+            btree_map::Entry::Vacant(_) => base,
+        };
+        let Some(after) = before.apply(change) else { return false };
+        // `before` is not wide, so no side-map row goes with the entry.
+        match entry {
+            btree_map::Entry::Occupied(old) if after == base => {
+                old.remove();
+            }
+            btree_map::Entry::Occupied(mut old) => {
+                old.insert(after);
+            }
+            btree_map::Entry::Vacant(_) if after == base => {}
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(after);
+            }
+        }
+        true
     }
 
     /// [`ShardRows::apply`] given `key`'s backup row: one search of the
@@ -325,6 +360,22 @@ mod tests {
             }
             rows.apply_all(&changes);
             assert_eq!((&rows.delta, &rows.wide), (&one_by_one.delta, &one_by_one.wide), "batch {n}");
+        }
+        // On the packed path too: a change back to the backup's row drops
+        // the entry; wide changes and wide rows before take the row path.
+        let wide = |v| Change::Upsert { cells: [Cell::Set(Some(v)), Cell::Keep, Cell::Keep] };
+        let batches: [&[(Key, Change)]; 3] = [
+            &[(12, set(99)), (15, wide(u64::MAX)), (18, Change::Erase), (22, set(4))],
+            &[(12, set(12)), (15, set(15)), (15, wide(15)), (18, set(18)), (22, Change::Erase), (60, wide(1 << 40))],
+            &[(12, Change::Erase), (18, Change::Erase), (21, set(21)), (60, set(1))],
+        ];
+        for (n, changes) in batches.iter().enumerate() {
+            let mut one_by_one = rows.clone();
+            for (key, change) in changes.iter() {
+                one_by_one.apply(*key, change);
+            }
+            rows.apply_all(changes);
+            assert_eq!((&rows.delta, &rows.wide), (&one_by_one.delta, &one_by_one.wide), "packed batch {n}");
         }
         // A key changed back to its backup row leaves no delta.
         let mut back = ShardRows::over(full.clone(), 10, 40);

@@ -246,6 +246,9 @@ impl SchemeShard {
     /// acts only while its operation's table still holds it (`timers.rs`),
     /// so no handler re-checks cookies, rounds or due times.
     pub fn on_timer(&mut self, now: Micros, timer: Timer, out: &mut Outbox) {
+        if let Timer::ShardTimers { op } = timer {
+            return self.on_shard_timers(now, op, out);
+        }
         let Some((op, slot)) = OpTimer::of(&timer) else { return };
         let Some(o) = self.ops.get_mut(&op) else { return };
         if !o.volatile.timers.take_fired(slot, &timer, now) {
@@ -254,11 +257,29 @@ impl SchemeShard {
         self.with_op(now, out, op, |o, ctx| match timer {
             Timer::AllocateTimeout { .. } => o.on_allocate_timeout(ctx),
             Timer::StageRetry { .. } => o.on_stage_retry(ctx),
-            Timer::ShardRetry { shard, round, .. } => o.on_shard_retry(ctx, shard, round),
-            Timer::ShardTimeout { shard, round, .. } => o.on_shard_timeout(ctx, shard, round),
             Timer::Deadline { stage, .. } => o.on_deadline(ctx, stage),
-            other => unreachable!("{other:?} is not a coordinator timer"),
+            other => unreachable!("{other:?} is not an operation-wide timer"),
         });
+    }
+
+    /// An operation's `ShardTimers` fired: each shard timer due now acts,
+    /// in its own transaction (as when each was an engine timer of its
+    /// own), if an earlier one's handler did not cancel it; then the next
+    /// `ShardTimers` is armed for the earliest shard timer left.
+    fn on_shard_timers(&mut self, now: Micros, op: OperationId, out: &mut Outbox) {
+        let Some(o) = self.ops.get_mut(&op) else { return };
+        for (slot, at) in o.volatile.timers.fire_shards(now) {
+            let Some(o) = self.ops.get_mut(&op) else { return };
+            let Some(timer) = o.volatile.timers.take_shard(op, slot, at) else { continue };
+            self.with_op(now, out, op, |o, ctx| match timer {
+                Timer::ShardRetry { shard, round, .. } => o.on_shard_retry(ctx, shard, round),
+                Timer::ShardTimeout { shard, round, .. } => o.on_shard_timeout(ctx, shard, round),
+                other => unreachable!("{other:?} is not a shard timer"),
+            });
+        }
+        if let Some(o) = self.ops.get_mut(&op) {
+            o.volatile.timers.rearm(out, now, op);
+        }
     }
 
     /// A pipe to `peer` broke: whatever we sent there may be lost.

@@ -173,6 +173,17 @@ fn waker(op: &LongIncrementalRestoreOp, p: &PendingEvent<'_, RestoreSystem>) -> 
     let at = fmt_time(p.at);
     let related = |node: NodeId| node == SCHEMESHARD || party(op, node);
     let said = match &p.what {
+        // An operation's `ShardTimers` leads to its earliest shard timer
+        // (each firing arms the next), named as that timer.
+        Pending::Timer { node, timer: Timer::ShardTimers { op: id } } if *id == op.id && *node == SCHEMESHARD => {
+            let (timer, due) = op.volatile.timers.next_shard_timer(op.id)?;
+            let shard = match timer {
+                Timer::ShardRetry { shard, .. } | Timer::ShardTimeout { shard, .. } => shard,
+                other => unreachable!("{other:?} is not a shard timer"),
+            };
+            let label = RestoreSystem::timer_label(&timer);
+            format!("a {label} timer for DataShard {} at SchemeShard at {}", shard.0, fmt_time(due))
+        }
         Pending::Timer { node, timer }
             if timer_op(timer) == Some(op.id) && related(*node) && timer_wakes(op, timer, p.at) =>
         {
@@ -229,6 +240,7 @@ fn timer_op(timer: &Timer) -> Option<OperationId> {
         | Timer::StageRetry { op }
         | Timer::ShardRetry { op, .. }
         | Timer::ShardTimeout { op, .. }
+        | Timer::ShardTimers { op }
         | Timer::Deadline { op, .. }
         | Timer::ReadRetry { op, .. }
         | Timer::YdbHeartbeat { op }

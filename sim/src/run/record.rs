@@ -27,6 +27,18 @@ pub struct Recorder {
     markers: Vec<FaultMarker>,
     /// Partition windows `(from, until, label)`, shaded on the plot.
     partitions: Vec<(Micros, Micros, String)>,
+    /// The DataShard boots the last log line sums up (see `booted`).
+    boots: Option<BootRun>,
+}
+
+/// DataShards `first..=last` that booted at `at`, one after the other,
+/// said in log line `line`.
+#[derive(Debug, Clone, Copy)]
+struct BootRun {
+    at: Micros,
+    first: u32,
+    last: u32,
+    line: usize,
 }
 
 pub fn fmt_time(us: Micros) -> String {
@@ -50,7 +62,7 @@ impl Recorder {
                 self.log.push(format!("{} duplicate MultiIncrementalRestore answered with op{}", fmt_time(now), op.0));
             }
             Note::Rejected { status } => self.log.push(format!("{} restore rejected: {status:?}", fmt_time(now))),
-            Note::Booted { actor } => self.log.push(format!("{} {actor} booted", fmt_time(now))),
+            Note::Booted { actor } => self.booted(now, *actor),
             Note::DropAnswered { path, status } => {
                 self.log.push(format!("{} DROP {path:?}: {status:?}", fmt_time(now)))
             }
@@ -61,6 +73,31 @@ impl Recorder {
             )),
             _ => {}
         }
+    }
+
+    /// One line per boot, except that DataShards booting at one instant one
+    /// after the other (shard n + 1 right after shard n, nothing logged
+    /// between) share a line: a table's shards all boot at time 0, and at a
+    /// million shards a line each was 33 MB of log saying one thing. A
+    /// restart mid-run is a boot on its own, so it keeps a line of its own.
+    fn booted(&mut self, now: Micros, actor: Actor) {
+        if let Actor::DataShard(shard) = actor
+            && let Some(run) = self.boots.as_mut()
+            && run.at == now
+            && run.last.checked_add(1) == Some(shard.0)
+            && run.line + 1 == self.log.len()
+        {
+            run.last = shard.0;
+            let (first, last) = (run.first, run.last);
+            self.log[run.line] =
+                format!("{} DataShard{first}..DataShard{last} booted ({} DataShards)", fmt_time(now), last - first + 1);
+            return;
+        }
+        self.boots = match actor {
+            Actor::DataShard(shard) => Some(BootRun { at: now, first: shard.0, last: shard.0, line: self.log.len() }),
+            _ => None,
+        };
+        self.log.push(format!("{} {actor} booted", fmt_time(now)));
     }
 
     pub fn crash(&mut self, now: Micros, node: u32, kill_on_commit: bool) {
@@ -228,5 +265,43 @@ fn band_kind(state: OpState) -> BandKind {
         OpState::Applying => BandKind::Applying,
         OpState::Done => BandKind::Done,
         OpState::Failed => BandKind::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use restoresim_model::ids::ShardIdx;
+
+    /// DataShards booting together share a line; a boot at another
+    /// instant, out of order, or after another line has one of its own.
+    #[test]
+    fn a_tables_shards_booting_together_share_a_log_line() {
+        let mut r = Recorder::default();
+        let boot = |r: &mut Recorder, at, actor| r.note(at, &Note::Booted { actor });
+        boot(&mut r, 0, Actor::SchemeShard);
+        for s in 0..4 {
+            boot(&mut r, 0, Actor::DataShard(ShardIdx(s)));
+        }
+        boot(&mut r, 0, Actor::DataShard(ShardIdx(9)));
+        boot(&mut r, 0, Actor::DataShard(ShardIdx(10)));
+        boot(&mut r, 5, Actor::DataShard(ShardIdx(11)));
+        r.crash(7, crate::restore::node_of(Actor::DataShard(ShardIdx(12))), false);
+        boot(&mut r, 7, Actor::DataShard(ShardIdx(13)));
+        boot(&mut r, 7, Actor::TxAllocator);
+        boot(&mut r, 7, Actor::DataShard(ShardIdx(14)));
+        assert_eq!(
+            r.log,
+            [
+                "0.000000s SchemeShard booted",
+                "0.000000s DataShard0..DataShard3 booted (4 DataShards)",
+                "0.000000s DataShard9..DataShard10 booted (2 DataShards)",
+                "0.000005s DataShard11 booted",
+                "0.000007s DataShard12 crashed",
+                "0.000007s DataShard13 booted",
+                "0.000007s TxAllocator booted",
+                "0.000007s DataShard14 booted",
+            ]
+        );
     }
 }
