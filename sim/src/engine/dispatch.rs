@@ -12,6 +12,9 @@ use super::{Effect, Engine, Event, EventKind, Micros, NodeId, NodeKind, Sent, St
 const EFFECTS_KEPT: usize = 1024;
 
 impl<S: System> Engine<S> {
+    /// Runs `event`'s handler, if any; the effects it wrote are left for
+    /// `perform` (the step's one call of it, skipped when there are none).
+    #[inline(always)]
     pub(super) fn dispatch(&mut self, event: Event<S>) -> Step {
         let now = self.now;
         let mut step = Step { time: now, kind: EventKind::Discarded, ..Step::NONE };
@@ -26,7 +29,6 @@ impl<S: System> Engine<S> {
                 step = Step { kind: EventKind::Boot, node, payload: u64::from(generation), ..step };
                 step.node_event = n.events;
                 self.system.boot(node, generation, now, &mut self.fx);
-                self.perform(node);
             }
             Event::Crash { node, down_for } => {
                 step.node = node;
@@ -62,7 +64,6 @@ impl<S: System> Engine<S> {
                 } else {
                     self.system.on_message(to, now, from, msg, &mut self.fx);
                 }
-                self.perform(to);
             }
             Event::Timer { node, generation, timer } => {
                 step.node = node;
@@ -73,7 +74,6 @@ impl<S: System> Engine<S> {
                     self.describe(&timer);
                     step.node_event = self.count_event(node);
                     self.system.on_timer(node, now, timer, &mut self.fx);
-                    self.perform(node);
                 }
             }
             Event::CommitDone { node, generation, commit } => {
@@ -95,7 +95,6 @@ impl<S: System> Engine<S> {
                     self.describe(&reply);
                     step.node_event = self.count_event(node);
                     self.system.on_io(node, now, reply, &mut self.fx);
-                    self.perform(node);
                 }
             }
             Event::PipeReset { node, generation, peer } => {
@@ -106,7 +105,6 @@ impl<S: System> Engine<S> {
                     step.label = "pipe_reset";
                     step.node_event = self.count_event(node);
                     self.system.on_pipe_reset(node, now, peer, &mut self.fx);
-                    self.perform(node);
                 }
             }
             Event::PartitionStart { id } => {
@@ -149,17 +147,21 @@ impl<S: System> Engine<S> {
         } else {
             step.kind = EventKind::CommitDone;
             self.system.on_committed(node, now, commit, &mut self.fx);
-            self.perform(node);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn describe(&mut self, payload: &impl Debug) {
         if self.tracing {
-            use std::fmt::Write;
-            self.detail.clear();
-            let _ = write!(self.detail, "{payload:?}");
+            self.describe_now(payload);
         }
+    }
+
+    #[inline(never)]
+    fn describe_now(&mut self, payload: &impl Debug) {
+        use std::fmt::Write;
+        self.detail.clear();
+        let _ = write!(self.detail, "{payload:?}");
     }
 
     #[inline]
@@ -221,7 +223,9 @@ impl<S: System> Engine<S> {
     /// Carries out what the last handler of `node` asked for, in the order
     /// asked. Popped from the buffer's end (reversed first if more than one):
     /// cheaper than a drain, and the buffer keeps its capacity in place.
-    /// Nothing performed here writes effects (only handlers do).
+    /// Nothing performed here writes effects (only handlers do). Called
+    /// once a step, by `step`, after the event's one handler: inlined there.
+    #[inline(always)]
     pub(super) fn perform(&mut self, node: NodeId) {
         if self.fx.items.len() > 1 {
             self.fx.items.reverse();
@@ -306,7 +310,23 @@ impl<S: System> Engine<S> {
             self.nodes[to as usize].links.get_mut(from).pipe = true;
         }
         let to_gen = self.nodes[to as usize].generation;
-        let fate: SendFate = self.injector.on_send(now, from, to, nth, &self.config.network);
+        // The common case: nothing can happen to the message (decided
+        // inline), so no fate to act on; the same draws, in the same order.
+        if self.injector.quiet_send(now) {
+            let latency = self.config.network.latency_of(from, to).sample(&mut self.latency_rng);
+            self.schedule(now.saturating_add(latency), Event::Deliver { from, to, to_gen, sent, msg });
+            return;
+        }
+        self.send_with_faults(from, to, to_gen, sent, msg);
+    }
+
+    /// A send the injector may drop, duplicate or delay: out of line, so
+    /// the quiet send above stays short.
+    #[inline(never)]
+    fn send_with_faults(&mut self, from: NodeId, to: NodeId, to_gen: u32, sent: Sent, msg: S::Msg) {
+        let now = self.now;
+        let latency = *self.config.network.latency_of(from, to);
+        let fate: SendFate = self.injector.on_send(now, from, to, sent.nth, &self.config.network);
         if let Some(detected) = fate.drop {
             self.stats.drops += 1;
             if detected {
@@ -315,7 +335,6 @@ impl<S: System> Engine<S> {
             }
             return;
         }
-        let latency = *self.config.network.latency_of(from, to);
         if fate.duplicate {
             self.stats.duplicates += 1;
             let copy = latency.sample(&mut self.latency_rng);

@@ -291,23 +291,21 @@ impl Injector {
         self.log.push((now, fault));
     }
 
-    /// Loss, duplication and reordering of the `nth` message `from → to`.
-    /// The draw order (loss, then duplication, then reorder) is part of what
-    /// a seed means.
-    ///
-    /// The common case, on every send: nothing can happen to the message
-    /// (no tape, no probe, and no network fault configured or the window
-    /// closed), decided inline without a call; the rest is out of line.
-    #[inline]
-    pub fn on_send(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &NetworkConfig) -> SendFate {
-        if !self.probing && self.tape.is_none() && !(self.send_faults && self.window.contains(now)) {
-            return SendFate::default();
-        }
-        self.on_send_slow(now, from, to, nth, net)
+    /// Whether nothing can happen to a message sent now: no tape, no
+    /// probe, and no network fault configured or the window closed. The
+    /// common case, on every send, decided inline; `on_send` would draw
+    /// nothing then either, so skipping it moves no stream.
+    #[inline(always)]
+    pub fn quiet_send(&self, now: Micros) -> bool {
+        !self.probing && self.tape.is_none() && !(self.send_faults && self.window.contains(now))
     }
 
+    /// Loss, duplication and reordering of the `nth` message `from → to`,
+    /// when the send is not quiet (out of line: the send path tests
+    /// `quiet_send` first). The draw order (loss, then duplication, then
+    /// reorder) is part of what a seed means.
     #[inline(never)]
-    fn on_send_slow(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &NetworkConfig) -> SendFate {
+    pub fn on_send(&mut self, now: Micros, from: NodeId, to: NodeId, nth: u64, net: &NetworkConfig) -> SendFate {
         let mut fate = SendFate::default();
         if self.probing {
             self.probes.push(Probe::Send { from, to, nth });

@@ -575,6 +575,10 @@ impl<S: System> Engine<S> {
         self.now = time;
         self.steps += 1;
         let step = self.dispatch(event);
+        if !self.fx.items.is_empty() {
+            // Only a handler writes effects, and it ran for `step.node`.
+            self.perform(step.node);
+        }
         let step = Step { index: self.steps, time, ..step };
         self.after(&step);
         self.trace.record(time, step.kind as u8, step.node, step.peer, step.payload);

@@ -93,11 +93,18 @@ impl Partitions {
     }
 
     /// `Some(symmetric)` if an active partition loses messages `from → to`.
-    #[inline]
+    /// Checked on every send and delivery: none active (the common case)
+    /// is decided inline, the search is out of line.
+    #[inline(always)]
     pub fn blocking(&self, from: NodeId, to: NodeId) -> Option<bool> {
         if self.active.is_empty() {
             return None;
         }
+        self.blocking_active(from, to)
+    }
+
+    #[inline(never)]
+    fn blocking_active(&self, from: NodeId, to: NodeId) -> Option<bool> {
         self.active.iter().map(|&i| &self.all[i]).find(|p| p.blocks(from, to)).map(|p| !p.one_way)
     }
 }
