@@ -156,6 +156,13 @@ impl Incremental {
         Changes { inc: self, next: 0, end: self.changes.len() }
     }
 
+    /// The changes at indices `from..to`, in key order (a batch in
+    /// flight, `crate::batch::ChangeBatch`, reads itself so).
+    pub fn changes_at(&self, from: usize, to: usize) -> Changes<'_> {
+        assert!(from <= to && to <= self.changes.len(), "a run lies within the incremental");
+        Changes { inc: self, next: from, end: to }
+    }
+
     pub fn len(&self) -> usize {
         self.changes.len()
     }
@@ -250,7 +257,15 @@ pub struct Changes<'a> {
     end: usize,
 }
 
+/// What an empty run reads from.
+static NO_CHANGES: Incremental = Incremental { changes: Vec::new(), wide: BTreeMap::new() };
+
 impl Changes<'_> {
+    /// No changes.
+    pub fn none() -> Changes<'static> {
+        Changes { inc: &NO_CHANGES, next: 0, end: 0 }
+    }
+
     pub fn to_vec(&self) -> Vec<(Key, Change)> {
         self.clone().collect()
     }

@@ -10,6 +10,7 @@
 //! (`SchemeShard`, `DataShard`, ...) that a crash drops and `boot` rebuilds
 //! from the database alone.
 
+pub mod batch;
 pub mod client;
 pub mod data;
 pub mod datashard;

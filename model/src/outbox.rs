@@ -2,12 +2,16 @@
 //! commands here and the engine carries them out (send over the network, arm
 //! a timer, commit to the tablet's durable store, read backup storage).
 
+use std::sync::Arc;
+
+use crate::batch::ChangeBatch;
 use crate::datashard::DataShardCommit;
 use crate::ids::{IncrIdx, Key, Micros, OperationId, Round, ShardIdx, TableId};
 use crate::msg::{Actor, Msg};
 use crate::note::Note;
 use crate::schemeshard::SchemeShardCommit;
 use crate::txallocator::TxAllocatorCommit;
+use crate::workload::Workload;
 
 /// A durable change for the engine to apply atomically after the commit
 /// latency. Lost if the tablet crashes first.
@@ -113,11 +117,12 @@ pub struct ReadBackup {
 }
 
 impl ReadBackup {
-    /// Backup storage's answer, from the table's chain: the batch, whether
-    /// more follows, and the row counts progress is measured in. An
-    /// incremental the chain does not have is unreadable.
-    pub fn serve(&self, chain: &crate::data::BackupChain) -> Result<BatchRows, ReadError> {
-        self.serve_in(chain, None)
+    /// Backup storage's answer, from the table's chain in `workload`: the
+    /// batch (a range of the incremental, `crate::batch`), whether more
+    /// follows, and the row counts progress is measured in. An incremental
+    /// the chain does not have is unreadable.
+    pub fn serve(&self, workload: &Arc<Workload>) -> Result<BatchRows, ReadError> {
+        self.serve_in(workload, None)
     }
 
     /// [`ReadBackup::serve`], given the shard's span in the incremental
@@ -125,12 +130,8 @@ impl ReadBackup {
     /// then found by searches of the shard's ~100 changes, where `serve`
     /// made eight binary searches of the whole incremental (at scale,
     /// ~20 cache misses each). Without a span, two whole searches find it.
-    pub fn serve_in(
-        &self,
-        chain: &crate::data::BackupChain,
-        span: Option<(usize, usize)>,
-    ) -> Result<BatchRows, ReadError> {
-        let inc = chain.incremental(self.incr).ok_or(ReadError::Fatal)?;
+    pub fn serve_in(&self, workload: &Arc<Workload>, span: Option<(usize, usize)>) -> Result<BatchRows, ReadError> {
+        let inc = workload.chain(self.table).incremental(self.incr).ok_or(ReadError::Fatal)?;
         let span = span.unwrap_or_else(|| inc.span(self.start, self.end));
         debug_assert_eq!(span, inc.span(self.start, self.end), "the span given is the shard's");
         let batch = inc.range_after_in(span, self.start, self.after, self.limit as usize);
@@ -138,9 +139,9 @@ impl ReadBackup {
         // it in the span is above the batch's last key (or above the
         // resume point, for an empty batch).
         let past = batch.end_index();
-        let changes = batch.to_vec();
+        let changes = ChangeBatch::of(workload, self.table, self.incr, past - batch.len(), past);
         let more = past < span.1;
-        let rows_through = match (changes.last(), self.after) {
+        let rows_through = match (changes.last_key(), self.after) {
             (Some(_), _) => (past - span.0) as u64,
             (None, None) => 0,
             // Changes up to the resume point: inside the span unless a
@@ -173,7 +174,8 @@ pub struct BackupBatch {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BatchRows {
-    pub changes: Vec<(Key, crate::data::Change)>,
+    /// The changes, as a range of the incremental (`crate::batch`).
+    pub changes: ChangeBatch,
     /// More changes follow in the shard's range after this batch.
     pub more: bool,
     /// All changes of this incremental in the shard's range.
@@ -242,8 +244,9 @@ mod tests {
     /// eight searches of the whole incremental.
     fn serve_by_whole_searches(read: &ReadBackup, chain: &BackupChain) -> Result<BatchRows, ReadError> {
         let inc = chain.incremental(read.incr).ok_or(ReadError::Fatal)?;
-        let changes = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
-        let last = changes.last().map(|(k, _)| *k).or(read.after);
+        let copied = inc.range_after(read.start, read.end, read.after, read.limit as usize).to_vec();
+        let last = copied.last().map(|(k, _)| *k).or(read.after);
+        let changes = ChangeBatch::from_changes(copied);
         let more = !inc.range_after(read.start, read.end, last, 1).is_empty();
         let through_end: Key = last.map_or(read.start, |k| k.saturating_add(1));
         Ok(BatchRows {
@@ -261,6 +264,7 @@ mod tests {
     fn a_read_within_the_shards_span_answers_as_the_whole_searches() {
         let inc = Incremental::from_changes((0..50).map(|k| (k * 7 + 2, Change::Erase)));
         let chain = BackupChain { incrementals: vec![inc.clone()], ..BackupChain::default() };
+        let workload = Arc::new(Workload { backups: vec![chain.clone()], ..Workload::default() });
         let ranges = [(0, 400), (2, 3), (10, 100), (100, 10), (0, 0), (300, Key::MAX), (345, 400)];
         for (start, end) in ranges {
             for after in [None, Some(0), Some(2), Some(9), Some(99), Some(100), Some(500), Some(Key::MAX)] {
@@ -275,9 +279,9 @@ mod tests {
                         limit,
                     };
                     let expected = serve_by_whole_searches(&read, &chain);
-                    assert_eq!(read.serve(&chain), expected, "{start}..{end} after {after:?} limit {limit}");
+                    assert_eq!(read.serve(&workload), expected, "{start}..{end} after {after:?} limit {limit}");
                     let span = Some(inc.span(start, end));
-                    assert_eq!(read.serve_in(&chain, span), expected, "{start}..{end} after {after:?}");
+                    assert_eq!(read.serve_in(&workload, span), expected, "{start}..{end} after {after:?}");
                 }
             }
         }
@@ -290,6 +294,6 @@ mod tests {
             after: None,
             limit: 1,
         };
-        assert_eq!(read.serve(&chain), Err(ReadError::Fatal), "an incremental the chain lacks");
+        assert_eq!(read.serve(&workload), Err(ReadError::Fatal), "an incremental the chain lacks");
     }
 }

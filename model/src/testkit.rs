@@ -218,7 +218,7 @@ impl World {
     }
 
     fn read(&self, read: &ReadBackup) -> BackupBatch {
-        let result = read.serve(self.workload.chain(read.table));
+        let result = read.serve(&self.workload);
         BackupBatch { op: read.op, incr: read.incr, result }
     }
 }

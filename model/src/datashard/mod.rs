@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub use rows::ShardRows;
 pub use schema::{DataShardCommit, DataShardDb, IncrementalProgress};
 
+use crate::batch::ChangeBatch;
 use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, Stamp};
 use crate::knobs::{Bug, ProtocolKnobs};
 use crate::msg::{Actor, Msg, ResponseStatus, TEvIncrementalRestoreRequest, TEvIncrementalRestoreResponse};
@@ -113,7 +114,7 @@ impl DataShard {
         }
         let mirror = apply.mirror;
         let accepted = self.response(&req.op, req.incr, req.stamp, ResponseStatus::Accepted, &mirror);
-        self.commit(req.op, req.incr, Vec::new(), accepted, false, out);
+        self.commit(req.op, req.incr, ChangeBatch::empty(), accepted, false, out);
         if !mirror.done {
             self.read_if_idle(req.op, req.incr, out);
         }
@@ -144,7 +145,7 @@ impl DataShard {
         &mut self,
         op: OperationId,
         incr: IncrIdx,
-        changes: Vec<(Key, crate::data::Change)>,
+        changes: ChangeBatch,
         reply: TEvIncrementalRestoreResponse,
         continue_scan: bool,
         out: &mut Outbox,
@@ -214,7 +215,7 @@ impl DataShard {
             }
         };
         apply.read_failures = 0;
-        let batch_last = rows.changes.last().map(|(k, _)| *k);
+        let batch_last = rows.changes.last_key();
         if batch_last.is_some() {
             apply.scan_after = batch_last;
         }

@@ -2,7 +2,7 @@
 //! restore progress, committed atomically with each batch of rows.
 
 use super::rows::ShardRows;
-use crate::data::Change;
+use crate::batch::ChangeBatch;
 use crate::ids::{IncrIdx, Key, OperationId, Stamp};
 use crate::msg::TEvIncrementalRestoreResponse;
 use crate::sorted_map::SortedMap;
@@ -46,7 +46,8 @@ impl DataShardDb {
 pub struct DataShardCommit {
     pub op: OperationId,
     pub incr: IncrIdx,
-    pub changes: Vec<(Key, Change)>,
+    /// The batch, as a range of the incremental (`crate::batch`).
+    pub changes: ChangeBatch,
     pub progress: IncrementalProgress,
     /// The answer to send once this is durable. Boxed: a commit waits in
     /// the engine's queue until it completes, and inline this answer would

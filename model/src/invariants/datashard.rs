@@ -33,7 +33,7 @@ impl Checker {
         let after = commit.progress;
         let shard = spec.idx.0;
         // First of all: what this commit changed is no longer known equal.
-        self.verified.forget_changed(spec, &commit.changes);
+        self.verified.forget_changed(spec, commit.changes.first_key());
         if let Some(before) = before
             && (after.last_key < before.last_key || (before.done && !after.done))
         {
@@ -186,13 +186,13 @@ impl Checker {
         // incremental `incr`'s values: exactly what the prefix walk compares.
         let walked = walked.filter(|_| m == commit.incr);
         for (key, _) in &commit.changes {
-            if walked.is_some_and(|(lo, hi)| (lo..=hi).contains(key)) {
+            if walked.is_some_and(|(lo, hi)| (lo..=hi).contains(&key)) {
                 continue;
             }
             // The shard's spans hold only its own keys' rows.
-            let within = spans.filter(|_| spec.contains(*key));
-            let expected = oracle.row_in_prefix_in(within, *key, m, progress.last_key);
-            let actual = db.rows.get(*key);
+            let within = spans.filter(|_| spec.contains(key));
+            let expected = oracle.row_in_prefix_in(within, key, m, progress.last_key);
+            let actual = db.rows.get(key);
             if actual != expected {
                 return Err(Violation::new(
                     Invariant::ExactlyOnce,

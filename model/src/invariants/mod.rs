@@ -11,6 +11,7 @@ mod concurrency;
 mod datashard;
 pub use datashard::is_stale_request;
 mod deadline;
+mod final_data;
 pub use deadline::{timeout_earned, timeouts_earned};
 mod reported;
 mod same_rows;

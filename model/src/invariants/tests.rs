@@ -25,6 +25,7 @@ fn setup() -> (Checker, DataShardDb, crate::topology::ShardSpec) {
 }
 
 fn commit(incr: u32, changes: Vec<(Key, Change)>, progress: IncrementalProgress) -> DataShardCommit {
+    let changes = crate::batch::ChangeBatch::from_changes(changes);
     DataShardCommit { op: OP, incr: IncrIdx(incr), changes, progress, reply: None, continue_scan: false }
 }
 

@@ -21,7 +21,6 @@
 //! new way of writing rows must call `forget_changed` before it may
 //! call `found_equal`.
 
-use crate::data::Change;
 use crate::ids::{IncrIdx, Key};
 use crate::topology::ShardSpec;
 
@@ -39,10 +38,11 @@ struct Prefix {
 }
 
 impl VerifiedPrefixes {
-    /// A commit changed `changes` on `spec`'s shard: forget every key from
-    /// the lowest changed one up. Called before any check of the commit.
-    pub(super) fn forget_changed(&mut self, spec: &ShardSpec, changes: &[(Key, Change)]) {
-        let Some(lowest) = changes.iter().map(|(key, _)| *key).min() else { return };
+    /// A commit changed keys from `lowest` up on `spec`'s shard (`None`:
+    /// it changed none): forget every key from there up. Called before any
+    /// check of the commit.
+    pub(super) fn forget_changed(&mut self, spec: &ShardSpec, lowest: Option<Key>) {
+        let Some(lowest) = lowest else { return };
         let Some(slot) = self.shards.get_mut(spec.idx.0 as usize) else { return };
         if let Some(prefix) = slot
             && lowest <= prefix.through
@@ -96,10 +96,6 @@ mod tests {
         ShardSpec { idx: ShardIdx(2), table: TableId(0), start: 100, end: 200 }
     }
 
-    fn erase(key: Key) -> (Key, Change) {
-        (key, Change::Erase)
-    }
-
     /// A prefix grows batch by batch, is kept per incremental, and shrinks
     /// below the lowest key any later commit changes.
     #[test]
@@ -115,11 +111,11 @@ mod tests {
         v.found_equal(&s, i1, 160, 170);
         assert_eq!(v.unverified_from(&s, i1), 151, "a gap is not bridged");
         assert_eq!(v.unverified_from(&s, i2), 100, "verified against another incremental");
-        v.forget_changed(&s, &[erase(160), erase(140)]);
+        v.forget_changed(&s, Some(140));
         assert_eq!(v.unverified_from(&s, i1), 140, "from the lowest changed key up");
-        v.forget_changed(&s, &[erase(145)]);
+        v.forget_changed(&s, Some(145));
         assert_eq!(v.unverified_from(&s, i1), 140, "a change above the prefix keeps it");
-        v.forget_changed(&s, &[erase(100)]);
+        v.forget_changed(&s, Some(100));
         assert_eq!(v.unverified_from(&s, i1), 100, "a change at the start forgets all");
         v.found_equal(&s, i2, 100, 199);
         assert_eq!(v.unverified_from(&s, i2), 200, "the whole shard");

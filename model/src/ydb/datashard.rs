@@ -157,10 +157,10 @@ impl SrcShard {
             Err(ReadError::Fatal) => self.finish(id, EndStatus::FatalFailure, out),
             Ok(batch) => {
                 scan.more = batch.more;
-                scan.after = batch.changes.last().map(|(k, _)| *k).or(scan.after);
+                scan.after = batch.changes.last_key().or(scan.after);
                 let topology = &self.workload.topology;
                 let dst = &topology.tables[scan.req.table.0 as usize].shards;
-                for (key, change) in batch.changes {
+                for (key, change) in &batch.changes {
                     scan.order += 1;
                     let shard = *dst
                         .iter()

@@ -126,13 +126,19 @@ impl RestoreSystem {
     }
 
     pub fn new(workload: Arc<Workload>, knobs: ProtocolKnobs, client_config: ClientConfig) -> RestoreSystem {
+        let checker = Checker::new(Arc::clone(&workload));
         let datashards = workload
             .topology
             .shards
             .iter()
             .map(|spec| {
-                let chain = workload.chain(spec.table);
-                let rows = ShardRows::over(chain.full.clone(), spec.start, spec.end);
+                let full = workload.chain(spec.table).full.clone();
+                // The shard's span in the backup from the checker's index,
+                // not a search of the whole backup per shard.
+                let rows = match checker.shard_spans().of(spec) {
+                    Some(spans) => ShardRows::over_span(full, spec.start, spec.end, spans.full()),
+                    None => ShardRows::over(full, spec.start, spec.end),
+                };
                 Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
             })
             .collect();
@@ -142,7 +148,7 @@ impl RestoreSystem {
         });
         RestoreSystem {
             ydb,
-            checker: Checker::new(Arc::clone(&workload)),
+            checker,
             tracker: DurableTracker::new(&workload),
             rows: Default::default(),
             workload,
@@ -432,7 +438,7 @@ impl System for RestoreSystem {
                 // Changes come in key order: those at or below the durable
                 // LastKey were applied before (a restart or a rescan).
                 let done_to = before.and_then(|p| p.last_key);
-                let again = done_to.map_or(0, |k| c.changes.partition_point(|(key, _)| *key <= k));
+                let again = done_to.map_or(0, |k| c.changes.count_through(k));
                 self.rows.applied += c.changes.len() as u64;
                 self.rows.reapplied += again as u64;
                 c.apply(&mut tablet.db);
@@ -470,7 +476,7 @@ impl System for RestoreSystem {
             None => {
                 // The shard's span in the incremental, from the checker's index (not a search).
                 let spans = self.checker.shard_spans().of_range(io.table, io.start, io.end);
-                io.serve_in(self.workload.chain(io.table), spans.and_then(|s| s.incremental(io.incr)))
+                io.serve_in(&self.workload, spans.and_then(|s| s.incremental(io.incr)))
             }
         };
         BackupBatch { op: io.op, incr: io.incr, result }
