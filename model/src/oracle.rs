@@ -69,24 +69,55 @@ pub fn row_in_prefix(chain: &BackupChain, key: Key, i: IncrIdx, last_key: Option
 /// key in O(log n) and per range in O(log n + range), from the full backup
 /// (shared with the workload) plus one version per changed key and
 /// incremental. Memory: the changes, not (K + 1) copies of the table; a
-/// version is 10 bytes (its incremental and its row packed), a changed key
-/// 12 more.
+/// changed key is 24 bytes with its first version, a later version 16.
+///
+/// Layout: a compared key is found in `changed` (which a walk or a search
+/// has in cache already) and then costs one more cache line, its
+/// [`FirstVersion`] at the same index, when one incremental changes it —
+/// most keys. The versions were four parallel vectors (keys, starts,
+/// incrementals, rows), up to four misses a key at scale.
 #[derive(Clone, Debug)]
 pub struct Oracle {
     workload: Arc<Workload>,
     table: TableId,
     /// Every key some incremental changes, sorted, unique.
     changed: Vec<Key>,
-    /// `versions[starts[i]..starts[i + 1]]` are `changed[i]`'s versions.
-    starts: Vec<u32>,
-    /// Per version, ascending per key: the incremental `k` (1-based) that
-    /// made it (only the incrementals that change the key) ...
-    version_incr: Vec<u16>,
-    /// ... and the key's row after incremental `k`, packed.
-    version_rows: Vec<Packed>,
-    /// The versions too wide to pack, by index (none in generated
+    /// Per changed key (same index): its first version, and where its
+    /// later ones are.
+    first: Vec<FirstVersion>,
+    /// The versions after a key's first, each key's together, ascending by
+    /// incremental.
+    later: Vec<Version>,
+    /// The versions too wide to pack, by `version_id` (none in generated
     /// workloads).
-    wide: BTreeMap<u32, Row>,
+    wide: BTreeMap<usize, Row>,
+}
+
+/// A changed key's first version and the place of its later ones: one
+/// 16-byte record, so a key changed once is answered from one cache line.
+#[derive(Clone, Copy, Debug)]
+struct FirstVersion {
+    /// The key's row after incremental `incr`, packed.
+    row: Packed,
+    /// `later[start..start + count - 1]` are the key's later versions.
+    start: u32,
+    /// The incremental `k` (1-based) that made this version.
+    incr: u16,
+    /// The key's versions, this one included.
+    count: u16,
+}
+
+/// A later version: the key's row after incremental `incr`, packed.
+#[derive(Clone, Copy, Debug)]
+struct Version {
+    row: Packed,
+    incr: u16,
+}
+
+/// A version's identity, for the side map of wide rows: the changed key's
+/// index and the incremental that made it.
+fn version_id(i: usize, incr: u16) -> usize {
+    i << 16 | usize::from(incr)
 }
 
 impl Oracle {
@@ -108,19 +139,20 @@ impl Oracle {
             workload: Arc::clone(&workload),
             table,
             changed: Vec::with_capacity(total),
-            starts: Vec::with_capacity(total + 1),
-            version_incr: Vec::with_capacity(total),
-            version_rows: Vec::with_capacity(total),
+            first: Vec::with_capacity(total),
+            later: Vec::new(),
             wide: BTreeMap::new(),
         };
         let full = &chain.full;
         let mut cursor = 0;
         let mut before = Packed::new(None);
+        // The id of the key's previous version, if it has one.
+        let mut previous: Option<usize> = None;
         for (key, j, i) in InKeyOrder::new(&chain.incrementals) {
             let inc = &chain.incrementals[j];
             if oracle.changed.last() != Some(&key) {
                 oracle.changed.push(key);
-                oracle.starts.push(oracle.version_rows.len() as u32);
+                previous = None;
                 while cursor < full.len() && full.key_at(cursor) < key {
                     cursor += 1;
                 }
@@ -130,37 +162,37 @@ impl Oracle {
                     Packed::new(None)
                 };
             }
+            let incr = j as u16 + 1;
+            let id = version_id(oracle.changed.len() - 1, incr);
             let after = before.apply(inc.packed_at(i)).unwrap_or_else(|| {
                 // A wide side: apply the change unpacked.
                 let row = match before.get() {
                     Unpacked::Row(row) => row,
-                    Unpacked::Wide => oracle.wide_before(key, full, cursor),
+                    Unpacked::Wide => match previous {
+                        Some(v) => Some(oracle.wide[&v]),
+                        None => full.get_in(cursor, cursor + 1, key),
+                    },
                 };
                 let after = inc.change_at(i).1.apply(row);
                 let packed = Packed::new(after);
                 if packed.is_wide() {
-                    oracle.wide.insert(oracle.version_rows.len() as u32, after.expect("a wide row is present"));
+                    oracle.wide.insert(id, after.expect("a wide row is present"));
                 }
                 packed
             });
-            oracle.version_incr.push(j as u16 + 1);
-            oracle.version_rows.push(after);
+            if previous.is_none() {
+                let start = u32::try_from(oracle.later.len()).expect("the scenario limits bound the versions");
+                oracle.first.push(FirstVersion { row: after, start, incr, count: 1 });
+            } else {
+                oracle.later.push(Version { row: after, incr });
+                oracle.first.last_mut().expect("a key's first version came first").count += 1;
+            }
+            previous = Some(id);
             before = after;
         }
-        oracle.starts.push(oracle.version_rows.len() as u32);
         oracle.changed.shrink_to_fit();
-        oracle.starts.shrink_to_fit();
+        oracle.first.shrink_to_fit();
         oracle
-    }
-
-    /// The wide row a key's next version starts from: its previous version
-    /// if it has one, else its full backup row (at `cursor`).
-    fn wide_before(&self, key: Key, full: &FullBackup, cursor: usize) -> Option<Row> {
-        let first = *self.starts.last().expect("a changed key has a start") as usize;
-        match self.version_rows.len().checked_sub(1).filter(|&v| v >= first) {
-            Some(v) => Some(self.wide[&(v as u32)]),
-            None => full.get_in(cursor, cursor + 1, key),
-        }
     }
 
     /// An oracle over one chain, for tests that build a chain by hand.
@@ -183,26 +215,34 @@ impl Oracle {
     /// The version of `changed[i]` in force after incremental `k`, as its
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).
+    /// The version is named by an id for [`Oracle::version_row`].
     #[inline]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
-        let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-        // A key has one version per incremental that changes it, usually
-        // one or two: a scan from the newest beats a binary search there,
-        // and a long chain's keys keep the O(log) search.
-        let v = if to - from <= 8 {
-            (from..to).rev().find(|v| u32::from(self.version_incr[*v]) <= k.0)?
-        } else {
-            let n = self.version_incr[from..to].partition_point(|j| u32::from(*j) <= k.0);
-            from + n.checked_sub(1)?
-        };
-        Some((v, self.version_rows[v]))
+        let first = self.first[i];
+        if first.count > 1 {
+            let from = first.start as usize;
+            let later = &self.later[from..from + usize::from(first.count) - 1];
+            // A key has one version per incremental that changes it,
+            // usually one or two: a scan from the newest beats a binary
+            // search there, and a long chain's keys keep the O(log) search.
+            let n = if later.len() <= 8 {
+                later.iter().rposition(|v| u32::from(v.incr) <= k.0).map(|n| n + 1)
+            } else {
+                Some(later.partition_point(|v| u32::from(v.incr) <= k.0)).filter(|n| *n > 0)
+            };
+            if let Some(n) = n {
+                let v = later[n - 1];
+                return Some((version_id(i, v.incr), v.row));
+            }
+        }
+        (u32::from(first.incr) <= k.0).then(|| (version_id(i, first.incr), first.row))
     }
 
     /// Version `v`'s row, given its packed form.
     pub(crate) fn version_row(&self, v: usize, packed: Packed) -> Option<Row> {
         match packed.get() {
             Unpacked::Row(row) => row,
-            Unpacked::Wide => Some(self.wide[&(v as u32)]),
+            Unpacked::Wide => Some(self.wide[&v]),
         }
     }
 
@@ -525,6 +565,79 @@ mod tests {
                     // An inverted range is empty, not a panic.
                     assert_eq!(oracle.rows_after(k, lo..hi).count(), 0);
                     assert_eq!(oracle.rows_after(k, lo..=hi).count(), 0);
+                }
+            }
+        }
+    }
+
+    /// The layout (a changed key's first version beside it, later ones
+    /// apart) against the plain fold on random chains: keys changed by
+    /// one, some or every incremental, rows and changes wide or not, every
+    /// prefix `k`, every key and range, and the version lookup the walks
+    /// use.
+    mod layout {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A change drawn from `(kind, column, value)`: an erase, or an
+        /// upsert of one column (sometimes too wide to pack).
+        fn change((kind, col, value): (u8, usize, u64)) -> Change {
+            let mut cells = [Cell::Keep; 3];
+            cells[col] = match kind % 4 {
+                0 => return Change::Erase,
+                1 => Cell::Set(None),
+                2 => Cell::Set(Some(u64::MAX - value)),
+                _ => Cell::Set(Some(value)),
+            };
+            Change::Upsert { cells }
+        }
+
+        fn chains() -> impl Strategy<Value = BackupChain> {
+            let full = prop::collection::vec((0u64..60, 0u64..1_000, any::<bool>()), 0..30);
+            let incs = prop::collection::vec(
+                prop::collection::vec((0u64..60, (0u8..4, 0usize..3, 0u64..1_000)), 0..40),
+                0..12,
+            );
+            (full, incs).prop_map(|(full, incs)| {
+                let mut chain = BackupChain::default();
+                for (key, value, wide) in full {
+                    let v = if wide { u64::MAX - value } else { value };
+                    chain.full.insert(key, Row { cols: [Some(v), None, Some(key)] });
+                }
+                for changes in incs {
+                    chain
+                        .incrementals
+                        .push(Incremental::from_changes(changes.into_iter().map(|(k, c)| (k, change(c)))));
+                }
+                chain
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+            #[test]
+            fn answers_what_the_fold_does(chain in chains()) {
+                let oracle = Oracle::for_chain(chain.clone());
+                for k in 0..=chain.len() {
+                    let k = IncrIdx(k);
+                    let table = fold(&chain, k);
+                    prop_assert!(oracle.rows_after(k, ..).eq(table.iter().map(|(a, r)| (*a, *r))), "k = {}", k.0);
+                    for key in 0..62 {
+                        prop_assert_eq!(oracle.row_after(key, k), table.get(&key).copied(), "key {} at k = {}", key, k.0);
+                    }
+                    for (lo, hi) in [(0, 10), (5, 40), (33, 34), (50, 62)] {
+                        prop_assert!(oracle.rows_after(k, lo..hi).eq(fold_range(&chain, lo, hi, k)));
+                    }
+                    for (i, key) in oracle.changed_keys().iter().enumerate() {
+                        let changed = chain.incrementals.iter().take(k.0 as usize).any(|inc| inc.get(*key).is_some());
+                        let version = oracle.version_packed(i, k);
+                        prop_assert_eq!(version.is_some(), changed, "key {} at k = {}", key, k.0);
+                        if let Some((v, packed)) = version {
+                            prop_assert_eq!(oracle.version_row(v, packed), table.get(key).copied());
+                        }
+                    }
                 }
             }
         }
