@@ -192,6 +192,7 @@ impl Oracle {
         }
         oracle.changed.shrink_to_fit();
         oracle.first.shrink_to_fit();
+        oracle.later.shrink_to_fit();
         oracle
     }
 
