@@ -62,12 +62,52 @@ impl OpTrack {
     }
 }
 
-#[derive(Debug)]
 pub struct DurableTracker {
     ops: BTreeMap<OperationId, OpTrack>,
     table_first_shard: Vec<(u32, usize)>,
-    /// Per global shard: its progress points for the op touching it.
-    pub shard_points: Vec<Vec<ShardPoint>>,
+    /// Every global shard's progress points for the op touching it, each
+    /// with its shard, in the order they were made: one vector, not one
+    /// per shard. At 100,000 shards the per-shard vectors were 100,000
+    /// small allocations, each grown as its points came, and a commit's
+    /// point touched the shard's vector header and buffer (two more cache
+    /// misses); the series are grouped by shard once, for the plot
+    /// ([`DurableTracker::shard_series`]).
+    shard_points: Vec<(u32, ShardPoint)>,
+    shards: usize,
+}
+
+/// Every shard's points, grouped by shard (in the order they were made).
+pub struct GroupedPoints {
+    /// `points[starts[s]..starts[s + 1]]` are shard `s`'s.
+    starts: Vec<usize>,
+    points: Vec<ShardPoint>,
+}
+
+impl GroupedPoints {
+    /// Shard after shard, from shard 0: its points (none for a shard no
+    /// commit moved).
+    pub fn iter(&self) -> impl Iterator<Item = &[ShardPoint]> {
+        self.starts.windows(2).map(|w| &self.points[w[0]..w[1]])
+    }
+}
+
+/// As the per-shard vectors printed (explore's fingerprint reads it): the
+/// same text for the same per-shard series, whatever order shards made
+/// their points in.
+impl std::fmt::Debug for DurableTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Series<'a>(&'a GroupedPoints);
+        impl std::fmt::Debug for Series<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_struct("DurableTracker")
+            .field("ops", &self.ops)
+            .field("table_first_shard", &self.table_first_shard)
+            .field("shard_points", &Series(&self.shard_series()))
+            .finish()
+    }
 }
 
 impl DurableTracker {
@@ -75,8 +115,34 @@ impl DurableTracker {
         DurableTracker {
             ops: BTreeMap::new(),
             table_first_shard: workload.topology.tables.iter().map(|t| (t.shards[0].0, t.shards.len())).collect(),
-            shard_points: vec![Vec::new(); workload.topology.shards.len()],
+            shard_points: Vec::new(),
+            shards: workload.topology.shards.len(),
         }
+    }
+
+    /// Every shard's points, grouped by shard: a counting sort of the
+    /// points made, O(points + shards).
+    pub fn shard_series(&self) -> GroupedPoints {
+        let mut starts = vec![0usize; self.shards + 1];
+        for (shard, _) in &self.shard_points {
+            starts[*shard as usize + 1] += 1;
+        }
+        for s in 0..self.shards {
+            starts[s + 1] += starts[s];
+        }
+        let mut next = starts.clone();
+        let mut points = vec![ShardPoint(0); self.shard_points.len()];
+        for (shard, point) in &self.shard_points {
+            let slot = &mut next[*shard as usize];
+            points[*slot] = *point;
+            *slot += 1;
+        }
+        GroupedPoints { starts, points }
+    }
+
+    /// The time of the last point any shard made.
+    pub fn last_shard_point_at(&self) -> Option<Micros> {
+        self.shard_points.iter().map(|(_, p)| p.at()).max()
     }
 
     /// A new operation's record became durable.
@@ -118,7 +184,8 @@ impl DurableTracker {
         track.sum_raw = track.sum_raw - old + raw;
         let pct = track.percent_bp();
         track.points.push(ShardPoint::new(now, pct));
-        self.shard_points[spec.idx.0 as usize].push(ShardPoint::new(now, raw / u64::from(track.incrementals.max(1))));
+        let point = ShardPoint::new(now, raw / u64::from(track.incrementals.max(1)));
+        self.shard_points.push((spec.idx.0, point));
     }
 
     /// True durable percent of `op` in basis points.
@@ -134,6 +201,24 @@ impl DurableTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Points grouped by shard come in the order each shard made them,
+    /// every shard present (empty when it made none), and print as the
+    /// per-shard vectors did.
+    #[test]
+    fn series_are_grouped_by_shard_in_order() {
+        let mut t =
+            DurableTracker { ops: BTreeMap::new(), table_first_shard: Vec::new(), shard_points: Vec::new(), shards: 4 };
+        for (shard, at) in [(2, 1), (0, 2), (2, 3), (3, 4), (0, 5), (2, 6)] {
+            t.shard_points.push((shard, ShardPoint::new(at, at * 10)));
+        }
+        let series: Vec<Vec<Micros>> = t.shard_series().iter().map(|s| s.iter().map(|p| p.at()).collect()).collect();
+        assert_eq!(series, vec![vec![2, 5], vec![], vec![1, 3, 6], vec![4]]);
+        assert_eq!(t.last_shard_point_at(), Some(6));
+        let old: Vec<Vec<ShardPoint>> = t.shard_series().iter().map(<[ShardPoint]>::to_vec).collect();
+        let text = format!("{t:?}");
+        assert!(text.ends_with(&format!("shard_points: {old:?} }}")), "{text}");
+    }
 
     /// A point packs its time and percent losslessly over their whole ranges.
     #[test]

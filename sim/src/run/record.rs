@@ -180,7 +180,7 @@ impl Recorder {
         }
         let shards = system
             .tracker
-            .shard_points
+            .shard_series()
             .iter()
             .enumerate()
             .map(|(i, points)| {
@@ -230,7 +230,7 @@ impl Recorder {
     /// moves), or after the deadline if that is near; never beyond `end_us`.
     fn zoomed_end(&self, end_us: Micros, system: &RestoreSystem, deadline: Option<Micros>) -> Micros {
         let progress = system.tracker.op_points().filter_map(|(_, p)| p.last().map(|p| p.at()));
-        let shards = system.tracker.shard_points.iter().filter_map(|p| p.last().map(|p| p.at()));
+        let shards = system.tracker.last_shard_point_at();
         let states = self.bands.iter().map(|b| b.4).chain(self.open.values().map(|(_, _, since)| *since));
         let faults = self.markers.iter().map(|m| m.at_us);
         let last = progress.chain(shards).chain(states).chain(faults).max().unwrap_or(0);
