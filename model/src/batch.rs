@@ -66,17 +66,26 @@ impl ChangeBatch {
         ChangeBatch::of(&workload, TableId(0), IncrIdx(1), 0, len)
     }
 
+    #[inline]
     fn incremental(&self) -> Option<&Incremental> {
         let source = self.source.as_ref()?;
         source.chain(self.table).incremental(self.incr)
     }
 
     /// The changes in key order, decoded as they are read.
+    #[inline]
     pub fn iter(&self) -> Changes<'_> {
         match self.incremental() {
             Some(inc) => inc.changes_at(self.from as usize, self.to as usize),
             None => Changes::none(),
         }
+    }
+
+    /// The keys alone, in order: nothing decoded.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        let inc = self.incremental();
+        (self.from as usize..self.to as usize)
+            .map(move |i| inc.expect("a non-empty batch has its incremental").key_at(i))
     }
 
     pub fn len(&self) -> usize {
@@ -202,6 +211,7 @@ mod tests {
                 let batch = ChangeBatch::of(&w, TableId(0), IncrIdx(2), from, to);
                 assert_eq!(batch.iter().collect::<Vec<_>>(), copied, "{from}..{to}");
                 assert_eq!(batch.len(), copied.len());
+                assert!(batch.keys().eq(copied.iter().map(|(k, _)| *k)));
                 assert_eq!(batch.is_empty(), copied.is_empty());
                 assert_eq!(digest(&batch), digest(&copied), "{from}..{to}");
                 assert_eq!(format!("{batch:?}"), format!("{copied:?}"));

@@ -172,11 +172,13 @@ impl Incremental {
     }
 
     /// The key of the `i`-th change in key order.
+    #[inline]
     pub fn key_at(&self, i: usize) -> Key {
         self.changes[i].0
     }
 
     /// The `i`-th change in key order.
+    #[inline]
     pub fn change_at(&self, i: usize) -> (Key, Change) {
         let (key, packed) = self.changes[i];
         match packed.get() {
@@ -287,6 +289,7 @@ impl Changes<'_> {
 impl Iterator for Changes<'_> {
     type Item = (Key, Change);
 
+    #[inline]
     fn next(&mut self) -> Option<(Key, Change)> {
         if self.next >= self.end {
             return None;

@@ -185,7 +185,7 @@ impl Checker {
         // Keys at or below LastKey of incremental `m == incr` must hold
         // incremental `incr`'s values: exactly what the prefix walk compares.
         let walked = walked.filter(|_| m == commit.incr);
-        for (key, _) in &commit.changes {
+        for key in commit.changes.keys() {
             if walked.is_some_and(|(lo, hi)| (lo..=hi).contains(&key)) {
                 continue;
             }
