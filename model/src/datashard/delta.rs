@@ -233,7 +233,7 @@ impl Delta {
                 entries[write] = (*key, after);
             }
         }
-        debug_assert_eq!(read, start, "every entry within the batch's keys was read");
+        assert_eq!(read, start, "every entry within the batch's keys was read");
         if write > start {
             let end = entries.len();
             entries.copy_within(write..end, start);
