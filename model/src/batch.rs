@@ -8,8 +8,9 @@
 //! bytes each) per shard, allocated at each read and freed at each commit
 //! (~790 B a shard at the peak, heaptrack on scale-10k). The incremental is
 //! immutable backup data that the workload already shares (`Arc`), so a
-//! handle to it plus a range says the same thing in 24 bytes and no
-//! allocation.
+//! handle to it plus a range says the same thing in 24 bytes, nothing
+//! allocated while it waits in the engine's queue (a commit decodes it
+//! once when it is applied: `DataShardCommit::apply`).
 //!
 //! What the model and the harness see is unchanged: the batch reads as the
 //! same `(Key, Change)` pairs in key order, hashes as the vector of them did

@@ -61,7 +61,10 @@ pub struct DataShardCommit {
 
 impl DataShardCommit {
     pub fn apply(&self, db: &mut DataShardDb) {
-        db.rows.apply_all(&self.changes);
+        // The delta's merge reads the batch forwards and back: decoded
+        // once here, for this commit only (the batch in flight stays a
+        // range, `crate::batch`).
+        db.rows.apply_all(&self.changes.iter().collect::<Vec<_>>());
         db.restores.insert((self.op, self.incr), self.progress);
     }
 }

@@ -188,7 +188,7 @@ mod tests {
                     // The oracle's rows after `k` ...
                     let mut rows = ShardRows::over(chain.full.clone(), spec.start, spec.end);
                     for inc in chain.incrementals.iter().take(k.0 as usize) {
-                        rows.apply_all(inc.range_after(spec.start, spec.end, None, usize::MAX));
+                        rows.apply_all(&inc.range_after(spec.start, spec.end, None, usize::MAX).to_vec());
                     }
                     // ... now and then a few changes off.
                     for _ in 0..rng.below(3) {
