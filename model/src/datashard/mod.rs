@@ -3,6 +3,9 @@
 //! coordinator. Answers only after the commit is durable (unless the
 //! `AckBeforePersist` bug is planted).
 
+mod delta;
+#[cfg(test)]
+mod delta_proptest;
 mod rows;
 mod schema;
 

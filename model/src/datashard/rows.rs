@@ -10,43 +10,38 @@
 //! Before this, every shard held its own `BTreeMap` copy of its rows, which
 //! with the workload's copy was two full tables per run.
 
-use std::collections::BTreeMap;
-use std::collections::btree_map;
 use std::ops::{Bound, RangeBounds};
 
+use super::delta::{Base, Delta};
 use crate::data::{Change, Row, RowStore};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
-use crate::packed::{Packed, PackedChange, Unpacked};
+use crate::packed::Packed;
 
 /// The rows of one shard: the backup's rows at indices `lo..hi` (its key
 /// range) overlaid with `delta`. The delta holds exactly the keys whose row
-/// differs from the base, packed (8 bytes; an erased key is packed too);
-/// rows too wide to pack sit in `wide`. Two overlays with the same rows
-/// are therefore equal field by field as well as row by row.
+/// differs from the base, packed (8 bytes; an erased key is packed too),
+/// in a sorted vector a commit's batch is merged into (see `delta.rs`).
+/// Two overlays with the same rows are therefore equal field by field as
+/// well as row by row.
 #[derive(Clone, Default)]
 pub struct ShardRows {
     base: FullBackup,
     lo: usize,
     hi: usize,
-    delta: BTreeMap<Key, Packed>,
-    wide: BTreeMap<Key, Row>,
+    delta: Delta,
 }
 
 impl ShardRows {
     /// The rows of `full` with `start <= key < end`, unchanged.
     pub fn over(full: FullBackup, start: Key, end: Key) -> ShardRows {
         let (lo, hi) = full.span(start..end);
-        ShardRows { base: full, lo, hi, delta: BTreeMap::new(), wide: BTreeMap::new() }
-    }
-
-    fn unpack(&self, key: Key, packed: Packed) -> Option<Row> {
-        unpack(&self.wide, key, packed)
+        ShardRows { base: full, lo, hi, delta: Delta::default() }
     }
 
     pub fn get(&self, key: Key) -> Option<Row> {
-        match self.delta.get(&key) {
-            Some(packed) => self.unpack(key, *packed),
+        match self.delta.get(key) {
+            Some(packed) => self.delta.row(key, packed),
             None => self.base.get_in(self.lo, self.hi, key),
         }
     }
@@ -54,119 +49,28 @@ impl ShardRows {
     /// Sets `key`'s row (`None` erases it). A row equal to the backup's
     /// leaves no delta entry, so the delta stays minimal.
     pub fn set(&mut self, key: Key, row: Option<Row>) {
-        self.wide.remove(&key);
-        if self.base.get_in(self.lo, self.hi, key) == row {
-            self.delta.remove(&key);
-            return;
-        }
-        let packed = Packed::new(row);
-        if let (true, Some(row)) = (packed.is_wide(), row) {
-            self.wide.insert(key, row);
-        }
-        self.delta.insert(key, packed);
+        let base = self.base.get_in(self.lo, self.hi, key);
+        self.delta.set(key, row, base);
     }
 
     /// Applies one change at `key`: what `data::apply_change` does through
     /// [`ShardRows::get`] and [`ShardRows::set`], with one search of the
-    /// delta and one of the backup instead of two of each (applying
-    /// commits was an eighth of a ci-smoke seed).
+    /// delta and one of the backup instead of two of each.
     pub fn apply(&mut self, key: Key, change: &Change) {
-        let base = self.base.get_in(self.lo, self.hi, key);
-        self.apply_over(key, base, change);
+        let base = Base { backup: &self.base, lo: self.lo, hi: self.hi };
+        self.delta.apply(base, key, change);
     }
 
     /// Applies a commit's changes in order, as [`ShardRows::apply`] does
-    /// one by one, but finds each key's backup row by stepping on from the
-    /// previous key's place: a batch's keys ascend a few backup rows
-    /// apart, so a galloping search from there ([`FullBackup::seek`]) takes
-    /// a probe or two instead of a binary search of the span. Keys out of
-    /// order are still right: the search starts over.
-    ///
-    /// Each change is applied on the packed bits (`Packed::apply`, what the
-    /// oracle does): the backup row and the delta entry are never unpacked
-    /// into `Row`s and the result is not packed again, and "is it the
-    /// backup's row again?" compares two words (packing is canonical). A
-    /// wide row or change takes [`ShardRows::apply_over`], on `Row`s.
+    /// one by one. A batch's keys ascend, so the delta takes them in one
+    /// merge from the back (`Delta::apply_all`): no per-change tree search
+    /// or insert, each key's backup row found by galloping down from the
+    /// previous key's, each change applied on the packed bits. Keys out of
+    /// order (hand-written tests) are still right: they are applied one by
+    /// one.
     pub fn apply_all(&mut self, changes: &[(Key, Change)]) {
-        let mut cursor = self.lo;
-        let mut previous: Option<Key> = None;
-        for (key, change) in changes {
-            if previous.is_some_and(|p| *key <= p) {
-                cursor = self.lo;
-            }
-            previous = Some(*key);
-            // The backup's galloping search, kept within the shard's span.
-            cursor = self.base.seek(cursor, *key).min(self.hi);
-            let in_backup = cursor < self.hi && self.base.key_at(cursor) == *key;
-            let base = if in_backup { self.base.packed_at(cursor) } else { Packed::new(None) };
-            if !self.apply_packed(*key, base, PackedChange::new(change)) {
-                let base = if in_backup { self.base.at(cursor, self.hi).next().map(|(_, row)| row) } else { None };
-                self.apply_over(*key, base, change);
-            }
-        }
-    }
-
-    /// [`ShardRows::apply_over`] on packed bits, given `key`'s backup row
-    /// packed (absent packs too): `false`, having changed nothing, when the
-    /// row before or the change is wide.
-    fn apply_packed(&mut self, key: Key, base: Packed, change: PackedChange) -> bool {
-        let entry = self.delta.entry(key);
-        let before = match &entry {
-            btree_map::Entry::Occupied(old) => *old.get(),
-            btree_map::Entry::Vacant(_) => base,
-        };
-        let Some(after) = before.apply(change) else { return false };
-        // `before` is not wide, so no side-map row goes with the entry.
-        match entry {
-            btree_map::Entry::Occupied(old) if after == base => {
-                old.remove();
-            }
-            btree_map::Entry::Occupied(mut old) => {
-                old.insert(after);
-            }
-            btree_map::Entry::Vacant(_) if after == base => {}
-            btree_map::Entry::Vacant(slot) => {
-                slot.insert(after);
-            }
-        }
-        true
-    }
-
-    /// [`ShardRows::apply`] given `key`'s backup row: one search of the
-    /// delta, whose entry is read, then removed (the row is the backup's
-    /// again) or written.
-    fn apply_over(&mut self, key: Key, base: Option<Row>, change: &Change) {
-        let entry = self.delta.entry(key);
-        let before = match &entry {
-            btree_map::Entry::Occupied(old) => {
-                let old = *old.get();
-                if old.is_wide() {
-                    self.wide.remove(&key).map(Some).expect("a wide delta entry has its row")
-                } else {
-                    unpack(&self.wide, key, old)
-                }
-            }
-            btree_map::Entry::Vacant(_) => base,
-        };
-        let after = change.apply(before);
-        if after == base {
-            if let btree_map::Entry::Occupied(old) = entry {
-                old.remove();
-            }
-            return;
-        }
-        let packed = Packed::new(after);
-        if let (true, Some(row)) = (packed.is_wide(), after) {
-            self.wide.insert(key, row);
-        }
-        match entry {
-            btree_map::Entry::Occupied(mut old) => {
-                old.insert(packed);
-            }
-            btree_map::Entry::Vacant(slot) => {
-                slot.insert(packed);
-            }
-        }
+        let base = Base { backup: &self.base, lo: self.lo, hi: self.hi };
+        self.delta.apply_all(base, changes);
     }
 
     /// The backup this overlays and the index span of the shard's rows in
@@ -179,13 +83,19 @@ impl ShardRows {
     /// The delta's entries with `lo <= key <= hi`, in key order, packed
     /// (an erased key as the absent marker); see [`ShardRows::delta_row`].
     pub(crate) fn delta_in(&self, lo: Key, hi: Key) -> impl Iterator<Item = (Key, Packed)> + '_ {
-        let range = if lo <= hi { self.delta.range(lo..=hi) } else { self.delta.range(0..0) };
-        range.map(|(k, p)| (*k, *p))
+        let range = if lo <= hi { self.delta.range(lo..=hi) } else { &[] };
+        range.iter().copied()
     }
 
     /// A delta entry's row (a wide one from the side map).
     pub(crate) fn delta_row(&self, key: Key, packed: Packed) -> Option<Row> {
-        self.unpack(key, packed)
+        self.delta.row(key, packed)
+    }
+
+    /// The delta itself, for tests that hold two overlays equal field by field.
+    #[cfg(test)]
+    pub(super) fn delta(&self) -> &Delta {
+        &self.delta
     }
 
     /// Keys whose row differs from the full backup (a measure of the
@@ -198,17 +108,15 @@ impl ShardRows {
     /// backup's span with the delta's range, the delta winning.
     pub fn range(&self, range: impl RangeBounds<Key> + Clone) -> Range<'_> {
         let (lo, hi) = self.base.span_in(self.lo, self.hi, range.clone());
-        // `BTreeMap::range` panics on an inverted or empty-excluded range;
-        // such a range holds no rows.
+        // An inverted or empty-excluded range holds no rows.
         let empty = match (range.start_bound(), range.end_bound()) {
             (Bound::Included(s), Bound::Included(e)) => s > e,
             (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
             | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
             _ => false,
         };
-        let mut delta = if empty { self.delta.range(0..0) } else { self.delta.range(range) };
-        let next_delta = delta.next().map(|(k, p)| (*k, *p));
-        Range { rows: self, base: lo, base_end: hi, delta, next_delta }
+        let delta = if empty { &[] } else { self.delta.range(range) };
+        Range { rows: self, base: lo, base_end: hi, delta, next: 0 }
     }
 
     pub fn iter(&self) -> Range<'_> {
@@ -226,14 +134,6 @@ impl RowStore for ShardRows {
     }
 }
 
-/// A delta entry's row: inline, or in the side map of rows too wide to pack.
-fn unpack(wide: &BTreeMap<Key, Row>, key: Key, packed: Packed) -> Option<Row> {
-    match packed.get() {
-        Unpacked::Row(row) => row,
-        Unpacked::Wide => Some(wide[&key]),
-    }
-}
-
 /// The iterator of [`ShardRows::range`]: `(key, row)` in key order.
 #[derive(Clone)]
 pub struct Range<'a> {
@@ -243,10 +143,9 @@ pub struct Range<'a> {
     /// overrides is stepped over without unpacking it.
     base: usize,
     base_end: usize,
-    delta: btree_map::Range<'a, Key, Packed>,
-    /// The delta's next entry, taken ahead (what a `Peekable` did, without
-    /// its checks on every step).
-    next_delta: Option<(Key, Packed)>,
+    /// The range's delta entries and the index of the next one.
+    delta: &'a [(Key, Packed)],
+    next: usize,
 }
 
 impl Iterator for Range<'_> {
@@ -255,7 +154,7 @@ impl Iterator for Range<'_> {
     fn next(&mut self) -> Option<(Key, Row)> {
         loop {
             let mut base = self.rows.base.at(self.base, self.base_end);
-            let Some((key, packed)) = self.next_delta else {
+            let Some(&(key, packed)) = self.delta.get(self.next) else {
                 let row = base.next();
                 self.base += usize::from(row.is_some());
                 return row;
@@ -269,8 +168,8 @@ impl Iterator for Range<'_> {
                     if b == Some(key) {
                         self.base += 1;
                     }
-                    self.next_delta = self.delta.next().map(|(k, p)| (*k, *p));
-                    if let Some(row) = self.rows.unpack(key, packed) {
+                    self.next += 1;
+                    if let Some(row) = self.rows.delta.row(key, packed) {
                         return Some((key, row));
                     }
                 }
@@ -310,12 +209,14 @@ impl FromIterator<(Key, Row)> for ShardRows {
     fn from_iter<I: IntoIterator<Item = (Key, Row)>>(iter: I) -> ShardRows {
         let full: FullBackup = iter.into_iter().collect();
         let hi = full.len();
-        ShardRows { base: full, lo: 0, hi, delta: BTreeMap::new(), wide: BTreeMap::new() }
+        ShardRows { base: full, lo: 0, hi, delta: Delta::default() }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::data::{Cell, Change, apply_change};
 
@@ -348,7 +249,7 @@ mod tests {
             rows.apply(key, &change);
             apply_change(&mut plain, key, &change);
             // `apply` leaves the overlay field by field what get + set do.
-            assert_eq!((&rows.delta, &rows.wide), (&by_set.delta, &by_set.wide), "step {step}");
+            assert_eq!(rows.delta, by_set.delta, "step {step}");
             assert!(rows.iter().eq(plain.iter().map(|(k, r)| (*k, *r))), "step {step}");
             for (lo, hi) in [(0, 100), (12, 13), (15, 33), (33, 15), (39, 39)] {
                 if lo <= hi {
@@ -378,7 +279,7 @@ mod tests {
                 one_by_one.apply(*key, change);
             }
             rows.apply_all(&changes);
-            assert_eq!((&rows.delta, &rows.wide), (&one_by_one.delta, &one_by_one.wide), "batch {n}");
+            assert_eq!(rows.delta, one_by_one.delta, "batch {n}");
         }
         // On the packed path too: a change back to the backup's row drops
         // the entry; wide changes and wide rows before take the row path.
@@ -394,7 +295,7 @@ mod tests {
                 one_by_one.apply(*key, change);
             }
             rows.apply_all(changes);
-            assert_eq!((&rows.delta, &rows.wide), (&one_by_one.delta, &one_by_one.wide), "packed batch {n}");
+            assert_eq!(rows.delta, one_by_one.delta, "packed batch {n}");
         }
         // A key changed back to its backup row leaves no delta.
         let mut back = ShardRows::over(full.clone(), 10, 40);

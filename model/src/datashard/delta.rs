@@ -1,0 +1,277 @@
+//! A DataShard's delta over the full backup: the keys whose row differs
+//! from the backup's, as one sorted vector of `(key, packed row)`, with a
+//! commit's batch merged in at once.
+//!
+//! Why a vector and not a `BTreeMap`: a commit's changes arrive sorted (a
+//! batch is one key-ordered slice of one incremental), so applying them is
+//! a merge of two sorted runs, not a tree search and insert per change
+//! (~290 instructions each, the largest item of a ci-smoke seed). The
+//! merge runs from the back: counting the batch's keys the delta lacks
+//! tells how far each entry moves, so the merged entries are written in
+//! place, each once, the entries above the batch moving up as one block;
+//! an incremental's first pass over a shard is an append. A vector also
+//! holds 16 bytes an entry where a tree holds ~2-3 times that in half-full
+//! nodes, and a range read is a slice.
+//!
+//! A commit's batch that is not sorted (hand-written tests) is applied a
+//! change at a time, with the same result.
+
+use std::collections::BTreeMap;
+use std::ops::RangeBounds;
+
+use crate::data::{Change, Row};
+use crate::full_backup::FullBackup;
+use crate::ids::Key;
+use crate::packed::{Packed, PackedChange, Unpacked};
+
+/// The changed keys in key order, each with its row packed (an erased key
+/// as the absent marker). Canonical: exactly the keys whose row differs
+/// from the backup's, so two deltas over one backup with the same rows
+/// are equal field by field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Delta {
+    entries: Vec<(Key, Packed)>,
+    /// The rows of entries too wide to pack (none in generated workloads).
+    wide: BTreeMap<Key, Row>,
+}
+
+/// Where a shard's rows lie in the shared backup: its index span.
+#[derive(Clone, Copy)]
+pub(super) struct Base<'a> {
+    pub backup: &'a FullBackup,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl Base<'_> {
+    /// `key`'s backup row, packed (absent if the backup lacks it), and its
+    /// index if present.
+    fn at(&self, i: usize, key: Key) -> (Packed, Option<usize>) {
+        if i < self.hi && self.backup.key_at(i) == key {
+            (self.backup.packed_at(i), Some(i))
+        } else {
+            (Packed::new(None), None)
+        }
+    }
+
+    /// The row at index `i`, unpacked (a wide one from the backup's side map).
+    fn row(&self, i: Option<usize>) -> Option<Row> {
+        i.map(|i| self.backup.row_at(i).1)
+    }
+
+    /// The first index in `self.lo..end` whose key is at least `key`: a
+    /// galloping search down from `end`, for walks that look up
+    /// descending keys (each search's answer is the next one's `end`).
+    fn seek_back(&self, end: usize, key: Key) -> usize {
+        let (mut lower, mut upper) = (self.lo, end);
+        let mut step = 1;
+        while upper > lower {
+            let probe = upper.saturating_sub(step).max(lower);
+            let probed = self.backup.key_at(probe);
+            if probed < key {
+                lower = probe + 1;
+                break;
+            }
+            if probed == key {
+                // Keys are unique: found (most of a batch's keys are
+                // backup keys, a row or two below the previous one).
+                return probe;
+            }
+            upper = probe;
+            step *= 2;
+        }
+        // The answer is in `lower..=upper`: a binary search between.
+        while lower < upper {
+            let mid = lower + (upper - lower) / 2;
+            if self.backup.key_at(mid) < key {
+                lower = mid + 1;
+            } else {
+                upper = mid;
+            }
+        }
+        lower
+    }
+}
+
+impl Delta {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `key`'s entry, if its row differs from the backup's.
+    pub fn get(&self, key: Key) -> Option<Packed> {
+        let i = self.entries.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(self.entries[i].1)
+    }
+
+    /// An entry's row (a wide one from the side map).
+    pub fn row(&self, key: Key, packed: Packed) -> Option<Row> {
+        match packed.get() {
+            Unpacked::Row(row) => row,
+            Unpacked::Wide => Some(self.wide[&key]),
+        }
+    }
+
+    /// The entries with keys in `range`, in key order.
+    pub fn range(&self, range: impl RangeBounds<Key>) -> &[(Key, Packed)] {
+        let from = match range.start_bound() {
+            std::ops::Bound::Included(s) => self.entries.partition_point(|(k, _)| k < s),
+            std::ops::Bound::Excluded(s) => self.entries.partition_point(|(k, _)| k <= s),
+            std::ops::Bound::Unbounded => 0,
+        };
+        let to = match range.end_bound() {
+            std::ops::Bound::Included(e) => self.entries.partition_point(|(k, _)| k <= e),
+            std::ops::Bound::Excluded(e) => self.entries.partition_point(|(k, _)| k < e),
+            std::ops::Bound::Unbounded => self.entries.len(),
+        };
+        &self.entries[from..to.max(from)]
+    }
+
+    /// Sets `key`'s row to `row` given its backup row `base`: no entry
+    /// when they are equal, so the delta stays minimal.
+    pub fn set(&mut self, key: Key, row: Option<Row>, base: Option<Row>) {
+        self.wide.remove(&key);
+        let found = self.entries.binary_search_by_key(&key, |(k, _)| *k);
+        if row == base {
+            if let Ok(i) = found {
+                self.entries.remove(i);
+            }
+            return;
+        }
+        let packed = Packed::new(row);
+        if let (true, Some(row)) = (packed.is_wide(), row) {
+            self.wide.insert(key, row);
+        }
+        match found {
+            Ok(i) => self.entries[i].1 = packed,
+            Err(i) => self.entries.insert(i, (key, packed)),
+        }
+    }
+
+    /// Applies one change at `key`: one search of the delta and one of
+    /// the shard's backup span.
+    pub fn apply(&mut self, base: Base<'_>, key: Key, change: &Change) {
+        let (base_packed, base_at) = base.at(base.backup.seek(base.lo, key).min(base.hi), key);
+        let found = self.entries.binary_search_by_key(&key, |(k, _)| *k);
+        let before = found.ok().map(|i| self.entries[i].1);
+        let after = after(&mut self.wide, key, before, base_packed, || base.row(base_at), change);
+        match (found, after) {
+            (Ok(i), Some(after)) => self.entries[i].1 = after,
+            (Ok(i), None) => {
+                self.entries.remove(i);
+            }
+            (Err(i), Some(after)) => self.entries.insert(i, (key, after)),
+            (Err(_), None) => {}
+        }
+    }
+
+    /// Applies a commit's changes in order: what [`Delta::apply`] does
+    /// change by change, as one merge when the keys ascend strictly (a
+    /// batch always does).
+    pub fn apply_all(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
+        if changes.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.merge(base, changes);
+        } else {
+            for (key, change) in changes {
+                self.apply(base, *key, change);
+            }
+        }
+    }
+
+    /// Merges ascending `changes` into the entries, from the back. The
+    /// batch's keys the delta lacks are counted first (a walk of keys
+    /// only); the vector grows by that many, the entries above the batch
+    /// move up as one block, and then, from the batch's last key down,
+    /// each entry is written once at its final place: an old entry moved
+    /// up past the new keys below it, or a changed key's new entry. The
+    /// write position never falls below the read position (it is ahead
+    /// by the lacking keys not yet reached), so no entry is overwritten
+    /// before it is read. A change that leaves its key's backup row
+    /// leaves no entry, and the slots it frees close up at the end.
+    fn merge(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
+        let Some(first) = changes.first() else { return };
+        let entries = &mut self.entries;
+        let old = entries.len();
+        let start = entries.partition_point(|(k, _)| *k < first.0);
+        // Count the batch's keys the delta lacks; `i` ends at the first
+        // entry above the batch.
+        let mut lacking = 0;
+        let mut i = start;
+        for (key, _) in changes {
+            while i < old && entries[i].0 < *key {
+                i += 1;
+            }
+            if i < old && entries[i].0 == *key {
+                i += 1;
+            } else {
+                lacking += 1;
+            }
+        }
+        let above = i;
+        if lacking > 0 {
+            entries.resize(old + lacking, (0, Packed::new(None)));
+            entries.copy_within(above..old, above + lacking);
+        }
+        let (mut read, mut write) = (above, above + lacking);
+        let mut base_end = base.hi;
+        for (key, change) in changes.iter().rev() {
+            while read > start && entries[read - 1].0 > *key {
+                read -= 1;
+                write -= 1;
+                entries[write] = entries[read];
+            }
+            let before = if read > start && entries[read - 1].0 == *key {
+                read -= 1;
+                Some(entries[read].1)
+            } else {
+                None
+            };
+            base_end = base.seek_back(base_end, *key);
+            let (base_packed, base_at) = base.at(base_end, *key);
+            if let Some(after) = after(&mut self.wide, *key, before, base_packed, || base.row(base_at), change) {
+                write -= 1;
+                entries[write] = (*key, after);
+            }
+        }
+        assert_eq!(read, start, "every entry within the batch's keys was read");
+        if write > start {
+            let end = entries.len();
+            entries.copy_within(write..end, start);
+            entries.truncate(end - (write - start));
+        }
+    }
+}
+
+/// `key`'s entry after `change`, given its entry before (`None`: its row
+/// is the backup's) and its backup row, packed and (for a wide side)
+/// unpacked: `None` when the row is the backup's again. Applied on the
+/// packed bits (`Packed::apply`, what the oracle does): nothing is
+/// unpacked and packed again, and "is it the backup's row?" compares two
+/// words (packing is canonical). A wide row or change takes the `Row`
+/// path, keeping a wide result's row in `wide`.
+fn after(
+    wide: &mut BTreeMap<Key, Row>,
+    key: Key,
+    before: Option<Packed>,
+    base: Packed,
+    base_row: impl Fn() -> Option<Row>,
+    change: &Change,
+) -> Option<Packed> {
+    if let Some(after) = before.unwrap_or(base).apply(PackedChange::new(change)) {
+        return (after != base).then_some(after);
+    }
+    let before = match before.map(Packed::get) {
+        Some(Unpacked::Wide) => Some(wide.remove(&key).expect("a wide delta entry has its row")),
+        Some(Unpacked::Row(row)) => row,
+        None => base_row(),
+    };
+    let after = change.apply(before);
+    if after == base_row() {
+        return None;
+    }
+    let packed = Packed::new(after);
+    if let (true, Some(row)) = (packed.is_wide(), after) {
+        wide.insert(key, row);
+    }
+    Some(packed)
+}
