@@ -41,6 +41,26 @@ const fn repeat_per_column(field: u64) -> u64 {
 /// values up to it never makes a wide row or change.
 pub const MAX_INLINE_VALUE: u64 = COL_MASK - 2;
 
+/// Column fields of a drawn row below this are NULL: a tenth of the
+/// `2^COL_BITS` field values (209,715 of 2,097,152, a NULL rate of
+/// 0.0999999).
+pub const DRAWN_NULL_FIELDS: u64 = (1 << COL_BITS) / 10;
+
+/// Drawn values are uniform in `0..DRAWN_VALUES` (1,887,437): each field
+/// value from `DRAWN_NULL_FIELDS` up is one value, so the draw is exactly
+/// uniform, with no rejection.
+pub const DRAWN_VALUES: u64 = (1 << COL_BITS) - DRAWN_NULL_FIELDS;
+
+const _: () = assert!(DRAWN_VALUES - 1 <= MAX_INLINE_VALUE, "drawn values pack inline");
+
+/// A drawn column's packed row field from its random field `f`: 0 (NULL)
+/// for `f < DRAWN_NULL_FIELDS`, else `f - DRAWN_NULL_FIELDS + 1` (the
+/// value `f - DRAWN_NULL_FIELDS`, stored plus one).
+#[inline(always)]
+fn drawn_field(bits: u64, column: u32) -> u64 {
+    ((bits >> (column * COL_BITS)) & COL_MASK).saturating_sub(DRAWN_NULL_FIELDS - 1)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packed(u64);
 
@@ -71,6 +91,18 @@ impl Packed {
 
     pub fn is_wide(self) -> bool {
         self.0 == WIDE
+    }
+
+    /// The row workload generation draws from one random word
+    /// (`sim/src/workload.rs`): column `i` from bits `21 i .. 21 i + 21`
+    /// (bit 63 unused), NULL when that field is below
+    /// [`DRAWN_NULL_FIELDS`], else the value `field - DRAWN_NULL_FIELDS`.
+    /// The fields are disjoint bits of a uniform word, so the columns are
+    /// independent, each NULL with probability 0.0999999 and otherwise
+    /// exactly uniform in `0..DRAWN_VALUES`. Always inline.
+    #[inline]
+    pub fn drawn(bits: u64) -> Packed {
+        Packed(drawn_field(bits, 0) | drawn_field(bits, 1) << COL_BITS | drawn_field(bits, 2) << (2 * COL_BITS))
     }
 
     /// `change` applied to this row (or absence), packed to packed — what
@@ -158,6 +190,32 @@ impl PackedChange {
 
     pub fn is_wide(self) -> bool {
         self.0 == WIDE
+    }
+
+    /// The erase.
+    pub const ERASE: PackedChange = PackedChange(ABSENT);
+
+    /// The upsert workload generation draws: it writes the columns whose
+    /// bit is set in `written` (bit `i` for column `i`), each with the
+    /// value [`Packed::drawn`] gives that column of `bits`. A written
+    /// column's change field is its row field plus one.
+    #[inline]
+    pub fn drawn_upsert(bits: u64, written: u8) -> PackedChange {
+        debug_assert!(written < 1 << COLUMNS, "a column mask");
+        let mut change = 0;
+        for column in 0..COLUMNS as u32 {
+            if written & (1 << column) != 0 {
+                change |= (drawn_field(bits, column) + 1) << (column * COL_BITS);
+            }
+        }
+        PackedChange(change)
+    }
+
+    /// The word itself: the change's explicit encoding, which the trace
+    /// digest hashes (`Change`'s `Hash`). Distinct inline changes have
+    /// distinct words; a wide one is the one `WIDE` marker.
+    pub fn word(self) -> u64 {
+        self.0
     }
 
     pub fn get(self) -> UnpackedChange {
@@ -262,6 +320,56 @@ mod tests {
             };
             let after = Packed::new(before).apply(PackedChange::new(&change)).expect("both fit");
             proptest::prop_assert_eq!(after.get(), Unpacked::Row(change.apply(before)));
+        }
+    }
+
+    /// Every one of the 2^21 values a drawn column's field can take: a
+    /// tenth of them (to within one in 2^21) are NULL and every value below
+    /// `DRAWN_VALUES` comes from exactly one of the others, so a uniform
+    /// field gives NULL with probability 0.0999999 and otherwise a value
+    /// exactly uniform below `DRAWN_VALUES`. Each column reads its own
+    /// field, whatever the others hold.
+    #[test]
+    fn a_drawn_field_is_null_a_tenth_of_the_time_and_else_uniform() {
+        let mut nulls = 0u64;
+        let mut next_value = 0u64;
+        for f in 0..1u64 << COL_BITS {
+            for column in 0..COLUMNS {
+                // The other columns' fields hold unrelated bits.
+                let noise = 0x5555_5555_5555_5555 & !(COL_MASK << (column as u32 * COL_BITS)) & !FLAG;
+                let Unpacked::Row(Some(row)) = Packed::drawn(noise | f << (column as u32 * COL_BITS)).get() else {
+                    panic!("a drawn row is a present, inline row")
+                };
+                match row.cols[column] {
+                    None => assert!(f < DRAWN_NULL_FIELDS, "{f}"),
+                    Some(v) => {
+                        assert!(f >= DRAWN_NULL_FIELDS && v == f - DRAWN_NULL_FIELDS, "{f} -> {v}");
+                        if column == 0 {
+                            assert_eq!(v, next_value, "values come in order, each once");
+                            next_value += 1;
+                        }
+                    }
+                }
+            }
+            nulls += u64::from(f < DRAWN_NULL_FIELDS);
+        }
+        assert_eq!(next_value, DRAWN_VALUES);
+        assert_eq!(nulls, DRAWN_NULL_FIELDS);
+        assert!((nulls * 10).abs_diff(1 << COL_BITS) < 10, "a tenth");
+        assert_eq!(Packed::drawn(u64::MAX).get(), Unpacked::Row(Some(Row { cols: [Some(DRAWN_VALUES - 1); COLUMNS] })));
+        assert_eq!(Packed::drawn(0).get(), Unpacked::Row(Some(Row::default())), "all NULL, never absent");
+    }
+
+    proptest::proptest! {
+        /// A drawn upsert writes exactly its masked columns, with the
+        /// values the drawn row of the same bits has.
+        #[test]
+        fn a_drawn_upsert_writes_the_drawn_rows_values(bits in proptest::num::u64::ANY, written in 1u8..8) {
+            let Unpacked::Row(Some(row)) = Packed::drawn(bits).get() else { panic!("a row") };
+            let change = PackedChange::drawn_upsert(bits, written);
+            let cells = std::array::from_fn(|i| if written & (1 << i) != 0 { Cell::Set(row.cols[i]) } else { Cell::Keep });
+            proptest::prop_assert_eq!(change.get(), UnpackedChange::Change(Change::Upsert { cells }));
+            proptest::prop_assert_eq!(change, PackedChange::new(&Change::Upsert { cells }));
         }
     }
 

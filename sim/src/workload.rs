@@ -3,11 +3,11 @@
 //! previous one (erases and partial updates of existing rows, new keys, empty
 //! incrementals, skewed keys). All draws come from the workload stream.
 
-use restoresim_model::data::{BackupChain, COLUMNS, Cell, Change, Incremental, Row, Value};
+use restoresim_model::data::{BackupChain, COLUMNS, Incremental};
 use restoresim_model::full_backup::FullBackup;
 use restoresim_model::ids::{IncrIdx, Key, RequestKey};
 use restoresim_model::last_wins;
-use restoresim_model::packed::{MAX_INLINE_VALUE, Packed, PackedChange};
+use restoresim_model::packed::{Packed, PackedChange};
 use restoresim_model::topology::Topology;
 use restoresim_model::workload::{RestoreRequestSpec, Workload};
 
@@ -143,13 +143,12 @@ fn full_backup(spec: &WorkloadSpec, rng: &mut Stream) -> FullBackup {
 }
 
 /// An incremental's changes, drawn in order straight into their packed
-/// form. A change to an existing key draws the key's index in the table;
-/// the key itself is read after every change is drawn, all the reads
-/// together: each is a random read of a table too large for the caches
-/// (80-160 MB at scale-100k), and reads that depend on nothing but their
-/// index overlap, where one per draw waited for each in turn. The draws
-/// and their order are unchanged: a key's index was drawn at the same
-/// point, and the key read at it does not feed any later draw.
+/// form (`draw_change`). A change to an existing key draws the key's
+/// index in the table; the key itself is read after every change is
+/// drawn, all the reads together: each is a random read of a table too
+/// large for the caches (80-160 MB at scale-100k), and reads that depend
+/// on nothing but their index overlap, where one per draw waited for each
+/// in turn.
 fn incremental(spec: &WorkloadSpec, existing: &TableKeys<'_>, rng: &mut Stream) -> Incremental {
     let count = rng.range(spec.changes.min, spec.changes.max) as usize;
     let mut drawn: Vec<(Key, PackedChange)> = Vec::with_capacity(count);
@@ -157,13 +156,15 @@ fn incremental(spec: &WorkloadSpec, existing: &TableKeys<'_>, rng: &mut Stream) 
     // (`changes.max` is at most 20 M: a position fits a u32).
     let mut indexed: Vec<u32> = Vec::new();
     for _ in 0..count {
-        let key = if existing.len() == 0 || rng.chance(spec.new_keys.0) {
-            draw_key(spec, rng)
-        } else {
-            indexed.push(drawn.len() as u32);
-            rng.below(existing.len() as u64)
+        let (target, change) = draw_change(spec, existing.len() as u64, rng);
+        let key = match target {
+            Target::New(key) => key,
+            Target::Existing(index) => {
+                indexed.push(drawn.len() as u32);
+                index
+            }
         };
-        drawn.push((key, random_change(spec, rng)));
+        drawn.push((key, change));
     }
     for &at in &indexed {
         let draw = &mut drawn[at as usize];
@@ -173,22 +174,72 @@ fn incremental(spec: &WorkloadSpec, existing: &TableKeys<'_>, rng: &mut Stream) 
     Incremental::from_packed(drawn)
 }
 
-/// One change's draws, in order: erase or upsert, then for an upsert
-/// whether it is partial, the column it always writes, and per column
-/// whether it writes it (partial only) and the value.
-fn random_change(spec: &WorkloadSpec, rng: &mut Stream) -> PackedChange {
-    if rng.chance(spec.erase.0) {
-        return PackedChange::new(&Change::Erase);
+/// Which key a change goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// A key drawn from the key space (`draw_key`): usually not in the table.
+    New(Key),
+    /// The key at this index of the table as it stands.
+    Existing(u64),
+}
+
+/// One change's draws, in order (what a seed means for an incremental):
+/// 1. one word, its shape: bits 0..32 the new-key coin (`new_keys`; a new
+///    key whatever it says when the table is empty), bits 32..64 the
+///    erase coin (`erase`), each through `coin`;
+/// 2. the key: a new key's draws (`draw_key`), or an existing key's
+///    index, `below(table length)`;
+/// 3. for an upsert, one word for the columns it writes: bits 0..32 the
+///    partial coin (`partial`), bits 32..64 the columns of a partial one
+///    (`partial_columns`); a full upsert writes every column;
+/// 4. for an upsert, one word for the values, as a drawn row's
+///    (`Packed::drawn`: each column NULL a tenth of the time, else uniform
+///    below `DRAWN_VALUES`).
+///
+/// One word and the key for an erase, three and the key for an upsert
+/// (before, a coin per decision and two draws per written column: ~10
+/// words a change, and the ChaCha stream was half of generation's cost).
+fn draw_change(spec: &WorkloadSpec, table_len: u64, rng: &mut Stream) -> (Target, PackedChange) {
+    let shape = rng.next_u64();
+    let target = if table_len == 0 || coin(shape as u32, spec.new_keys.0) {
+        Target::New(draw_key(spec, rng))
+    } else {
+        Target::Existing(rng.below(table_len))
+    };
+    if coin((shape >> 32) as u32, spec.erase.0) {
+        return (target, PackedChange::ERASE);
     }
-    let partial = rng.chance(spec.partial.0);
-    let mut cells = [Cell::Keep; COLUMNS];
-    let forced = rng.below(COLUMNS as u64) as usize;
-    for (i, cell) in cells.iter_mut().enumerate() {
-        if !partial || i == forced || rng.chance(Ratio::new(1, 2)) {
-            *cell = Cell::Set(random_value(rng));
-        }
-    }
-    PackedChange::new(&Change::Upsert { cells })
+    let kind = rng.next_u64();
+    let written = if coin(kind as u32, spec.partial.0) { partial_columns((kind >> 32) as u32) } else { ALL_COLUMNS };
+    (target, PackedChange::drawn_upsert(rng.next_u64(), written))
+}
+
+/// True with probability `ratio`, from 32 uniform bits: `bits * den / 2^32
+/// < num` (Lemire's multiply without its rejection step), so exactly
+/// `ceil(num * 2^32 / den)` of the 2^32 values say yes — within 2^-32 of
+/// `num / den`, exact for 0 and 1. Two coins share one draw this way.
+fn coin(bits: u32, ratio: Ratio) -> bool {
+    (u64::from(bits) * u64::from(ratio.den)) >> 32 < u64::from(ratio.num)
+}
+
+const ALL_COLUMNS: u8 = (1 << COLUMNS) - 1;
+const _: () = assert!(COLUMNS < 8, "a column mask fits a u8");
+
+/// The columns a partial upsert writes, from 32 uniform bits: one column
+/// it always writes, uniform, and each other column on a fair coin. The
+/// `COLUMNS * 2^(COLUMNS - 1)` outcomes (12 for 3 columns) are equally
+/// likely to within 2^-32, picked by `bits * 12 / 2^32`: the forced
+/// column is the pick's high part, the other columns' coins its low bits,
+/// in column order. A set of `n` columns so comes `n / 12` of the time,
+/// as when the forced column and the coins were drawn one by one.
+fn partial_columns(bits: u32) -> u8 {
+    let others = COLUMNS as u32 - 1;
+    let pick = ((u64::from(bits) * COLUMNS as u64) << others) >> 32;
+    let forced = (pick >> others) as u32;
+    let coins = (pick & ((1 << others) - 1)) as u8;
+    let below = coins & ((1 << forced) - 1);
+    let above = (coins >> forced) << (forced + 1);
+    below | above | 1 << forced
 }
 
 /// The table's keys after `inc`, from its keys before: one merge walk.
@@ -224,29 +275,18 @@ fn draw_key(spec: &WorkloadSpec, rng: &mut Stream) -> Key {
     }
 }
 
-/// Values are drawn below this: small enough that every row and change
-/// packs inline (`restoresim_model::packed`), so the full backup needs no
-/// side map.
-const VALUES: u64 = 1_000_000;
-const _: () = assert!(VALUES - 1 <= MAX_INLINE_VALUE, "generated values pack inline");
-
-fn random_value(rng: &mut Stream) -> Value {
-    if rng.chance(Ratio::new(1, 10)) { None } else { Some(rng.below(VALUES)) }
-}
-
-/// A row's three values, drawn in column order, packed.
+/// A row: one word, its columns from disjoint bit fields
+/// (`Packed::drawn`: each NULL a tenth of the time, else uniform below
+/// `DRAWN_VALUES`), packed as the full backup keeps it.
 fn random_row(rng: &mut Stream) -> Packed {
-    let mut row = Row::default();
-    for col in &mut row.cols {
-        *col = random_value(rng);
-    }
-    Packed::new(Some(row))
+    Packed::drawn(rng.next_u64())
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use restoresim_model::data::{Cell, Change, Row};
     use restoresim_model::packed::Unpacked;
 
     use super::*;
@@ -301,5 +341,118 @@ mod tests {
         assert_eq!(keys_after(&TableKeys::Listed(after.clone()), &Incremental::default()), after);
         assert_eq!(keys_after(&before, &Incremental::default()), vec![2, 4, 6, 8]);
         assert_eq!(keys_after(&TableKeys::Listed(Vec::new()), &inc), vec![1, 4, 5, 9]);
+    }
+
+    /// `coin` says yes for exactly the first `ceil(num * 2^32 / den)` of
+    /// the 2^32 bit patterns: within 2^-32 of the ratio, never for 0,
+    /// always for 1.
+    #[test]
+    fn a_coin_says_yes_for_its_ratio_of_the_bit_patterns() {
+        for (num, den) in [(0, 1), (1, 1), (1, 2), (1, 3), (1, 10), (2, 3), (1, 1_000_000), (999_999, 1_000_000)] {
+            let ratio = Ratio::new(num, den);
+            let yes = (u64::from(num) << 32).div_ceil(u64::from(den));
+            if yes > 0 {
+                assert!(coin((yes - 1) as u32, ratio), "{num}/{den}: the last yes");
+                assert!(coin(0, ratio));
+            }
+            if yes < 1 << 32 {
+                assert!(!coin(yes as u32, ratio), "{num}/{den}: the first no");
+                assert!(!coin(u32::MAX, ratio));
+            }
+        }
+    }
+
+    /// Each of the 12 picks of `partial_columns` covers 2^32 / 12 bit
+    /// patterns (to within one), and together they are every (forced
+    /// column, coins of the other two) once: a set of `n` columns is
+    /// written `n / 12` of the time, the distribution of drawing the forced
+    /// column and the coins one by one.
+    #[test]
+    fn partial_columns_are_a_forced_column_and_fair_coins() {
+        let picks = 12u64;
+        let mut sets: BTreeMap<u8, u64> = BTreeMap::new();
+        for pick in 0..picks {
+            // The first and last bit patterns of this pick.
+            let first = ((pick << 32).div_ceil(picks)) as u32;
+            let last = ((((pick + 1) << 32).div_ceil(picks)) - 1) as u32;
+            assert_eq!(partial_columns(first), partial_columns(last), "pick {pick}");
+            if pick > 0 {
+                assert_ne!(partial_columns(first - 1), partial_columns(first), "pick {pick} starts at {first}");
+            }
+            *sets.entry(partial_columns(first)).or_default() += 1;
+        }
+        // Every non-empty set of n columns, n times (once per column of
+        // it that could have been the forced one).
+        let expected: BTreeMap<u8, u64> = (1..8u8).map(|set| (set, u64::from(set.count_ones()))).collect();
+        assert_eq!(sets, expected);
+    }
+
+    /// Over many drawn changes the scenario's rates hold: new keys,
+    /// erases, partial upserts, and a partial upsert's columns; a full
+    /// upsert writes every column; values are NULL a tenth of the time
+    /// and otherwise spread evenly below `DRAWN_VALUES`.
+    #[test]
+    fn drawn_changes_follow_the_scenario_rates() {
+        use restoresim_model::data::{Cell, Change};
+        use restoresim_model::packed::{DRAWN_VALUES, UnpackedChange};
+        let spec = &WorkloadSpec {
+            erase: crate::scenario::Chance(Ratio::new(1, 10)),
+            partial: crate::scenario::Chance(Ratio::new(1, 2)),
+            new_keys: crate::scenario::Chance(Ratio::new(1, 5)),
+            ..WorkloadSpec::default()
+        };
+        let mut rng = Stream::new(3, Subsystem::Workload);
+        let n = 200_000u64;
+        let (mut new, mut erases, mut partial, mut written, mut nulls) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut sizes = [0u64; 4];
+        let mut deciles = [0u64; 10];
+        for _ in 0..n {
+            let (target, change) = draw_change(spec, 1_000, &mut rng);
+            match target {
+                Target::New(key) => {
+                    new += 1;
+                    assert!(key < spec.key_space);
+                }
+                Target::Existing(index) => assert!(index < 1_000),
+            }
+            let UnpackedChange::Change(change) = change.get() else { panic!("drawn changes pack inline") };
+            let Change::Upsert { cells } = change else {
+                erases += 1;
+                continue;
+            };
+            let set = cells.iter().filter(|c| **c != Cell::Keep).count();
+            partial += u64::from(set < COLUMNS);
+            sizes[set] += 1;
+            for cell in cells {
+                match cell {
+                    Cell::Keep => {}
+                    Cell::Set(None) => {
+                        written += 1;
+                        nulls += 1;
+                    }
+                    Cell::Set(Some(v)) => {
+                        written += 1;
+                        assert!(v < DRAWN_VALUES);
+                        deciles[(v * 10 / DRAWN_VALUES) as usize] += 1;
+                    }
+                }
+            }
+        }
+        let near = |count: u64, of: u64, num: u64, den: u64| (count * den).abs_diff(of * num) * 100 < of * den;
+        assert!(near(new, n, 1, 5), "new keys {new} of {n}");
+        assert!(near(erases, n, 1, 10), "erases {erases} of {n}");
+        let upserts = n - erases;
+        // A partial upsert that happens to write every column (1/4 of them)
+        // counts as full here: 1/2 * 3/4 of the upserts write fewer.
+        assert!(near(partial, upserts, 3, 8), "partial {partial} of {upserts}");
+        assert_eq!(sizes[0], 0, "an upsert writes a column");
+        // Partial upserts write 1 column 3/12 of the time, 2 columns 6/12.
+        assert!(near(sizes[1], upserts, 1, 8) && near(sizes[2], upserts, 1, 4), "{sizes:?}");
+        assert!(near(nulls, written, 1, 10), "nulls {nulls} of {written}");
+        for decile in deciles {
+            assert!(near(decile, written - nulls, 1, 10), "{deciles:?}");
+        }
+        // An empty table: every change goes to a new key.
+        assert!(matches!(draw_change(spec, 0, &mut rng).0, Target::New(_)));
     }
 }

@@ -30,4 +30,4 @@ fn golden_trace_hashes() {
     assert_eq!(got, GOLDEN, "trace hashes moved");
 }
 
-const GOLDEN: [&str; 2] = ["af3e001c63ec2881", "6af400bdfca1a511"];
+const GOLDEN: [&str; 2] = ["e7a7e636b826bf99", "b6c977dba09ce324"];

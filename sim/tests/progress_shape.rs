@@ -60,7 +60,9 @@ fn a_fault_free_restore_applies_what_it_needs_and_never_reports_less() {
 fn rows_beyond_the_needed_ones_are_the_reapplied_ones() {
     let mut s = common::load("restart-mid-applying.ron");
     s.protocol.resume_from_last_key = false;
-    for seed in 1..=3 {
+    // Seeds where DataShard 3 has a batch durable when it restarts (about 6
+    // seeds in 7; seed 1 does not), so its rescan re-applies rows.
+    for seed in [2, 3, 4] {
         let r = common::run(&s, seed);
         common::assert_all_done(&r);
         let m = &r.metrics;

@@ -54,7 +54,17 @@ fn a_traced_run_writes_a_self_contained_timeline_naming_the_violation() {
     let sends: usize = lines.iter().map(|l| l["sent"].as_array().map_or(0, Vec::len)).sum();
     let copies = messages.iter().filter(|m| m["copy"] == true).count();
     assert_eq!(messages.len(), sends + copies, "one arrow per send, plus one per duplicate copy");
-    assert_eq!(summary["faults"]["duplicates"].as_u64().unwrap() as usize, copies);
+    // A duplicate's copy is an arrow once it arrives (delivered, refused or
+    // discarded); one still in flight when the run stopped is not (in this
+    // run one copy is on a 1 % tail of up to 150 ms at the violation).
+    let mut arrivals: BTreeMap<(String, String, u64), usize> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l["nth"].is_u64()) {
+        *arrivals.entry((l["peer"].to_string(), l["node"].to_string(), l["nth"].as_u64().unwrap())).or_default() += 1;
+    }
+    let second_arrivals: usize = arrivals.values().map(|n| n - 1).sum();
+    assert_eq!(copies, second_arrivals, "one dashed arrow per copy that arrived");
+    let duplicates = summary["faults"]["duplicates"].as_u64().unwrap() as usize;
+    assert!(copies > 0 && copies <= duplicates, "{copies} copies of {duplicates} duplicates");
     for m in messages.iter().filter(|m| !m["at_us"].is_null()) {
         assert!(m["at_us"].as_u64() >= m["sent_us"].as_u64(), "no message arrives before it left: {m}");
     }

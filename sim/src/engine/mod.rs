@@ -15,290 +15,48 @@
 //! - a crash drops the node's volatile state and every commit not yet
 //!   durable; events addressed to an older generation are discarded.
 
+mod config;
 mod dispatch;
+mod event;
 mod fingerprint;
 pub mod inject;
 mod links;
 pub mod network;
+mod node;
 mod partition;
 mod pending;
 pub mod pingpong;
 pub mod prng;
+mod queue;
+mod stats;
+mod step;
+mod system;
 pub mod trace;
 
-mod queue;
-
 use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::hash::Hash;
 
+pub use config::EngineConfig;
+use event::Event;
 pub use inject::{Anchor, InjectedFault, Partition, Probe, TabletFaults};
 use inject::{Injector, TapeIndex};
 use links::Links;
 pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
+use node::Node;
+pub use node::NodeKind;
 use partition::Partitions;
 pub use partition::RandomPartitions;
 pub use pending::{Pending, PendingEvent};
 pub use prng::{Ratio, Stream, Subsystem};
 use queue::EventQueue;
+pub use stats::EngineStats;
+pub use step::{EventKind, Sent, Step, TracedSend};
+pub use system::{Effect, Effects, IoFault, System};
 pub use trace::TraceHash;
 
 /// Virtual time in microseconds.
 pub type Micros = u64;
 /// A node's index in the system.
 pub type NodeId = u32;
-
-/// How an I/O request (a backup read) fails, when the engine injects it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IoFault {
-    Transient,
-    Fatal,
-}
-
-/// The nodes of a simulated system. Handlers get `now` and write effects;
-/// the engine decides when anything happens.
-pub trait System {
-    type Msg: Clone + Hash + Debug;
-    type Timer: Clone + Hash + Debug;
-    type Commit: Hash + Debug;
-    type Io: Hash + Debug;
-    type IoReply: Hash + Debug;
-
-    fn boot(&mut self, node: NodeId, generation: u32, now: Micros, fx: &mut Effects<Self>);
-    /// Drop the node's volatile state.
-    fn crash(&mut self, node: NodeId);
-    fn on_message(&mut self, node: NodeId, now: Micros, from: NodeId, msg: Self::Msg, fx: &mut Effects<Self>);
-    fn on_timer(&mut self, node: NodeId, now: Micros, timer: Self::Timer, fx: &mut Effects<Self>);
-    fn on_pipe_reset(&mut self, node: NodeId, now: Micros, peer: NodeId, fx: &mut Effects<Self>);
-    /// Make the commit durable (the engine calls this at commit completion).
-    fn apply_commit(&mut self, node: NodeId, now: Micros, commit: &Self::Commit);
-    /// The commit is durable; the node may answer now.
-    fn on_committed(&mut self, node: NodeId, now: Micros, commit: Self::Commit, fx: &mut Effects<Self>);
-    /// Serve an I/O request (the world outside the tablets: backup storage).
-    fn serve_io(&mut self, node: NodeId, io: Self::Io, fault: Option<IoFault>) -> Self::IoReply;
-    fn on_io(&mut self, node: NodeId, now: Micros, reply: Self::IoReply, fx: &mut Effects<Self>);
-
-    /// Whether `msg` is a request `node` may refuse ("nothing now, ask
-    /// again"): a fault point. The engine decides; `on_refused` answers.
-    fn refusable(&self, _node: NodeId, _msg: &Self::Msg) -> bool {
-        false
-    }
-    /// Answer `msg` with a refusal instead of handling it.
-    fn on_refused(&mut self, _node: NodeId, _now: Micros, _from: NodeId, _msg: Self::Msg, _fx: &mut Effects<Self>) {}
-    /// Short names of messages and timers, for coverage and the trace.
-    fn msg_label(_msg: &Self::Msg) -> &'static str {
-        "message"
-    }
-    fn timer_label(_timer: &Self::Timer) -> &'static str {
-        "timer"
-    }
-}
-
-/// What a handler asked for, drained by the engine after each handler.
-pub enum Effect<S: System + ?Sized> {
-    Send { to: NodeId, msg: S::Msg },
-    Timer { after: Micros, timer: S::Timer },
-    Commit(S::Commit),
-    Io(S::Io),
-}
-
-pub struct Effects<S: System + ?Sized> {
-    items: Vec<Effect<S>>,
-}
-
-impl<S: System + ?Sized> Effects<S> {
-    pub fn send(&mut self, to: NodeId, msg: S::Msg) {
-        self.items.push(Effect::Send { to, msg });
-    }
-    pub fn timer(&mut self, after: Micros, timer: S::Timer) {
-        self.items.push(Effect::Timer { after, timer });
-    }
-    pub fn commit(&mut self, commit: S::Commit) {
-        self.items.push(Effect::Commit(commit));
-    }
-    pub fn io(&mut self, io: S::Io) {
-        self.items.push(Effect::Io(io));
-    }
-}
-
-/// Whether a node can crash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    /// A tablet: crashes, restarts with generation + 1, durable commits.
-    Tablet,
-    /// An outside process (the client): never crashes.
-    Process,
-}
-
-#[derive(Debug)]
-struct Node {
-    kind: NodeKind,
-    up: bool,
-    generation: u32,
-    /// Commits of a tablet complete in the order issued.
-    last_commit_at: Micros,
-    /// The tiebreak of the commit due at `last_commit_at` (ties permuted).
-    last_commit_tiebreak: u64,
-    /// This node's side of its links to every peer: one table, so a send
-    /// costs one lookup.
-    links: Links,
-    /// Events handled over the node's life, boots included (the anchor of
-    /// "at its k-th event" triggers and restarts).
-    events: u64,
-    commits: u64,
-    /// Kill at these commit numbers (1-based, over its life), down for the value.
-    kill_at: BTreeMap<u64, Micros>,
-    /// Kill at the next commit to complete, down for the value (kept across
-    /// a crash in between: "the first commit from the trigger on").
-    kill_next: Option<Micros>,
-}
-
-pub(crate) enum Event<S: System + ?Sized> {
-    Boot { node: NodeId },
-    Crash { node: NodeId, down_for: Micros },
-    Deliver { from: NodeId, to: NodeId, to_gen: u32, sent: Sent, msg: S::Msg },
-    Timer { node: NodeId, generation: u32, timer: S::Timer },
-    CommitDone { node: NodeId, generation: u32, commit: S::Commit },
-    IoDone { node: NodeId, generation: u32, reply: S::IoReply },
-    PipeReset { node: NodeId, generation: u32, peer: NodeId },
-    PartitionStart { id: usize },
-    PartitionEnd { id: usize },
-}
-
-/// What kind of event was processed, for the trace and the harness. The
-/// discriminants go into the trace hash: append, never reorder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    Boot,
-    Crash,
-    Deliver,
-    Timer,
-    CommitDone,
-    KillOnCommit,
-    IoDone,
-    PipeReset,
-    /// Addressed to a node that is down or to an older generation, or lost
-    /// on the wire to a partition.
-    Discarded,
-    PartitionStart,
-    PartitionEnd,
-    /// A refusable request delivered and refused (the TxAllocator's empty answer).
-    Refused,
-}
-
-impl EventKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Boot => "boot",
-            EventKind::Crash => "crash",
-            EventKind::Deliver => "deliver",
-            EventKind::Timer => "timer",
-            EventKind::CommitDone => "commit",
-            EventKind::KillOnCommit => "kill_on_commit",
-            EventKind::IoDone => "io",
-            EventKind::PipeReset => "pipe_reset",
-            EventKind::Discarded => "discarded",
-            EventKind::PartitionStart => "partition_start",
-            EventKind::PartitionEnd => "partition_end",
-            EventKind::Refused => "refused",
-        }
-    }
-}
-
-/// One processed event, as the harness and the trace see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
-    pub index: u64,
-    pub time: Micros,
-    pub kind: EventKind,
-    pub node: NodeId,
-    pub peer: NodeId,
-    pub payload: u64,
-    /// The node's event count after this event if it handled it (1-based),
-    /// else 0 (a discarded message, a crash, a partition edge).
-    pub node_event: u64,
-    /// The message's or timer's short name ("" for other events).
-    pub label: &'static str,
-}
-
-impl Step {
-    pub const NONE: Step =
-        Step { index: 0, time: 0, kind: EventKind::Boot, node: 0, peer: 0, payload: 0, node_event: 0, label: "" };
-}
-
-/// When a message left and its number on its directed link (the anchor
-/// of message faults): pairs a delivery with its send on the trace. Not
-/// hashed, so tracing adds nothing to the trace hash.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sent {
-    pub at: Micros,
-    pub nth: u64,
-}
-
-/// A message sent during the last event (kept only while tracing), whatever
-/// became of it: delivered, duplicated, dropped or lost to a partition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TracedSend {
-    pub to: NodeId,
-    pub nth: u64,
-    pub label: &'static str,
-}
-
-/// Counts of what the network and lifecycle did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    pub messages_sent: u64,
-    /// Messages lost to random loss.
-    pub drops: u64,
-    pub duplicates: u64,
-    pub reordered: u64,
-    pub partitions: u64,
-    /// Messages lost because they crossed an active partition.
-    pub partition_drops: u64,
-    /// Every time a tablet went down, whatever the cause.
-    pub crashes: u64,
-    /// Of those: crashes with a down time, and restarts with none (neither
-    /// counts kills on commit).
-    pub down_crashes: u64,
-    pub restarts: u64,
-    pub commits: u64,
-    pub kill_on_commit: u64,
-    pub slow_commits: u64,
-    pub refusals: u64,
-    pub read_errors: u64,
-}
-
-/// Latencies of everything that is not the network, and the fault plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EngineConfig {
-    pub network: NetworkConfig,
-    pub commit_latency: Latency,
-    pub io_latency: Latency,
-    pub window: FaultWindow,
-    /// Probability that a backup read fails transiently / fatally (in the window).
-    pub io_transient: Ratio,
-    pub io_fatal: Ratio,
-    pub tablets: TabletFaults,
-    /// Order events due at one instant by a draw from the ties stream
-    /// (docs/design.md §2), not by scheduling order. Off: no draw at all,
-    /// so no trace hash of a scenario without it moves.
-    pub permute_ties: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            network: NetworkConfig::default(),
-            commit_latency: Latency::Uniform { min: 300, max: 1_500 },
-            io_latency: Latency::Uniform { min: 100, max: 800 },
-            window: FaultWindow { from: 0, until: 0 },
-            io_transient: Ratio::NEVER,
-            io_fatal: Ratio::NEVER,
-            tablets: TabletFaults::default(),
-            permute_ties: false,
-        }
-    }
-}
 
 pub struct Engine<S: System> {
     pub system: S,

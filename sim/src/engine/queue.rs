@@ -31,25 +31,44 @@
 //! delay) is placed among them by rank: at the back unless ties are
 //! permuted. So `(time, rank)` stays the exact order.
 //!
-//! An event travels inline with its key (no slab beside the buckets): a
-//! pop reads the event where its key is, instead of a second, random load
-//! from a slab of half a million slots at scale, and a push needs no free
-//! list. A refile moves the whole entry, sequentially, once or twice.
-//! The common pop takes the next key of the lowest bucket straight out of
-//! it when that bucket holds one instant with one key (times are mostly
-//! distinct), without making it the due list first.
+//! The buckets are lists threaded through one slab of slots, each slot a
+//! key with its event inline and the index of the next slot of its list;
+//! a freed slot goes on a free list and is the next one a push takes. So
+//! the memory a run touches is about as large as what is pending, reused
+//! hottest first, whatever the times: 1,024 buckets of their own
+//! allocations (the layout before) were touched in turn as time went
+//! round the lowest digit, and missed the L1 cache on about every push.
+//! A refile relinks a slot into a lower bucket without moving its event;
+//! a bucket's list keeps the order its keys were filed in. The common pop
+//! takes a key straight out of its slot when it is alone in the lowest
+//! bucket of digit 0 (one event at that instant: times are mostly
+//! distinct); the keys of a busier instant move to the due list first.
+//! The slab keeps the run's high-water mark of pending events (no bucket
+//! keeps capacity of its own).
 
 use std::collections::VecDeque;
 
 use super::Micros;
 
-/// One queued event with its order.
+/// One queued event with its order, in the due list.
 struct Entry<E> {
     time: Micros,
     /// `tiebreak << SEQ_BITS | seq`; just `seq` when ties are not permuted.
     rank: u64,
     event: E,
 }
+
+/// One slot of the slab: a filed key with its event, or a free slot
+/// (`event` is `None`). Its link (to the next slot of its list) is apart,
+/// in `EventQueue::links`.
+struct Slot<E> {
+    time: Micros,
+    rank: u64,
+    event: Option<E>,
+}
+
+/// No slot: the end of the free list.
+const NIL: u32 = u32::MAX;
 
 /// `seq` fits below the tiebreak: 2^40 pushes is a thousand times the
 /// largest `max_events` a scenario may ask for.
@@ -73,12 +92,10 @@ const WORDS: usize = LOW_WORDS + HIGH_DIGITS;
 const BUCKETS: usize = WORDS * 64;
 const _: () = assert!(WORDS <= 32, "the words' own occupancy is one u32");
 
-/// A bucket keeps at most this many bytes of capacity once emptied (a
-/// scale run's million timers pass through a bucket once, and need not
-/// stay allocated there): 6 KiB, so the 1,600 buckets keep at most ~10 MB
-/// between them, whatever an event's size (the 704 buckets of 64-bit
-/// digits kept 12 KiB each, 8.4 MB).
-const BUCKET_KEPT_BYTES: usize = 6 << 10;
+/// The due list keeps at most this many bytes of capacity once it has run
+/// dry (a scale run's instant of a hundred thousand events need not stay
+/// allocated).
+const DUE_KEPT_BYTES: usize = 6 << 10;
 
 pub struct EventQueue<E> {
     /// The time of the last pop (0 before the first): no key is earlier.
@@ -88,12 +105,25 @@ pub struct EventQueue<E> {
     /// rank yet without tiebreaks, so it goes at the back.
     due: VecDeque<Entry<E>>,
     /// The keys later than `last` whose highest digit differing from
-    /// `last`'s is digit `d`, with value `v` there, in no order: digit 0's
-    /// at `buckets[v]`, digit `d > 0`'s at `buckets[(LOW_WORDS + d - 1) *
-    /// 64 + v]`. Every key of a lower bucket is earlier than every key of
-    /// a higher one; a bucket of digit 0 holds a single time.
-    buckets: Vec<Vec<Entry<E>>>,
-    /// Bit `b % 64` of `occupied[b / 64]` set iff `buckets[b]` is not empty.
+    /// `last`'s is digit `d`, with value `v` there, in filing order: digit
+    /// 0's in bucket `v`, digit `d > 0`'s in bucket `(LOW_WORDS + d - 1) *
+    /// 64 + v`. Every key of a lower bucket is earlier than every key of a
+    /// higher one; a bucket of digit 0 holds a single time.
+    ///
+    /// The buckets' lists: `links[b]` is the first slot of bucket `b`
+    /// (`b < BUCKETS`), `links[BUCKETS + s]` the slot after slot `s` in its
+    /// list, or the next free slot. A list ends at its bucket's tail.
+    links: Vec<u32>,
+    /// Per bucket, where its last link is: `BUCKETS + s` for its last slot
+    /// `s`, or `b` itself when the bucket is empty, so linking a slot at
+    /// the end is one write whether the bucket was empty or not (a branch
+    /// there mispredicted as often as buckets fill up).
+    tails: Box<[u32; BUCKETS]>,
+    /// Every filed key, and free slots (`links` threads them).
+    slots: Vec<Slot<E>>,
+    /// The free list's first slot (the one freed last), or `NIL`.
+    free: u32,
+    /// Bit `b % 64` of `occupied[b / 64]` set iff bucket `b` is not empty.
     occupied: [u64; WORDS],
     /// Bit `w` set iff `occupied[w]` is not 0: the lowest non-empty bucket
     /// is two `trailing_zeros` away.
@@ -101,12 +131,18 @@ pub struct EventQueue<E> {
     seq: u64,
 }
 
+/// `links` starts with the buckets' heads; a slot's link follows them.
+const LINKS: u32 = BUCKETS as u32;
+
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             last: 0,
             due: VecDeque::new(),
-            buckets: std::iter::repeat_with(Vec::new).take(BUCKETS).collect(),
+            links: vec![NIL; BUCKETS],
+            tails: Box::new(std::array::from_fn(|b| b as u32)),
+            slots: Vec::new(),
+            free: NIL,
             occupied: [0; WORDS],
             words_occupied: 0,
             seq: 0,
@@ -115,15 +151,15 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    /// Entries of capacity a bucket keeps (see `BUCKET_KEPT_BYTES`).
+    /// Entries of capacity the due list keeps (see `DUE_KEPT_BYTES`).
     const KEPT: usize = {
         let size = std::mem::size_of::<Entry<E>>();
         if size == 0 {
             512
-        } else if BUCKET_KEPT_BYTES / size < 16 {
+        } else if DUE_KEPT_BYTES / size < 16 {
             16
         } else {
-            BUCKET_KEPT_BYTES / size
+            DUE_KEPT_BYTES / size
         }
     };
 
@@ -153,12 +189,30 @@ impl<E> EventQueue<E> {
         // The engine schedules at `now` or later: keys are filed relative
         // to the last pop, and an earlier one would be lost among them.
         assert!(time >= self.last, "an event is scheduled at {time} µs, before the last one run at {} µs", self.last);
-        let entry = Entry { time, rank, event };
         if time == self.last {
-            self.push_late(entry);
+            self.push_late(Entry { time, rank, event });
         } else {
-            self.file(entry);
+            let slot = Slot { time, rank, event: Some(event) };
+            let i = match self.free {
+                NIL => self.grow(slot),
+                i => {
+                    self.free = self.links[(LINKS + i) as usize];
+                    self.slots[i as usize] = slot;
+                    i
+                }
+            };
+            self.file(time, i);
         }
+    }
+
+    /// A new slot at the slab's end (no free one is left).
+    #[inline(never)]
+    fn grow(&mut self, slot: Slot<E>) -> u32 {
+        let i = self.slots.len();
+        assert!(i < (NIL - LINKS) as usize, "fewer than 2^32 - 1,600 events are pending at once");
+        self.slots.push(slot);
+        self.links.push(NIL);
+        i as u32
     }
 
     /// A key due at `last`, pushed after `last` was reached: into `due`
@@ -174,22 +228,44 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Puts `entry`, later than `last`, in its bucket.
+    /// Links slot `i` (its time later than `last`) at the end of its
+    /// bucket's list.
     #[inline(always)]
-    fn file(&mut self, entry: Entry<E>) {
-        let differ = entry.time ^ self.last;
+    fn file(&mut self, time: Micros, i: u32) {
+        let differ = time ^ self.last;
         debug_assert!(differ != 0);
         let high = 63 - differ.leading_zeros();
         let bucket = if high < LOW_BITS {
-            (entry.time % (1 << LOW_BITS)) as usize
+            (time % (1 << LOW_BITS)) as usize
         } else {
             let digit = (high - LOW_BITS) / DIGIT_BITS;
-            let value = (entry.time >> (LOW_BITS + digit * DIGIT_BITS)) as usize % 64;
+            let value = (time >> (LOW_BITS + digit * DIGIT_BITS)) as usize % 64;
             (LOW_WORDS + digit as usize) * 64 + value
         };
-        self.buckets[bucket].push(entry);
+        let tail = &mut self.tails[bucket];
+        self.links[*tail as usize] = i;
+        *tail = LINKS + i;
         self.occupied[bucket / 64] |= 1 << (bucket % 64);
         self.words_occupied |= 1 << (bucket / 64);
+    }
+
+    /// Empties bucket `bucket`'s list: its first slot and the link that
+    /// ends it.
+    #[inline(always)]
+    fn unlink_all(&mut self, bucket: usize) -> (u32, u32) {
+        let end = std::mem::replace(&mut self.tails[bucket], bucket as u32);
+        (self.links[bucket], end)
+    }
+
+    /// Takes slot `i`'s key and event out, and frees the slot.
+    #[inline(always)]
+    fn release(&mut self, i: u32) -> Entry<E> {
+        let slot = &mut self.slots[i as usize];
+        let event = slot.event.take().expect("a filed slot holds an event");
+        let entry = Entry { time: slot.time, rank: slot.rank, event };
+        self.links[(LINKS + i) as usize] = self.free;
+        self.free = i;
+        entry
     }
 
     /// The lowest non-empty bucket (there is one), marked empty.
@@ -223,13 +299,15 @@ impl<E> EventQueue<E> {
         let word = self.words_occupied.trailing_zeros() as usize;
         if word < LOW_WORDS {
             let bit = self.occupied[word].trailing_zeros() as usize;
-            let bucket = &mut self.buckets[word * 64 + bit];
-            if bucket.len() == 1 {
-                let entry = bucket.pop().expect("an occupied bucket has keys");
+            let bucket = word * 64 + bit;
+            let head = self.links[bucket];
+            if self.tails[bucket] == LINKS + head {
+                self.tails[bucket] = bucket as u32;
                 self.occupied[word] &= !(1 << bit);
                 if self.occupied[word] == 0 {
                     self.words_occupied &= !(1 << word);
                 }
+                let entry = self.release(head);
                 self.last = entry.time;
                 return Some((entry.time, entry.event));
             }
@@ -247,41 +325,59 @@ impl<E> EventQueue<E> {
     #[inline(never)]
     fn advance(&mut self) {
         debug_assert!(self.due.is_empty());
-        let lowest = self.take_lowest();
-        let mut keys = std::mem::take(&mut self.buckets[lowest]);
-        // The due list's spent buffer, to be reused: `clear` puts the
-        // deque's head back at the front, so neither conversion between a
-        // `Vec` and a `VecDeque` moves or allocates anything.
+        // Puts the deque's head back at the front (a drained deque keeps
+        // it where the last pop left it), so the keys made due below are
+        // one slice.
         self.due.clear();
-        let mut spare = Vec::from(std::mem::take(&mut self.due));
+        // Not a whole burst's capacity kept on as the next due list.
+        if self.due.capacity() > Self::KEPT {
+            self.due.shrink_to(Self::KEPT);
+        }
+        let lowest = self.take_lowest();
+        let (head, end) = self.unlink_all(lowest);
         if lowest < LOW_WORDS * 64 {
-            // A bucket of the lowest digit holds one time: all of it is
-            // due, as it stands; the spare buffer takes its place.
-            self.last = keys[0].time;
-            self.due = VecDeque::from(std::mem::replace(&mut keys, spare));
-        } else {
-            // Not a whole burst's capacity kept on as the next due list.
-            if spare.capacity() > Self::KEPT {
-                spare.shrink_to(Self::KEPT);
-            }
-            self.last = keys.iter().map(|k| k.time).min().expect("an occupied bucket has keys");
-            for entry in keys.drain(..) {
-                if entry.time == self.last {
-                    spare.push(entry);
-                } else {
-                    self.file(entry);
+            // A bucket of the lowest digit holds one time: all of it is due.
+            self.last = self.slots[head as usize].time;
+            let mut i = head;
+            loop {
+                let next = self.links[(LINKS + i) as usize];
+                let entry = self.release(i);
+                self.due.push_back(entry);
+                if LINKS + i == end {
+                    break;
                 }
+                i = next;
             }
-            self.due = VecDeque::from(spare);
+        } else {
+            let mut earliest = Micros::MAX;
+            let mut i = head;
+            loop {
+                earliest = earliest.min(self.slots[i as usize].time);
+                if LINKS + i == end {
+                    break;
+                }
+                i = self.links[(LINKS + i) as usize];
+            }
+            self.last = earliest;
+            let mut i = head;
+            loop {
+                let (next, time) = (self.links[(LINKS + i) as usize], self.slots[i as usize].time);
+                if time == earliest {
+                    let entry = self.release(i);
+                    self.due.push_back(entry);
+                } else {
+                    self.file(time, i);
+                }
+                if LINKS + i == end {
+                    break;
+                }
+                i = next;
+            }
         }
-        if keys.capacity() > Self::KEPT {
-            keys.shrink_to(Self::KEPT);
-        }
-        self.buckets[lowest] = keys;
         // Keys reach a bucket mostly in rank order (pushes in `seq` order,
         // refiles keeping theirs): then this is a check, not a sort.
         let (due, wrapped) = self.due.as_mut_slices();
-        debug_assert!(wrapped.is_empty(), "a deque made from a Vec starts at the front");
+        debug_assert!(wrapped.is_empty(), "an emptied deque is refilled from its front");
         if !due.is_sorted_by_key(|k| k.rank) {
             due.sort_unstable_by_key(|k| k.rank);
         }
@@ -293,7 +389,21 @@ impl<E> EventQueue<E> {
         }
         let word = self.words_occupied.trailing_zeros() as usize;
         let bit = self.occupied.get(word)?.trailing_zeros() as usize;
-        self.buckets[word * 64 + bit].iter().map(|k| k.time).min()
+        self.keys(word * 64 + bit).map(|slot| slot.time).min()
+    }
+
+    /// The slots of one bucket's list, in filing order.
+    fn keys(&self, bucket: usize) -> impl Iterator<Item = &Slot<E>> {
+        let end = self.tails[bucket];
+        let mut link = bucket as u32;
+        std::iter::from_fn(move || {
+            if link == end {
+                return None;
+            }
+            let i = self.links[link as usize];
+            link = LINKS + i;
+            Some(&self.slots[i as usize])
+        })
     }
 
     /// Every pending event in the order it will run: a read-only view for
@@ -301,8 +411,10 @@ impl<E> EventQueue<E> {
     /// ties matters, their `seq` numbers do not). A sort per call, never on
     /// the hot path.
     pub fn pending(&self) -> Vec<(Micros, &E)> {
-        let entries = self.due.iter().chain(self.buckets.iter().flatten());
-        let mut keys: Vec<(Micros, u64, &E)> = entries.map(|e| (e.time, e.rank, &e.event)).collect();
+        let due = self.due.iter().map(|e| (e.time, e.rank, &e.event));
+        let filed = (0..BUCKETS).flat_map(|bucket| self.keys(bucket));
+        let filed = filed.map(|s| (s.time, s.rank, s.event.as_ref().expect("a filed slot holds an event")));
+        let mut keys: Vec<(Micros, u64, &E)> = due.chain(filed).collect();
         keys.sort_unstable_by_key(|&(time, rank, _)| (time, rank));
         keys.into_iter().map(|(time, _, event)| (time, event)).collect()
     }
@@ -355,26 +467,40 @@ mod tests {
 
     /// A burst (a scale run's instant of 100,000 events, refiled from a
     /// high digit, then from digit 0) leaves at most `KEPT` entries of
-    /// capacity behind in any bucket or in the due list once it has run
-    /// and the queue has moved on.
+    /// capacity behind in the due list once it has run and the queue has
+    /// moved on; the slab keeps its slots for the next events, and a
+    /// steady state reuses them rather than growing it.
     #[test]
     fn a_burst_leaves_no_large_buffers_behind() {
         let mut q = EventQueue::default();
         // Both bursts are filed one digit up; the first is made due by a
         // refile, the second refiled into a bucket of digit 0 and made due
-        // from there as it stands.
+        // from there.
         for at in [5_000, 5_001] {
             for i in 0..100_000u64 {
                 q.push(at, i);
             }
         }
+        assert_eq!(q.slots.len(), 200_000);
         while q.pop().is_some() {}
         // The queue moves on: the next instant is a refile again.
         q.push(q.last + 100_000, 0);
         assert_eq!(q.pop(), Some((105_001, 0)));
         let kept = EventQueue::<u64>::KEPT;
-        assert!(q.buckets.iter().all(|b| b.capacity() <= kept), "a bucket kept a burst's capacity");
         assert!(q.due.capacity() <= kept, "the due list kept {} entries of capacity", q.due.capacity());
+        // A ping-pong's steady state: 100 events in flight, each popped
+        // and pushed again 100 µs on, reuses the slab's free slots.
+        for i in 0..100 {
+            q.push(q.last + 1 + i, i);
+        }
+        for _ in 0..10_000 {
+            let (time, e) = q.pop().expect("never empty");
+            q.push(time + 100, e);
+        }
+        assert_eq!(q.slots.len(), 200_000, "the slab did not grow");
+        let free = std::iter::successors(Some(q.free), |&i| (i != NIL).then(|| q.links[(LINKS + i) as usize]));
+        let free = free.take_while(|&i| i != NIL);
+        assert_eq!(free.count(), 200_000 - 100, "every slot not pending is free");
     }
 
     /// An event may be scheduled at the instant just run, or any later,
