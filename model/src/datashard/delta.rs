@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
-use crate::data::{Change, Row};
+use crate::data::{Change, Incremental, PackedRun, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
 use crate::packed::{Packed, PackedChange, Unpacked};
@@ -154,7 +154,8 @@ impl Delta {
         let (base_packed, base_at) = base.at(base.backup.seek(base.lo, key).min(base.hi), key);
         let found = self.entries.binary_search_by_key(&key, |(k, _)| *k);
         let before = found.ok().map(|i| self.entries[i].1);
-        let after = after(&mut self.wide, key, before, base_packed, || base.row(base_at), change);
+        let packed = PackedChange::new(change);
+        let after = after(&mut self.wide, key, before, base_packed, || base.row(base_at), packed, || *change);
         match (found, after) {
             (Ok(i), Some(after)) => self.entries[i].1 = after,
             (Ok(i), None) => {
@@ -167,10 +168,13 @@ impl Delta {
 
     /// Applies a commit's changes in order: what [`Delta::apply`] does
     /// change by change, as one merge when the keys ascend strictly (a
-    /// batch always does).
+    /// batch always does: see [`Delta::apply_run`]).
     pub fn apply_all(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
         if changes.windows(2).all(|w| w[0].0 < w[1].0) {
-            self.merge(base, changes);
+            // Packed as an incremental stores them (the keys are unique,
+            // so nothing is dropped or reordered).
+            let inc = Incremental::from_changes(changes.iter().copied());
+            self.apply_run(base, inc.packed_run(0, inc.len()));
         } else {
             for (key, change) in changes {
                 self.apply(base, *key, change);
@@ -178,18 +182,28 @@ impl Delta {
         }
     }
 
-    /// Merges ascending `changes` into the entries, from the back. The
-    /// batch's keys the delta lacks are counted first (a walk of keys
-    /// only); the vector grows by that many, the entries above the batch
-    /// move up as one block, and then, from the batch's last key down,
-    /// each entry is written once at its final place: an old entry moved
-    /// up past the new keys below it, or a changed key's new entry. The
-    /// write position never falls below the read position (it is ahead
-    /// by the lacking keys not yet reached), so no entry is overwritten
-    /// before it is read. A change that leaves its key's backup row
-    /// leaves no entry, and the slots it frees close up at the end.
-    fn merge(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
+    /// Merges a run of an incremental (ascending, unique keys: a commit's
+    /// batch) into the entries, reading the changes packed where the
+    /// incremental keeps them. Why: the merge walks the batch forwards
+    /// (counting) and back (applying), so it was handed a decoded copy,
+    /// a vector collected per commit; the packed pairs are already a
+    /// slice, and the packed change is what `Packed::apply` takes, so
+    /// nothing is decoded but a change too wide to pack.
+    ///
+    /// From the back: the batch's keys the delta lacks are counted first
+    /// (a walk of keys only); the vector grows by that many, the entries
+    /// above the batch move up as one block, and then, from the batch's
+    /// last key down, each entry is written once at its final place: an
+    /// old entry moved up past the new keys below it, or a changed key's
+    /// new entry. The write position never falls below the read position
+    /// (it is ahead by the lacking keys not yet reached), so no entry is
+    /// overwritten before it is read. A change that leaves its key's
+    /// backup row leaves no entry, and the slots it frees close up at the
+    /// end.
+    pub fn apply_run(&mut self, base: Base<'_>, run: PackedRun<'_>) {
+        let changes = run.pairs();
         let Some(first) = changes.first() else { return };
+        debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "a run's keys ascend strictly");
         let entries = &mut self.entries;
         let old = entries.len();
         let start = entries.partition_point(|(k, _)| *k < first.0);
@@ -214,23 +228,25 @@ impl Delta {
         }
         let (mut read, mut write) = (above, above + lacking);
         let mut base_end = base.hi;
-        for (key, change) in changes.iter().rev() {
-            while read > start && entries[read - 1].0 > *key {
+        for &(key, change) in changes.iter().rev() {
+            while read > start && entries[read - 1].0 > key {
                 read -= 1;
                 write -= 1;
                 entries[write] = entries[read];
             }
-            let before = if read > start && entries[read - 1].0 == *key {
+            let before = if read > start && entries[read - 1].0 == key {
                 read -= 1;
                 Some(entries[read].1)
             } else {
                 None
             };
-            base_end = base.seek_back(base_end, *key);
-            let (base_packed, base_at) = base.at(base_end, *key);
-            if let Some(after) = after(&mut self.wide, *key, before, base_packed, || base.row(base_at), change) {
+            base_end = base.seek_back(base_end, key);
+            let (base_packed, base_at) = base.at(base_end, key);
+            let unpacked = || run.change(key, change);
+            if let Some(after) = after(&mut self.wide, key, before, base_packed, || base.row(base_at), change, unpacked)
+            {
                 write -= 1;
-                entries[write] = (*key, after);
+                entries[write] = (key, after);
             }
         }
         assert_eq!(read, start, "every entry within the batch's keys was read");
@@ -244,22 +260,25 @@ impl Delta {
 
 /// `key`'s entry after `change`, given its entry before (`None`: its row
 /// is the backup's) and its backup row, packed and (for a wide side)
-/// unpacked: `None` when the row is the backup's again. Applied on the
-/// packed bits (`Packed::apply`, what the oracle does): nothing is
+/// unpacked, and the change packed and (for a wide side) unpacked:
+/// `None` when the row is the backup's again. Applied on the packed bits (`Packed::apply`, what the oracle does): nothing is
 /// unpacked and packed again, and "is it the backup's row?" compares two
 /// words (packing is canonical). A wide row or change takes the `Row`
 /// path, keeping a wide result's row in `wide`.
+#[inline]
 fn after(
     wide: &mut BTreeMap<Key, Row>,
     key: Key,
     before: Option<Packed>,
     base: Packed,
     base_row: impl Fn() -> Option<Row>,
-    change: &Change,
+    change: PackedChange,
+    unpacked: impl FnOnce() -> Change,
 ) -> Option<Packed> {
-    if let Some(after) = before.unwrap_or(base).apply(PackedChange::new(change)) {
+    if let Some(after) = before.unwrap_or(base).apply(change) {
         return (after != base).then_some(after);
     }
+    let change = unpacked();
     let before = match before.map(Packed::get) {
         Some(Unpacked::Wide) => Some(wide.remove(&key).expect("a wide delta entry has its row")),
         Some(Unpacked::Row(row)) => row,
