@@ -217,9 +217,18 @@ impl Oracle {
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).
     /// The version is named by an id for [`Oracle::version_row`].
-    #[inline]
+    ///
+    /// Versions ascend by incremental, so a key whose first version is
+    /// after `k` has none in force, and a key changed once (most) is
+    /// answered from its first version alone, before any look at the
+    /// later ones: the checks' walks call this for every changed key they
+    /// pass.
+    #[inline(always)]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
         let first = self.first[i];
+        if u32::from(first.incr) > k.0 {
+            return None;
+        }
         if first.count > 1 {
             let from = first.start as usize;
             let later = &self.later[from..from + usize::from(first.count) - 1];
