@@ -9,8 +9,9 @@
 //! (~790 B a shard at the peak, heaptrack on scale-10k). The incremental is
 //! immutable backup data that the workload already shares (`Arc`), so a
 //! handle to it plus a range says the same thing in 24 bytes, nothing
-//! allocated while it waits in the engine's queue (a commit decodes it
-//! once when it is applied: `DataShardCommit::apply`).
+//! allocated while it waits in the engine's queue; a commit merges it
+//! into the shard's delta from the incremental's packed pairs
+//! ([`ChangeBatch::packed`]), decoding nothing.
 //!
 //! What the model and the harness see is unchanged: the batch reads as the
 //! same `(Key, Change)` pairs in key order, hashes as the vector of them did
