@@ -35,6 +35,10 @@ pub(super) struct Delta {
     wide: BTreeMap<Key, Row>,
 }
 
+/// How many backup rows below the previous key's a batch's key is looked
+/// for at once (`Base::seek_back`).
+const NEAR: usize = 4;
+
 /// Where a shard's rows lie in the shared backup: its index span.
 #[derive(Clone, Copy)]
 pub(super) struct Base<'a> {
@@ -59,11 +63,23 @@ impl Base<'_> {
         i.map(|i| self.backup.row_at(i).1)
     }
 
-    /// The first index in `self.lo..end` whose key is at least `key`: a
-    /// galloping search down from `end`, for walks that look up
-    /// descending keys (each search's answer is the next one's `end`).
+    /// The first index in `self.lo..end` whose key is at least `key`
+    /// (`end` if none), for walks that look up descending keys (each
+    /// search's answer is the next one's `end`).
+    ///
+    /// Most of a batch's keys are backup keys a row or two below the
+    /// previous one, so the [`NEAR`] rows below `end` are looked at first
+    /// and counted at once, with no branch on what each holds: a galloping
+    /// search branched on each probe, and which row a key is was
+    /// mispredicted about once a key. A key further down is galloped to.
     fn seek_back(&self, end: usize, key: Key) -> usize {
-        let (mut lower, mut upper) = (self.lo, end);
+        let near = end.saturating_sub(NEAR).max(self.lo);
+        if near == self.lo || self.backup.key_at(near) < key {
+            // The answer is in `near..=end`: past the rows below `key`.
+            return near + (near..end).map(|i| usize::from(self.backup.key_at(i) < key)).sum::<usize>();
+        }
+        // The row at `near` is at least `key`: the answer is at or below it.
+        let (mut lower, mut upper) = (self.lo, near);
         let mut step = 1;
         while upper > lower {
             let probe = upper.saturating_sub(step).max(lower);
@@ -293,4 +309,28 @@ fn after(
         wide.insert(key, row);
     }
     Some(packed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `seek_back` finds what a binary search of `lo..end` does, for every
+    /// span, end and key: near `end` (the rows counted at once), further
+    /// down (galloped to), between rows, past either side.
+    #[test]
+    fn seek_back_is_a_search_of_the_rows_below_end() {
+        let backup: FullBackup = (0..40u64).map(|k| (k * 3 + 1, Row::default())).collect();
+        for lo in [0, 1, 5, 39] {
+            for hi in lo..=40 {
+                let base = Base { backup: &backup, lo, hi };
+                for end in lo..=hi {
+                    for key in 0..125 {
+                        let expected = lo + (lo..end).filter(|&i| backup.key_at(i) < key).count();
+                        assert_eq!(base.seek_back(end, key), expected, "span {lo}..{hi}, end {end}, key {key}");
+                    }
+                }
+            }
+        }
+    }
 }
