@@ -73,7 +73,7 @@ impl ShardRows {
     /// Applies a commit's changes in order, as [`ShardRows::apply`] does
     /// one by one. A batch's keys ascend, so the delta takes them in one
     /// merge from the back (`Delta::apply_all`): no per-change tree search
-    /// or insert, each key's backup row found by galloping down from the
+    /// or insert, each key's backup row found by looking down from the
     /// previous key's, each change applied on the packed bits. Keys out of
     /// order (hand-written tests) are still right: they are applied one by
     /// one.
