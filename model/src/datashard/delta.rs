@@ -235,9 +235,12 @@ impl Delta {
             found += usize::from(entry == key);
         }
         let lacking = changes.len() - found;
-        // The first entry above the batch.
-        let last = changes[changes.len() - 1].0;
-        let above = i + entries[i..old].partition_point(|(k, _)| *k <= last);
+        // The walk stops at the first entry above the batch: it ends when
+        // the batch's last key is passed (the entry it stopped at is above
+        // it) or the entries run out.
+        let above = i;
+        debug_assert!(entries[start..above].iter().all(|(k, _)| *k <= changes[changes.len() - 1].0));
+        debug_assert!(entries[above..old].iter().all(|(k, _)| *k > changes[changes.len() - 1].0));
         if lacking > 0 {
             entries.resize(old + lacking, (0, Packed::new(None)));
             entries.copy_within(above..old, above + lacking);
