@@ -97,11 +97,11 @@ impl ShardRows {
         (&self.base, self.lo, self.hi)
     }
 
-    /// The delta's entries with `lo <= key <= hi`, in key order, packed
-    /// (an erased key as the absent marker); see [`ShardRows::delta_row`].
-    pub(crate) fn delta_in(&self, lo: Key, hi: Key) -> impl Iterator<Item = (Key, Packed)> + '_ {
-        let range = if lo <= hi { self.delta.range(lo..=hi) } else { &[] };
-        range.iter().copied()
+    /// The delta's entries with `key >= lo`, in key order, packed (an
+    /// erased key as the absent marker); see [`ShardRows::delta_row`]. A
+    /// walk stops at its own end, so only its start is searched for.
+    pub(crate) fn delta_from(&self, lo: Key) -> &[(Key, Packed)] {
+        self.delta.range(lo..)
     }
 
     /// A delta entry's row (a wide one from the side map).

@@ -40,59 +40,112 @@ pub(super) fn same_rows(
     }
     let (clo, chi) = spans.changed();
     let changed = &oracle.changed_keys()[clo..chi];
-    let (mut c, c_end) = (changed.partition_point(|x| *x < lo), changed.partition_point(|x| *x <= hi));
-    let mut delta = rows.delta_in(lo, hi);
-    let mut next_delta = delta.next();
-    // The backup row of a key, by a galloping search on from the previous
-    // key's place (keys come in order).
-    let mut cursor = base_lo;
-    let mut backup = |key: Key| -> (Packed, Option<usize>) {
-        cursor = base.seek(cursor, key).min(base_hi);
-        if cursor < base_hi && base.key_at(cursor) == key {
-            (base.packed_at(cursor), Some(cursor))
+    // Only where each side's keys start is searched for: each walk stops
+    // at its first key above `hi` instead. Most calls are the check above
+    // LastKey, a key or two, where four searches (the end of each side
+    // too) were a large part of the cost.
+    let mut c = changed.partition_point(|x| *x < lo);
+    let delta = rows.delta_from(lo);
+    let mut d = 0;
+    let mut walk = Backup { rows, cursor: base_lo, hi: base_hi };
+    // Driven by the oracle's changed keys. Most are in the shard's delta
+    // too, with a packed version to compare: that case is the loop's body,
+    // and the rest (a key only one side changed, a row too wide to pack)
+    // is out of line, so the body keeps its values in registers (it spilt
+    // them about the closures of every case).
+    while let Some(&key) = changed.get(c).filter(|key| **key <= hi) {
+        // The shard's own changes below it (keys no incremental changes):
+        // the oracle holds the backup's rows there.
+        while let Some(&(shard_key, a)) = delta.get(d).filter(|(shard_key, _)| *shard_key < key) {
+            if !walk.shard_only(shard_key, a) {
+                return Some(false);
+            }
+            d += 1;
+        }
+        let version = oracle.version_packed(clo + c, k);
+        c += 1;
+        let same = match (delta.get(d), version) {
+            (Some(&(shard_key, a)), Some((_, e))) if shard_key == key && !a.is_wide() && !e.is_wide() => {
+                d += 1;
+                a == e
+            }
+            (Some(&(shard_key, a)), _) if shard_key == key => {
+                d += 1;
+                walk.both(oracle, key, a, version)
+            }
+            // Changed by neither up to `k`: the same backup row.
+            (_, None) => true,
+            (_, Some((v, e))) => walk.oracle_only(oracle, key, v, e),
+        };
+        if !same {
+            return Some(false);
+        }
+    }
+    // The shard's own changes above the oracle's last in the range.
+    while let Some(&(shard_key, a)) = delta.get(d).filter(|(shard_key, _)| *shard_key <= hi) {
+        if !walk.shard_only(shard_key, a) {
+            return Some(false);
+        }
+        d += 1;
+    }
+    Some(true)
+}
+
+/// The shard's side of a walk where it reads the backup: its rows, and
+/// where in its backup span the last key looked up was (keys come in
+/// order, so each lookup gallops on from there).
+struct Backup<'a> {
+    rows: &'a ShardRows,
+    cursor: usize,
+    /// The end of the shard's backup span.
+    hi: usize,
+}
+
+impl Backup<'_> {
+    /// `key`'s backup row, packed, and its index if the backup has it.
+    fn row(&mut self, key: Key) -> (Packed, Option<usize>) {
+        let (base, _, _) = self.rows.base_span();
+        self.cursor = base.seek(self.cursor, key).min(self.hi);
+        if self.cursor < self.hi && base.key_at(self.cursor) == key {
+            (base.packed_at(self.cursor), Some(self.cursor))
         } else {
             (Packed::new(None), None)
         }
-    };
-    let backup_row = |key: Key, at: Option<usize>| at.and_then(|i| base.get_in(i, i + 1, key));
-    loop {
-        let next_changed = (c < c_end).then(|| changed[c]);
-        match (next_delta, next_changed) {
-            (None, None) => return Some(true),
-            // Changed by the shard only: the oracle holds the backup's row.
-            (Some((key, packed)), ck) if ck.is_none_or(|ck| key < ck) => {
-                let (expected, at) = backup(key);
-                if !equal(packed, expected, || rows.delta_row(key, packed), || backup_row(key, at)) {
-                    return Some(false);
-                }
-                next_delta = delta.next();
+    }
+
+    /// The backup row at `at` (if any) unpacked, for a side too wide to pack.
+    fn unpacked(&self, key: Key, at: Option<usize>) -> Option<crate::data::Row> {
+        let (base, _, _) = self.rows.base_span();
+        at.and_then(|i| base.get_in(i, i + 1, key))
+    }
+
+    /// A key only the shard changed: its entry `a` against the backup's row.
+    #[inline(never)]
+    fn shard_only(&mut self, key: Key, a: Packed) -> bool {
+        let (e, at) = self.row(key);
+        equal(a, e, || self.rows.delta_row(key, a), || self.unpacked(key, at))
+    }
+
+    /// A key both changed, its version in force after `k` given (`None`:
+    /// the backup's row holds), where the packed words alone do not
+    /// decide: a side too wide to pack, or no version.
+    #[inline(never)]
+    fn both(&mut self, oracle: &Oracle, key: Key, a: Packed, version: Option<(usize, Packed)>) -> bool {
+        match version {
+            Some((v, e)) => equal(a, e, || self.rows.delta_row(key, a), || oracle.version_row(v, e)),
+            None => {
+                let (e, at) = self.row(key);
+                equal(a, e, || self.rows.delta_row(key, a), || self.unpacked(key, at))
             }
-            (d, Some(key)) => {
-                let actual = d.filter(|(dk, _)| *dk == key);
-                let version = oracle.version_packed(clo + c, k);
-                c += 1;
-                if actual.is_some() {
-                    next_delta = delta.next();
-                }
-                let same = match (actual, version) {
-                    // Changed by neither up to `k`: the same backup row.
-                    (None, None) => true,
-                    (Some((_, a)), Some((v, e))) => equal(a, e, || rows.delta_row(key, a), || oracle.version_row(v, e)),
-                    (Some((_, a)), None) => {
-                        let (e, at) = backup(key);
-                        equal(a, e, || rows.delta_row(key, a), || backup_row(key, at))
-                    }
-                    (None, Some((v, e))) => {
-                        let (a, at) = backup(key);
-                        equal(a, e, || backup_row(key, at), || oracle.version_row(v, e))
-                    }
-                };
-                if !same {
-                    return Some(false);
-                }
-            }
-            (Some(_), None) => unreachable!("handled by the arm above"),
         }
+    }
+
+    /// A key the oracle changed up to `k` (version `v`, packed `e`) and
+    /// the shard did not: the backup's row against the version.
+    #[inline(never)]
+    fn oracle_only(&mut self, oracle: &Oracle, key: Key, v: usize, e: Packed) -> bool {
+        let (a, at) = self.row(key);
+        equal(a, e, || self.unpacked(key, at), || oracle.version_row(v, e))
     }
 }
 
