@@ -284,7 +284,12 @@ impl Delta {
 /// unpacked and packed again, and "is it the backup's row?" compares two
 /// words (packing is canonical). A wide row or change takes the `Row`
 /// path, keeping a wide result's row in `wide`.
-#[inline]
+///
+/// The packed case is the whole of a generated workload's merge, so it
+/// alone is inlined into the merge's loop; the row path is out of line
+/// (inlined, its closures and map updates kept the loop's values off the
+/// registers).
+#[inline(always)]
 fn after(
     wide: &mut BTreeMap<Key, Row>,
     key: Key,
@@ -297,6 +302,19 @@ fn after(
     if let Some(after) = before.unwrap_or(base).apply(change) {
         return (after != base).then_some(after);
     }
+    after_wide(wide, key, before, base_row, unpacked)
+}
+
+/// [`after`] where the row before or the change is too wide to pack.
+#[cold]
+#[inline(never)]
+fn after_wide(
+    wide: &mut BTreeMap<Key, Row>,
+    key: Key,
+    before: Option<Packed>,
+    base_row: impl Fn() -> Option<Row>,
+    unpacked: impl FnOnce() -> Change,
+) -> Option<Packed> {
     let change = unpacked();
     let before = match before.map(Packed::get) {
         Some(Unpacked::Wide) => Some(wide.remove(&key).expect("a wide delta entry has its row")),
