@@ -11,11 +11,12 @@
 //! peak is 565 MiB, all of it faulted and zeroed a second time, and at
 //! scale-1m the kernel zeroing pages (`clear_page_erms`) was 5.9 s of the
 //! run. Never purging (`purge_delay = -1`) reuses those pages instead.
-//! Measured (paired runs, 2-core machine): scale-300k 1.0-2.5 s → 0.6-0.9 s
-//! of system CPU and 28,000 → 1,100 page faults; the price is peak RSS
-//! ending at the committed peak rather than below it (scale-100k 532 → 558
-//! MiB, scale-300k 1,560 → 1,750 MiB): freed memory stays resident until
-//! reused, never longer than the process lives.
+//! Measured (paired runs on the loaded 2-core machine): scale-1m 8.9 → 3.3 s
+//! of system CPU, 969,000 → 67,000 page faults; a 300,000-shard run 1.0-2.5
+//! → 0.6-1.2 s. The price is peak RSS ending at the committed peak rather
+//! than below it (scale-100k 526-542 → 580 MiB, 300,000 shards 1,540 →
+//! 1,715 MiB, scale-1m 4,987 → 5,261 MiB, 52 → 55 bytes a row): freed
+//! memory stays resident until reused, never longer than the process lives.
 //!
 //! `MIMALLOC_PURGE_DELAY` in the environment still wins (mimalloc reads it
 //! at start; this leaves the option alone when it is set).
