@@ -9,8 +9,9 @@
 //! (~790 B a shard at the peak, heaptrack on scale-10k). The incremental is
 //! immutable backup data that the workload already shares (`Arc`), so a
 //! handle to it plus a range says the same thing in 24 bytes, nothing
-//! allocated while it waits in the engine's queue (a commit decodes it
-//! once when it is applied: `DataShardCommit::apply`).
+//! allocated while it waits in the engine's queue; a commit merges it
+//! into the shard's delta from the incremental's packed pairs
+//! ([`ChangeBatch::packed`]), decoding nothing.
 //!
 //! What the model and the harness see is unchanged: the batch reads as the
 //! same `(Key, Change)` pairs in key order, hashes as the vector of them did
@@ -23,7 +24,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::data::{BackupChain, Change, Changes, Incremental};
+use crate::data::{BackupChain, Change, Changes, Incremental, PackedRun};
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::workload::Workload;
 
@@ -120,6 +121,18 @@ impl ChangeBatch {
     }
 }
 
+impl ChangeBatch {
+    /// The changes as the incremental stores them, packed (see
+    /// [`PackedRun`]): what a commit merges and the digest hashes.
+    #[inline]
+    pub fn packed(&self) -> PackedRun<'_> {
+        match self.incremental() {
+            Some(inc) => inc.packed_run(self.from as usize, self.to as usize),
+            None => PackedRun::none(),
+        }
+    }
+}
+
 impl<'a> IntoIterator for &'a ChangeBatch {
     type Item = (Key, Change);
     type IntoIter = Changes<'a>;
@@ -131,13 +144,12 @@ impl<'a> IntoIterator for &'a ChangeBatch {
 
 /// As the vector of its pairs: the length, then each pair (what `Hash` for
 /// a `Vec<(Key, Change)>` writes), so every trace hash is what it was when
-/// batches were copied.
+/// batches were copied. The pairs are hashed from their packed words
+/// (`PackedRun::hash_pairs`), nothing decoded: the same words.
 impl Hash for ChangeBatch {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_usize(self.len());
-        for pair in self {
-            pair.hash(state);
-        }
+        self.packed().hash_pairs(state);
     }
 }
 

@@ -10,12 +10,11 @@
 //! O(log n + range). The earlier form kept the whole table after every
 //! incremental, K + 1 copies, which was 64 % of a 100,000-shard run's memory.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use crate::data::{BackupChain, Incremental, Row};
+use crate::data::{BackupChain, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::{IncrIdx, Key, TableId};
 use crate::packed::{Packed, Unpacked};
@@ -121,81 +120,6 @@ fn version_id(i: usize, incr: u16) -> usize {
 }
 
 impl Oracle {
-    /// Table `table` of `workload`. The incrementals are each sorted by
-    /// key already, so their changes are merged in key order (and, for one
-    /// key, in incremental order) rather than gathered and sorted again;
-    /// each change is applied once, to the key's previous version, on the
-    /// packed bits; the backup row a key starts from is found by stepping
-    /// on from the previous key's (the keys come in order, so the steps
-    /// add up to one pass over the backup at most), not by a search.
-    pub fn new(workload: Arc<Workload>, table: TableId) -> Oracle {
-        let chain = workload.chain(table);
-        assert!(chain.incrementals.len() <= usize::from(u16::MAX), "an incremental's number fits a u16");
-        let total: usize = chain.incrementals.iter().map(|inc| inc.len()).sum();
-        assert!(total < u32::MAX as usize, "the scenario limits bound the oracle's versions");
-        // Sized once for the most keys there can be (every change a key of
-        // its own), and given back below.
-        let mut oracle = Oracle {
-            workload: Arc::clone(&workload),
-            table,
-            changed: Vec::with_capacity(total),
-            first: Vec::with_capacity(total),
-            later: Vec::new(),
-            wide: BTreeMap::new(),
-        };
-        let full = &chain.full;
-        let mut cursor = 0;
-        let mut before = Packed::new(None);
-        // The id of the key's previous version, if it has one.
-        let mut previous: Option<usize> = None;
-        for (key, j, i) in InKeyOrder::new(&chain.incrementals) {
-            let inc = &chain.incrementals[j];
-            if oracle.changed.last() != Some(&key) {
-                oracle.changed.push(key);
-                previous = None;
-                while cursor < full.len() && full.key_at(cursor) < key {
-                    cursor += 1;
-                }
-                before = if cursor < full.len() && full.key_at(cursor) == key {
-                    full.packed_at(cursor)
-                } else {
-                    Packed::new(None)
-                };
-            }
-            let incr = j as u16 + 1;
-            let id = version_id(oracle.changed.len() - 1, incr);
-            let after = before.apply(inc.packed_at(i)).unwrap_or_else(|| {
-                // A wide side: apply the change unpacked.
-                let row = match before.get() {
-                    Unpacked::Row(row) => row,
-                    Unpacked::Wide => match previous {
-                        Some(v) => Some(oracle.wide[&v]),
-                        None => full.get_in(cursor, cursor + 1, key),
-                    },
-                };
-                let after = inc.change_at(i).1.apply(row);
-                let packed = Packed::new(after);
-                if packed.is_wide() {
-                    oracle.wide.insert(id, after.expect("a wide row is present"));
-                }
-                packed
-            });
-            if previous.is_none() {
-                let start = u32::try_from(oracle.later.len()).expect("the scenario limits bound the versions");
-                oracle.first.push(FirstVersion { row: after, start, incr, count: 1 });
-            } else {
-                oracle.later.push(Version { row: after, incr });
-                oracle.first.last_mut().expect("a key's first version came first").count += 1;
-            }
-            previous = Some(id);
-            before = after;
-        }
-        oracle.changed.shrink_to_fit();
-        oracle.first.shrink_to_fit();
-        oracle.later.shrink_to_fit();
-        oracle
-    }
-
     /// An oracle over one chain, for tests that build a chain by hand.
     pub fn for_chain(chain: BackupChain) -> Oracle {
         let workload = Workload { backups: vec![chain], ..Workload::default() };
@@ -217,9 +141,18 @@ impl Oracle {
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).
     /// The version is named by an id for [`Oracle::version_row`].
-    #[inline]
+    ///
+    /// Versions ascend by incremental, so a key whose first version is
+    /// after `k` has none in force, and a key changed once (most) is
+    /// answered from its first version alone, before any look at the
+    /// later ones: the checks' walks call this for every changed key they
+    /// pass.
+    #[inline(always)]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
         let first = self.first[i];
+        if u32::from(first.incr) > k.0 {
+            return None;
+        }
         if first.count > 1 {
             let from = first.start as usize;
             let later = &self.later[from..from + usize::from(first.count) - 1];
@@ -318,91 +251,6 @@ impl Oracle {
     }
 }
 
-/// Every change of some incrementals as `(key, j, i)` (`j` the 0-based
-/// incremental, `i` the change's index in it), in key order and, for one
-/// key, in `j` order: a merge of the sorted incrementals. A few are merged
-/// by scanning their next keys (cheaper than a heap there); a long chain
-/// through a heap.
-struct InKeyOrder<'a> {
-    incrementals: &'a [Incremental],
-    /// Per incremental, its next change.
-    cursor: Vec<usize>,
-    merge: Merge,
-}
-
-enum Merge {
-    /// The key being emitted, and the next incremental to look at for it.
-    Scan { key: Option<Key>, j: usize },
-    /// `(next key, incremental)`: popped in key order, and for one key in
-    /// incremental order.
-    Heap(BinaryHeap<Reverse<(Key, usize)>>),
-}
-
-impl<'a> InKeyOrder<'a> {
-    fn new(incrementals: &'a [Incremental]) -> Self {
-        Self::merging(incrementals, incrementals.len() > 8)
-    }
-
-    fn merging(incrementals: &'a [Incremental], heap: bool) -> Self {
-        let merge = if !heap {
-            Merge::Scan { key: None, j: 0 }
-        } else {
-            Merge::Heap(
-                incrementals
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, inc)| !inc.is_empty())
-                    .map(|(j, inc)| Reverse((inc.key_at(0), j)))
-                    .collect(),
-            )
-        };
-        InKeyOrder { incrementals, cursor: vec![0; incrementals.len()], merge }
-    }
-}
-
-impl Iterator for InKeyOrder<'_> {
-    type Item = (Key, usize, usize);
-
-    #[inline]
-    fn next(&mut self) -> Option<(Key, usize, usize)> {
-        let incrementals = self.incrementals;
-        match &mut self.merge {
-            Merge::Scan { key, j } => loop {
-                if let Some(k) = *key {
-                    while *j < incrementals.len() {
-                        let (inc, at) = (&incrementals[*j], self.cursor[*j]);
-                        *j += 1;
-                        if at < inc.len() && inc.key_at(at) == k {
-                            self.cursor[*j - 1] += 1;
-                            return Some((k, *j - 1, at));
-                        }
-                    }
-                }
-                let mut next: Option<Key> = None;
-                for (inc, &at) in incrementals.iter().zip(&self.cursor) {
-                    if at < inc.len() {
-                        let k = inc.key_at(at);
-                        if next.is_none_or(|n| k < n) {
-                            next = Some(k);
-                        }
-                    }
-                }
-                *key = Some(next?);
-                *j = 0;
-            },
-            Merge::Heap(heap) => {
-                let Reverse((key, j)) = heap.pop()?;
-                let (inc, at) = (&incrementals[j], self.cursor[j]);
-                self.cursor[j] += 1;
-                if at + 1 < inc.len() {
-                    heap.push(Reverse((inc.key_at(at + 1), j)));
-                }
-                Some((key, j, at))
-            }
-        }
-    }
-}
-
 /// The iterator of [`Oracle::rows_after`].
 #[derive(Clone, Debug)]
 pub struct RowsAfter<'a> {
@@ -455,5 +303,6 @@ impl Iterator for RowsAfter<'_> {
     }
 }
 
+mod build;
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
-use crate::data::{Change, Row};
+use crate::data::{Change, Incremental, PackedRun, Row};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
 use crate::packed::{Packed, PackedChange, Unpacked};
@@ -34,6 +34,10 @@ pub(super) struct Delta {
     /// The rows of entries too wide to pack (none in generated workloads).
     wide: BTreeMap<Key, Row>,
 }
+
+/// How many backup rows below the previous key's a batch's key is looked
+/// for at once (`Base::seek_back`).
+const NEAR: usize = 4;
 
 /// Where a shard's rows lie in the shared backup: its index span.
 #[derive(Clone, Copy)]
@@ -59,11 +63,23 @@ impl Base<'_> {
         i.map(|i| self.backup.row_at(i).1)
     }
 
-    /// The first index in `self.lo..end` whose key is at least `key`: a
-    /// galloping search down from `end`, for walks that look up
-    /// descending keys (each search's answer is the next one's `end`).
+    /// The first index in `self.lo..end` whose key is at least `key`
+    /// (`end` if none), for walks that look up descending keys (each
+    /// search's answer is the next one's `end`).
+    ///
+    /// Most of a batch's keys are backup keys a row or two below the
+    /// previous one, so the [`NEAR`] rows below `end` are looked at first
+    /// and counted at once, with no branch on what each holds: a galloping
+    /// search branched on each probe, and which row a key is was
+    /// mispredicted about once a key. A key further down is galloped to.
     fn seek_back(&self, end: usize, key: Key) -> usize {
-        let (mut lower, mut upper) = (self.lo, end);
+        let near = end.saturating_sub(NEAR).max(self.lo);
+        if near == self.lo || self.backup.key_at(near) < key {
+            // The answer is in `near..=end`: past the rows below `key`.
+            return near + (near..end).map(|i| usize::from(self.backup.key_at(i) < key)).sum::<usize>();
+        }
+        // The row at `near` is at least `key`: the answer is at or below it.
+        let (mut lower, mut upper) = (self.lo, near);
         let mut step = 1;
         while upper > lower {
             let probe = upper.saturating_sub(step).max(lower);
@@ -154,7 +170,8 @@ impl Delta {
         let (base_packed, base_at) = base.at(base.backup.seek(base.lo, key).min(base.hi), key);
         let found = self.entries.binary_search_by_key(&key, |(k, _)| *k);
         let before = found.ok().map(|i| self.entries[i].1);
-        let after = after(&mut self.wide, key, before, base_packed, || base.row(base_at), change);
+        let packed = PackedChange::new(change);
+        let after = after(&mut self.wide, key, before, base_packed, || base.row(base_at), packed, || *change);
         match (found, after) {
             (Ok(i), Some(after)) => self.entries[i].1 = after,
             (Ok(i), None) => {
@@ -167,10 +184,13 @@ impl Delta {
 
     /// Applies a commit's changes in order: what [`Delta::apply`] does
     /// change by change, as one merge when the keys ascend strictly (a
-    /// batch always does).
+    /// batch always does: see [`Delta::apply_run`]).
     pub fn apply_all(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
         if changes.windows(2).all(|w| w[0].0 < w[1].0) {
-            self.merge(base, changes);
+            // Packed as an incremental stores them (the keys are unique,
+            // so nothing is dropped or reordered).
+            let inc = Incremental::from_changes(changes.iter().copied());
+            self.apply_run(base, inc.packed_run(0, inc.len()));
         } else {
             for (key, change) in changes {
                 self.apply(base, *key, change);
@@ -178,59 +198,71 @@ impl Delta {
         }
     }
 
-    /// Merges ascending `changes` into the entries, from the back. The
-    /// batch's keys the delta lacks are counted first (a walk of keys
-    /// only); the vector grows by that many, the entries above the batch
-    /// move up as one block, and then, from the batch's last key down,
-    /// each entry is written once at its final place: an old entry moved
-    /// up past the new keys below it, or a changed key's new entry. The
-    /// write position never falls below the read position (it is ahead
-    /// by the lacking keys not yet reached), so no entry is overwritten
-    /// before it is read. A change that leaves its key's backup row
-    /// leaves no entry, and the slots it frees close up at the end.
-    fn merge(&mut self, base: Base<'_>, changes: &[(Key, Change)]) {
+    /// Merges a run of an incremental (ascending, unique keys: a commit's
+    /// batch) into the entries, reading the changes packed where the
+    /// incremental keeps them. Why: the merge walks the batch forwards
+    /// (counting) and back (applying), so it was handed a decoded copy,
+    /// a vector collected per commit; the packed pairs are already a
+    /// slice, and the packed change is what `Packed::apply` takes, so
+    /// nothing is decoded but a change too wide to pack.
+    ///
+    /// From the back: the batch's keys the delta lacks are counted first
+    /// (a walk of keys only); the vector grows by that many, the entries
+    /// above the batch move up as one block, and then, from the batch's
+    /// last key down, each entry is written once at its final place: an
+    /// old entry moved up past the new keys below it, or a changed key's
+    /// new entry. The write position never falls below the read position
+    /// (it is ahead by the lacking keys not yet reached), so no entry is
+    /// overwritten before it is read. A change that leaves its key's
+    /// backup row leaves no entry, and the slots it frees close up at the
+    /// end.
+    pub fn apply_run(&mut self, base: Base<'_>, run: PackedRun<'_>) {
+        let changes = run.pairs();
         let Some(first) = changes.first() else { return };
+        debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "a run's keys ascend strictly");
         let entries = &mut self.entries;
         let old = entries.len();
         let start = entries.partition_point(|(k, _)| *k < first.0);
-        // Count the batch's keys the delta lacks; `i` ends at the first
-        // entry above the batch.
-        let mut lacking = 0;
-        let mut i = start;
-        for (key, _) in changes {
-            while i < old && entries[i].0 < *key {
-                i += 1;
-            }
-            if i < old && entries[i].0 == *key {
-                i += 1;
-            } else {
-                lacking += 1;
-            }
+        // Count the batch's keys the delta has, by a merge walk of the two
+        // ascending key runs in which each step's moves are computed, not
+        // branched on: which side is behind is the data's coin flip, and
+        // as a branch it was mispredicted about once a key.
+        let (mut i, mut b, mut found) = (start, 0, 0);
+        while i < old && b < changes.len() {
+            let (entry, key) = (entries[i].0, changes[b].0);
+            i += usize::from(entry <= key);
+            b += usize::from(key <= entry);
+            found += usize::from(entry == key);
         }
-        let above = i;
+        let lacking = changes.len() - found;
+        // The first entry above the batch.
+        let last = changes[changes.len() - 1].0;
+        let above = i + entries[i..old].partition_point(|(k, _)| *k <= last);
         if lacking > 0 {
             entries.resize(old + lacking, (0, Packed::new(None)));
             entries.copy_within(above..old, above + lacking);
         }
         let (mut read, mut write) = (above, above + lacking);
         let mut base_end = base.hi;
-        for (key, change) in changes.iter().rev() {
-            while read > start && entries[read - 1].0 > *key {
+        for &(key, change) in changes.iter().rev() {
+            while read > start && entries[read - 1].0 > key {
                 read -= 1;
                 write -= 1;
                 entries[write] = entries[read];
             }
-            let before = if read > start && entries[read - 1].0 == *key {
+            let before = if read > start && entries[read - 1].0 == key {
                 read -= 1;
                 Some(entries[read].1)
             } else {
                 None
             };
-            base_end = base.seek_back(base_end, *key);
-            let (base_packed, base_at) = base.at(base_end, *key);
-            if let Some(after) = after(&mut self.wide, *key, before, base_packed, || base.row(base_at), change) {
+            base_end = base.seek_back(base_end, key);
+            let (base_packed, base_at) = base.at(base_end, key);
+            let unpacked = || run.change(key, change);
+            if let Some(after) = after(&mut self.wide, key, before, base_packed, || base.row(base_at), change, unpacked)
+            {
                 write -= 1;
-                entries[write] = (*key, after);
+                entries[write] = (key, after);
             }
         }
         assert_eq!(read, start, "every entry within the batch's keys was read");
@@ -244,22 +276,25 @@ impl Delta {
 
 /// `key`'s entry after `change`, given its entry before (`None`: its row
 /// is the backup's) and its backup row, packed and (for a wide side)
-/// unpacked: `None` when the row is the backup's again. Applied on the
-/// packed bits (`Packed::apply`, what the oracle does): nothing is
+/// unpacked, and the change packed and (for a wide side) unpacked:
+/// `None` when the row is the backup's again. Applied on the packed bits (`Packed::apply`, what the oracle does): nothing is
 /// unpacked and packed again, and "is it the backup's row?" compares two
 /// words (packing is canonical). A wide row or change takes the `Row`
 /// path, keeping a wide result's row in `wide`.
+#[inline]
 fn after(
     wide: &mut BTreeMap<Key, Row>,
     key: Key,
     before: Option<Packed>,
     base: Packed,
     base_row: impl Fn() -> Option<Row>,
-    change: &Change,
+    change: PackedChange,
+    unpacked: impl FnOnce() -> Change,
 ) -> Option<Packed> {
-    if let Some(after) = before.unwrap_or(base).apply(PackedChange::new(change)) {
+    if let Some(after) = before.unwrap_or(base).apply(change) {
         return (after != base).then_some(after);
     }
+    let change = unpacked();
     let before = match before.map(Packed::get) {
         Some(Unpacked::Wide) => Some(wide.remove(&key).expect("a wide delta entry has its row")),
         Some(Unpacked::Row(row)) => row,
@@ -274,4 +309,28 @@ fn after(
         wide.insert(key, row);
     }
     Some(packed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `seek_back` finds what a binary search of `lo..end` does, for every
+    /// span, end and key: near `end` (the rows counted at once), further
+    /// down (galloped to), between rows, past either side.
+    #[test]
+    fn seek_back_is_a_search_of_the_rows_below_end() {
+        let backup: FullBackup = (0..40u64).map(|k| (k * 3 + 1, Row::default())).collect();
+        for lo in [0, 1, 5, 39] {
+            for hi in lo..=40 {
+                let base = Base { backup: &backup, lo, hi };
+                for end in lo..=hi {
+                    for key in 0..125 {
+                        let expected = lo + (lo..end).filter(|&i| backup.key_at(i) < key).count();
+                        assert_eq!(base.seek_back(end, key), expected, "span {lo}..{hi}, end {end}, key {key}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -13,6 +13,7 @@
 use std::ops::{Bound, RangeBounds};
 
 use super::delta::{Base, Delta};
+use crate::batch::ChangeBatch;
 use crate::data::{Change, Row, RowStore};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
@@ -72,13 +73,21 @@ impl ShardRows {
     /// Applies a commit's changes in order, as [`ShardRows::apply`] does
     /// one by one. A batch's keys ascend, so the delta takes them in one
     /// merge from the back (`Delta::apply_all`): no per-change tree search
-    /// or insert, each key's backup row found by galloping down from the
+    /// or insert, each key's backup row found by looking down from the
     /// previous key's, each change applied on the packed bits. Keys out of
     /// order (hand-written tests) are still right: they are applied one by
     /// one.
     pub fn apply_all(&mut self, changes: &[(Key, Change)]) {
         let base = Base { backup: &self.base, lo: self.lo, hi: self.hi };
         self.delta.apply_all(base, changes);
+    }
+
+    /// Applies a commit's batch, as [`ShardRows::apply_all`] does its
+    /// pairs, merged straight from the incremental's packed changes
+    /// (`Delta::apply_run`): no vector of decoded pairs per commit.
+    pub fn apply_batch(&mut self, batch: &ChangeBatch) {
+        let base = Base { backup: &self.base, lo: self.lo, hi: self.hi };
+        self.delta.apply_run(base, batch.packed());
     }
 
     /// The backup this overlays and the index span of the shard's rows in

@@ -61,10 +61,9 @@ pub struct DataShardCommit {
 
 impl DataShardCommit {
     pub fn apply(&self, db: &mut DataShardDb) {
-        // The delta's merge reads the batch forwards and back: decoded
-        // once here, for this commit only (the batch in flight stays a
-        // range, `crate::batch`).
-        db.rows.apply_all(&self.changes.iter().collect::<Vec<_>>());
+        // The delta's merge reads the batch forwards and back from the
+        // incremental's packed pairs: nothing decoded or collected.
+        db.rows.apply_batch(&self.changes);
         db.restores.insert((self.op, self.incr), self.progress);
     }
 }

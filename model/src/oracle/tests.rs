@@ -1,5 +1,5 @@
 use super::*;
-use crate::data::{Cell, Change};
+use crate::data::{Cell, Change, Incremental};
 
 fn set(v: u64) -> Change {
     Change::Upsert { cells: [Cell::Set(Some(v)), Cell::Keep, Cell::Keep] }
@@ -41,10 +41,22 @@ fn both_merges_give_the_changes_in_key_then_incremental_order() {
         .flat_map(|(j, inc)| (0..inc.len()).map(move |i| (inc.key_at(i), j, i)))
         .collect();
     expected.sort();
-    for heap in [false, true] {
-        assert_eq!(InKeyOrder::merging(&incrementals, heap).collect::<Vec<_>>(), expected, "heap: {heap}");
+    /// Each change with the packed word it was handed.
+    struct Collect(Vec<(Key, usize, usize, crate::packed::PackedChange)>);
+    impl build::Visit for Collect {
+        fn visit(&mut self, key: Key, j: usize, i: usize, change: crate::packed::PackedChange) {
+            self.0.push((key, j, i, change));
+        }
     }
-    assert_eq!(InKeyOrder::new(&[]).count(), 0);
+    for heap in [false, true] {
+        let mut got = Collect(Vec::new());
+        build::in_key_order(&incrementals, heap, &mut got);
+        assert_eq!(got.0.iter().map(|&(k, j, i, _)| (k, j, i)).collect::<Vec<_>>(), expected, "heap: {heap}");
+        assert!(got.0.iter().all(|&(_, j, i, change)| change == incrementals[j].packed_at(i)), "heap: {heap}");
+        let mut none = Collect(Vec::new());
+        build::in_key_order(&[], heap, &mut none);
+        assert!(none.0.is_empty());
+    }
 }
 
 /// A chain longer than the scan merges (through the heap) answers as
