@@ -19,12 +19,20 @@ use crate::ids::Key;
 /// Sorts `v` (draws in draw order) by key, keeping the last draw of each
 /// key.
 pub fn sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) {
-    crate::radix_sort::sort_stable(v);
-    keep_last(v);
+    sort_last_wins_with(v, crate::radix_sort::WHOLE_MAX);
 }
 
-/// Keeps the last pair of each run of equal keys (`v` sorted by key).
-fn keep_last<V: Copy>(v: &mut Vec<(Key, V)>) {
+/// [`sort_last_wins`] with the radix sort's whole-input cut-off as a
+/// parameter, so that tests reach its bucket path on small inputs. The
+/// last draw is kept bucket by bucket as the sort finishes each (a key's
+/// draws all fall in one bucket), while the bucket is in the caches.
+fn sort_last_wins_with<V: Copy>(v: &mut Vec<(Key, V)>, whole_max: usize) {
+    crate::radix_sort::sort_stable_then(v, whole_max, keep_last);
+}
+
+/// Moves the last pair of each run of equal keys to the front of `v`
+/// (sorted by key), in order, and says how many there are.
+fn keep_last<V: Copy>(v: &mut [(Key, V)]) -> usize {
     let mut out = 0;
     for read in 0..v.len() {
         if v.get(read + 1).is_none_or(|(next, _)| *next != v[read].0) {
@@ -32,7 +40,7 @@ fn keep_last<V: Copy>(v: &mut Vec<(Key, V)>) {
             out += 1;
         }
     }
-    v.truncate(out);
+    out
 }
 
 /// Merges `v[head..]` into `v[..head]`, both sorted with unique keys, the
@@ -148,8 +156,11 @@ mod tests {
                 (0..draws).map(|i| ((i.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 7) % keys, i)).collect();
             let map: BTreeMap<Key, u64> = drawn.iter().copied().collect();
             let mut v = drawn.clone();
+            let mut buckets = drawn.clone();
             sort_last_wins(&mut v);
-            assert!(v.iter().copied().eq(map), "{draws} draws of {keys} keys");
+            assert!(v.iter().copied().eq(map.iter().map(|(k, x)| (*k, *x))), "{draws} draws of {keys} keys");
+            sort_last_wins_with(&mut buckets, 64);
+            assert!(buckets.iter().copied().eq(map), "{draws} draws of {keys} keys, kept bucket by bucket");
         }
     }
 

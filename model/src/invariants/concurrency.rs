@@ -62,7 +62,7 @@ impl Checker {
     /// A Done or an error from `shard` reached the coordinator.
     pub fn on_shard_answered(&mut self, op: OperationId, shard: ShardIdx) {
         if let Some(set) = self.outstanding.get_mut(&op) {
-            set.remove(&shard);
+            set.remove(shard);
         }
     }
 

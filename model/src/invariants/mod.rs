@@ -17,6 +17,7 @@ mod reported;
 mod same_rows;
 pub use reported::check_reported_not_ahead;
 mod schemeshard;
+mod shard_set;
 mod stale;
 mod verified;
 pub use stale::{Receiver, check_stale_no_effect, staleness};
@@ -156,8 +157,9 @@ pub struct Checker {
     /// Invariant 9: the non-terminal operation of each table.
     running: BTreeMap<crate::ids::TableId, OperationId>,
     /// Invariant 9: shards with a request the coordinator has not seen
-    /// answered with Done or an error, per operation.
-    outstanding: BTreeMap<OperationId, std::collections::BTreeSet<crate::ids::ShardIdx>>,
+    /// answered with Done or an error, per operation (a bit a shard:
+    /// `shard_set.rs` says why not a tree).
+    outstanding: BTreeMap<OperationId, shard_set::ShardSet>,
     /// Invariant 10: the terminal state the Client was told of, per operation.
     told: BTreeMap<OperationId, OpState>,
     /// Invariant 11: the operation each idempotency key was answered with.

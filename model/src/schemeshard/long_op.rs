@@ -166,6 +166,12 @@ impl LongIncrementalRestoreOp {
 
     fn send_queued(&mut self, ctx: &mut Ctx) {
         let cap = ctx.knobs.max_shards_in_flight.unwrap_or(u32::MAX);
+        // A stage's start sends up to a request per shard from this one
+        // handler: room for them at once, not by doubling (at a million
+        // shards each doubling copied the commands so far into pages
+        // faulted fresh for it).
+        let room = cap.saturating_sub(self.volatile.counters.in_flight) as usize;
+        ctx.out.commands.reserve(room.min(self.volatile.queue.len()));
         while self.volatile.counters.in_flight < cap {
             let Some(pos) = self.volatile.queue.pop_front() else { break };
             if self.shards[pos as usize].status() == ShardStatus::Pending {

@@ -22,6 +22,8 @@ macro_rules! tell {
     }};
 }
 
+#[path = "restoresim/allocator.rs"]
+mod allocator;
 #[path = "restoresim/check.rs"]
 mod check;
 #[path = "restoresim/crash_sweep.rs"]
@@ -263,6 +265,7 @@ fn parse_bugs(names: &[String]) -> Result<Vec<Bug>, Failure> {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -226,14 +226,23 @@ pub(crate) struct Injector {
     /// at `Ratio::NEVER` a send draws nothing (`chance` draws nothing for
     /// 0), so the send path skips `on_send` and the stream is untouched.
     send_faults: bool,
-    reads: Vec<u64>,
-    refusable: Vec<u64>,
-    commits_issued: Vec<u64>,
+    /// Per node, the anchors of its read, refusal and slow-commit faults.
+    counts: Vec<NodeCounts>,
     /// Faults injected since the harness last took them.
     pub log: Vec<(Micros, InjectedFault)>,
     /// Record fault points in `probes` (explore's runs; off otherwise).
     pub probing: bool,
     pub probes: Vec<Probe>,
+}
+
+/// One node's counts the injector anchors faults to, together: a scale
+/// run's DataShard reads and commits in one event, and three arrays
+/// indexed by a million nodes were three cache misses.
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeCounts {
+    reads: u64,
+    refusable: u64,
+    commits_issued: u64,
 }
 
 impl Injector {
@@ -253,9 +262,7 @@ impl Injector {
             network_rng: network,
             fault_rng: faults,
             tape: None,
-            reads: vec![0; nodes],
-            refusable: vec![0; nodes],
-            commits_issued: vec![0; nodes],
+            counts: vec![NodeCounts::default(); nodes],
             log: Vec::new(),
             probing: false,
             probes: Vec::new(),
@@ -340,8 +347,9 @@ impl Injector {
 
     /// A backup read of `node`: fails transiently, fatally, or not at all.
     pub fn on_io(&mut self, now: Micros, node: NodeId, fatal: Ratio, transient: Ratio) -> Option<IoFault> {
-        self.reads[node as usize] += 1;
-        let nth = self.reads[node as usize];
+        let reads = &mut self.counts[node as usize].reads;
+        *reads += 1;
+        let nth = *reads;
         let fault = match &self.tape {
             Some(tape) => tape.reads.get(&(node, nth)).copied(),
             None if self.window.contains(now) => {
@@ -363,8 +371,9 @@ impl Injector {
 
     /// A refusable request reached `node`: is it refused?
     pub fn on_refusable(&mut self, now: Micros, node: NodeId) -> bool {
-        self.refusable[node as usize] += 1;
-        let nth = self.refusable[node as usize];
+        let refusable = &mut self.counts[node as usize].refusable;
+        *refusable += 1;
+        let nth = *refusable;
         let refuse = match &self.tape {
             Some(tape) => tape.refusals.contains(&(node, nth)),
             None => self.window.contains(now) && self.fault_rng.chance(self.tablets.refuse),
@@ -378,8 +387,9 @@ impl Injector {
     /// Extra latency of the commit `node` issues now.
     #[inline]
     pub fn on_commit_issue(&mut self, now: Micros, node: NodeId) -> Micros {
-        self.commits_issued[node as usize] += 1;
-        let nth = self.commits_issued[node as usize];
+        let commits_issued = &mut self.counts[node as usize].commits_issued;
+        *commits_issued += 1;
+        let nth = *commits_issued;
         let extra = match &self.tape {
             Some(tape) => tape.slow_commits.get(&(node, nth)).copied().unwrap_or(0),
             None if self.window.contains(now) && self.fault_rng.chance(self.tablets.slow_commit) => {

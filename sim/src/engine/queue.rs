@@ -31,20 +31,40 @@
 //! delay) is placed among them by rank: at the back unless ties are
 //! permuted. So `(time, rank)` stays the exact order.
 //!
-//! The buckets are lists threaded through one slab of slots, each slot a
-//! key with its event inline and the index of the next slot of its list;
-//! a freed slot goes on a free list and is the next one a push takes. So
-//! the memory a run touches is about as large as what is pending, reused
-//! hottest first, whatever the times: 1,024 buckets of their own
-//! allocations (the layout before) were touched in turn as time went
-//! round the lowest digit, and missed the L1 cache on about every push.
-//! A refile relinks a slot into a lower bucket without moving its event;
-//! a bucket's list keeps the order its keys were filed in. The common pop
-//! takes a key straight out of its slot when it is alone in the lowest
-//! bucket of digit 0 (one event at that instant: times are mostly
+//! Where keys live. Keys pushed into a bucket of digit 0 go on a list
+//! threaded through one slab of slots, each slot a key with its event
+//! inline, the index of the next slot of its list apart in `links`; a
+//! freed slot goes on a free list and is the next one a push takes. So
+//! the memory a small run touches is about as large as what is pending,
+//! reused hottest first, whatever the times: 1,024 buckets of their own
+//! allocations (an earlier layout) were touched in turn as time went round
+//! the lowest digit, and missed the L1 cache on about every push. The
+//! common pop takes a key straight out of its slot when it is alone in the
+//! lowest bucket of digit 0 (one event at that instant: times are mostly
 //! distinct); the keys of a busier instant move to the due list first.
-//! The slab keeps the run's high-water mark of pending events (no bucket
-//! keeps capacity of its own).
+//!
+//! A key in a bucket of a higher digit is a `(time, rank, slot)` in a
+//! vector of its bucket's, contiguous, the event staying in its slot; each
+//! such bucket also keeps its earliest time, updated as keys are filed. A
+//! refile then streams through one vector and appends to others, where
+//! lists through the slab had it walk a high bucket twice (once for the
+//! earliest time, once to refile) and then each list of digit 0 once more,
+//! at a cache miss a slot and a link: a scale run refiles a million keys
+//! at a time over a slab of two million slots reused in free-list order.
+//! A large refile (its keys' slots past `REFILE_LISTED_BYTES`) files those
+//! bound for digit 0 in vectors of those buckets too, touching no slot;
+//! only making a key due reads its slot (its event), and those reads are
+//! independent, not a chase down a list. A small refile links them on the
+//! lists, as a push does: its slots are in cache, and a lone key on a list
+//! is the common pop. So a bucket of digit 0 may hold keys of both kinds,
+//! one time, each part in filing order: the two are merged by rank when
+//! it becomes due.
+//!
+//! The slab keeps the run's high-water mark of pending events; a bucket's
+//! vector keeps at most `LOW_KEPT` (digit 0) or `HIGH_KEPT` keys of
+//! capacity once emptied. A larger buffer of a higher digit is kept as the
+//! one spare the next large bucket grows into, so a scale run's refile of
+//! a million keys does not fault in fresh pages each time.
 
 use std::collections::VecDeque;
 
@@ -58,16 +78,25 @@ struct Entry<E> {
     event: E,
 }
 
-/// One slot of the slab: a filed key with its event, or a free slot
-/// (`event` is `None`). Its link (to the next slot of its list) is apart,
-/// in `EventQueue::links`.
+/// One slot of the slab: an event pending in a bucket, with its key (read
+/// from here on a list of digit 0, from a bucket's vector otherwise), or a
+/// free slot (`event` is `None`). Its link (to the next slot of its list,
+/// or the next free one) is apart, in `EventQueue::links`.
 struct Slot<E> {
     time: Micros,
     rank: u64,
     event: Option<E>,
 }
 
-/// No slot: the end of the free list.
+/// A key in a bucket's vector: its event is in `slot`.
+#[derive(Clone, Copy)]
+struct Key {
+    time: Micros,
+    rank: u64,
+    slot: u32,
+}
+
+/// No slot.
 const NIL: u32 = u32::MAX;
 
 /// `seq` fits below the tiebreak: 2^40 pushes is a thousand times the
@@ -89,13 +118,25 @@ const DIGIT_BITS: u32 = 6;
 const LOW_WORDS: usize = 1 << (LOW_BITS - 6);
 const HIGH_DIGITS: usize = (64 - LOW_BITS as usize).div_ceil(DIGIT_BITS as usize);
 const WORDS: usize = LOW_WORDS + HIGH_DIGITS;
-const BUCKETS: usize = WORDS * 64;
+/// The buckets of digit 0, then the others'.
+const LOW_BUCKETS: usize = LOW_WORDS * 64;
+const HIGH_BUCKETS: usize = HIGH_DIGITS * 64;
 const _: () = assert!(WORDS <= 32, "the words' own occupancy is one u32");
 
 /// The due list keeps at most this many bytes of capacity once it has run
 /// dry (a scale run's instant of a hundred thousand events need not stay
 /// allocated).
 const DUE_KEPT_BYTES: usize = 6 << 10;
+
+/// Keys of capacity a bucket's vector keeps once emptied: 6 KiB for one of
+/// digit 0 (6 MiB for all of them at most), 96 KiB for one of a higher
+/// digit, whose larger buffer becomes the spare.
+const LOW_KEPT: usize = 256;
+/// A refile whose keys' slots take at most this many bytes links those
+/// bound for digit 0 on its lists, as a push does: they are in cache (a
+/// small run's are), and the common pop takes a lone key from a list.
+const REFILE_LISTED_BYTES: usize = 1 << 20;
+const HIGH_KEPT: usize = 4 << 10;
 
 pub struct EventQueue<E> {
     /// The time of the last pop (0 before the first): no key is earlier.
@@ -104,24 +145,38 @@ pub struct EventQueue<E> {
     /// pushed at `last` after it was reached (a zero delay) has the highest
     /// rank yet without tiebreaks, so it goes at the back.
     due: VecDeque<Entry<E>>,
-    /// The keys later than `last` whose highest digit differing from
-    /// `last`'s is digit `d`, with value `v` there, in filing order: digit
-    /// 0's in bucket `v`, digit `d > 0`'s in bucket `(LOW_WORDS + d - 1) *
-    /// 64 + v`. Every key of a lower bucket is earlier than every key of a
-    /// higher one; a bucket of digit 0 holds a single time.
+    /// The keys later than `last` are filed by the highest digit `d` in
+    /// which their time differs from `last`'s, and their value `v` there:
+    /// digit 0's in bucket `v`, digit `d > 0`'s in bucket `LOW_BUCKETS +
+    /// (d - 1) * 64 + v`. Every key of a lower bucket is earlier than every
+    /// key of a higher one; a bucket of digit 0 holds a single time.
     ///
-    /// The buckets' lists: `links[b]` is the first slot of bucket `b`
-    /// (`b < BUCKETS`), `links[BUCKETS + s]` the slot after slot `s` in its
-    /// list, or the next free slot. A list ends at its bucket's tail.
+    /// The lists of digit 0 (keys pushed there): `links[b]` is the first
+    /// slot of bucket `b`, `links[LOW_BUCKETS + s]` the slot after slot `s`.
+    /// A list ends at its bucket's tail.
     links: Vec<u32>,
-    /// Per bucket, where its last link is: `BUCKETS + s` for its last slot
-    /// `s`, or `b` itself when the bucket is empty, so linking a slot at
-    /// the end is one write whether the bucket was empty or not (a branch
-    /// there mispredicted as often as buckets fill up).
-    tails: Box<[u32; BUCKETS]>,
-    /// Every filed key, and free slots (`links` threads them).
+    /// Per bucket of digit 0, where its list's last link is: `LOW_BUCKETS +
+    /// s` for its last slot `s`, or `b` itself when the list is empty, so
+    /// linking a slot at the end is one write whether the list was empty
+    /// or not (a branch there mispredicted as often as buckets fill up).
+    tails: Box<[u32; LOW_BUCKETS]>,
+    /// Per bucket of digit 0, the keys refiled into it, in filing order.
+    refiled: Box<[Vec<Key>]>,
+    /// Bit `b % 64` of `refiled_words[b / 64]` set iff `refiled[b]` is not
+    /// empty (read where `occupied` is, so the common pop checks it free).
+    refiled_words: [u64; LOW_WORDS],
+    /// The buckets of the higher digits: their keys, in filing order.
+    high: Box<[Vec<Key>]>,
+    /// Per bucket of a higher digit, its earliest time (`Micros::MAX` when
+    /// empty): the time a refile of it moves `last` to.
+    high_earliest: Box<[Micros; HIGH_BUCKETS]>,
+    /// A large key buffer a refiled bucket gave up, for the next bucket
+    /// that outgrows its own.
+    spare: Vec<Key>,
+    /// Every event pending in a bucket, and free slots.
     slots: Vec<Slot<E>>,
-    /// The free list's first slot (the one freed last), or `NIL`.
+    /// The first free slot (the one freed last), or `NIL`; `links`
+    /// threads the others.
     free: u32,
     /// Bit `b % 64` of `occupied[b / 64]` set iff bucket `b` is not empty.
     occupied: [u64; WORDS],
@@ -131,16 +186,21 @@ pub struct EventQueue<E> {
     seq: u64,
 }
 
-/// `links` starts with the buckets' heads; a slot's link follows them.
-const LINKS: u32 = BUCKETS as u32;
+/// `links` starts with the lists' heads; a slot's link follows them.
+const LINKS: u32 = LOW_BUCKETS as u32;
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             last: 0,
             due: VecDeque::new(),
-            links: vec![NIL; BUCKETS],
+            links: vec![NIL; LOW_BUCKETS],
             tails: Box::new(std::array::from_fn(|b| b as u32)),
+            refiled: (0..LOW_BUCKETS).map(|_| Vec::new()).collect(),
+            refiled_words: [0; LOW_WORDS],
+            high: (0..HIGH_BUCKETS).map(|_| Vec::new()).collect(),
+            high_earliest: Box::new([Micros::MAX; HIGH_BUCKETS]),
+            spare: Vec::new(),
             slots: Vec::new(),
             free: NIL,
             occupied: [0; WORDS],
@@ -191,17 +251,25 @@ impl<E> EventQueue<E> {
         assert!(time >= self.last, "an event is scheduled at {time} µs, before the last one run at {} µs", self.last);
         if time == self.last {
             self.push_late(Entry { time, rank, event });
-        } else {
-            let slot = Slot { time, rank, event: Some(event) };
-            let i = match self.free {
-                NIL => self.grow(slot),
-                i => {
-                    self.free = self.links[(LINKS + i) as usize];
-                    self.slots[i as usize] = slot;
-                    i
-                }
-            };
-            self.file(time, i);
+            return;
+        }
+        let slot = Slot { time, rank, event: Some(event) };
+        let i = match self.free {
+            NIL => self.grow(slot),
+            i => {
+                self.free = self.links[(LINKS + i) as usize];
+                self.slots[i as usize] = slot;
+                i
+            }
+        };
+        match self.bucket(time) {
+            Ok(bucket) => {
+                let tail = &mut self.tails[bucket];
+                self.links[*tail as usize] = i;
+                *tail = LINKS + i;
+                self.mark(bucket);
+            }
+            Err(h) => self.file_high(h, Key { time, rank, slot: i }),
         }
     }
 
@@ -209,7 +277,7 @@ impl<E> EventQueue<E> {
     #[inline(never)]
     fn grow(&mut self, slot: Slot<E>) -> u32 {
         let i = self.slots.len();
-        assert!(i < (NIL - LINKS) as usize, "fewer than 2^32 - 1,600 events are pending at once");
+        assert!(i < (NIL - LINKS) as usize, "fewer than 2^32 - 1,100 events are pending at once");
         self.slots.push(slot);
         self.links.push(NIL);
         i as u32
@@ -228,44 +296,63 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Links slot `i` (its time later than `last`) at the end of its
-    /// bucket's list.
+    /// Where a key at `time` (later than `last`) is filed: `Ok` a bucket
+    /// of digit 0, `Err` the index of one of a higher digit in `high`.
     #[inline(always)]
-    fn file(&mut self, time: Micros, i: u32) {
+    fn bucket(&self, time: Micros) -> Result<usize, usize> {
         let differ = time ^ self.last;
         debug_assert!(differ != 0);
         let high = 63 - differ.leading_zeros();
-        let bucket = if high < LOW_BITS {
-            (time % (1 << LOW_BITS)) as usize
+        if high < LOW_BITS {
+            Ok((time % (1 << LOW_BITS)) as usize)
         } else {
             let digit = (high - LOW_BITS) / DIGIT_BITS;
             let value = (time >> (LOW_BITS + digit * DIGIT_BITS)) as usize % 64;
-            (LOW_WORDS + digit as usize) * 64 + value
-        };
-        let tail = &mut self.tails[bucket];
-        self.links[*tail as usize] = i;
-        *tail = LINKS + i;
+            Err(digit as usize * 64 + value)
+        }
+    }
+
+    /// Bucket `bucket` (of all of them) is not empty.
+    #[inline(always)]
+    fn mark(&mut self, bucket: usize) {
         self.occupied[bucket / 64] |= 1 << (bucket % 64);
         self.words_occupied |= 1 << (bucket / 64);
     }
 
-    /// Empties bucket `bucket`'s list: its first slot and the link that
-    /// ends it.
+    /// Appends `key` to bucket `h` of the higher digits.
     #[inline(always)]
-    fn unlink_all(&mut self, bucket: usize) -> (u32, u32) {
-        let end = std::mem::replace(&mut self.tails[bucket], bucket as u32);
-        (self.links[bucket], end)
+    fn file_high(&mut self, h: usize, key: Key) {
+        let earliest = &mut self.high_earliest[h];
+        *earliest = (*earliest).min(key.time);
+        let keys = &mut self.high[h];
+        if keys.len() == keys.capacity() {
+            self.outgrow(h);
+        }
+        self.high[h].push(key);
+        self.mark(LOW_BUCKETS + h);
     }
 
-    /// Takes slot `i`'s key and event out, and frees the slot.
+    /// Bucket `h` of the higher digits is full: it moves into the spare
+    /// buffer if that is larger (no fresh pages to fault in), else grows.
+    #[inline(never)]
+    fn outgrow(&mut self, h: usize) {
+        let keys = &mut self.high[h];
+        if self.spare.capacity() > keys.capacity() {
+            let mut spare = std::mem::take(&mut self.spare);
+            spare.extend_from_slice(keys);
+            *keys = spare;
+        } else {
+            keys.reserve(keys.len().max(16));
+        }
+    }
+
+    /// Takes slot `i`'s event out, and frees the slot.
     #[inline(always)]
-    fn release(&mut self, i: u32) -> Entry<E> {
-        let slot = &mut self.slots[i as usize];
-        let event = slot.event.take().expect("a filed slot holds an event");
-        let entry = Entry { time: slot.time, rank: slot.rank, event };
+    fn release(&mut self, i: u32) -> E {
+        let event = self.slots[i as usize].event.take().expect("a filed slot holds an event");
         self.links[(LINKS + i) as usize] = self.free;
         self.free = i;
-        entry
+        event
     }
 
     /// The lowest non-empty bucket (there is one), marked empty.
@@ -289,8 +376,9 @@ impl<E> EventQueue<E> {
     }
 
     /// Nothing is due at `last`: the earliest key of the lowest non-empty
-    /// bucket. A bucket of digit 0 with one key (one event at that instant,
-    /// the common case) gives it up at once; the rest is `advance`.
+    /// bucket. A bucket of digit 0 with one key on its list and none
+    /// refiled (one event at that instant, the common case) gives it up at
+    /// once; the rest is `advance`.
     #[inline]
     fn pop_next_instant(&mut self) -> Option<(Micros, E)> {
         if self.words_occupied == 0 {
@@ -300,16 +388,18 @@ impl<E> EventQueue<E> {
         if word < LOW_WORDS {
             let bit = self.occupied[word].trailing_zeros() as usize;
             let bucket = word * 64 + bit;
+            // Without refiled keys, the list holds the bucket's.
             let head = self.links[bucket];
-            if self.tails[bucket] == LINKS + head {
+            if self.refiled_words[word] & (1 << bit) == 0 && self.tails[bucket] == LINKS + head {
                 self.tails[bucket] = bucket as u32;
                 self.occupied[word] &= !(1 << bit);
                 if self.occupied[word] == 0 {
                     self.words_occupied &= !(1 << word);
                 }
-                let entry = self.release(head);
-                self.last = entry.time;
-                return Some((entry.time, entry.event));
+                let time = self.slots[head as usize].time;
+                let event = self.release(head);
+                self.last = time;
+                return Some((time, event));
             }
         }
         self.advance();
@@ -334,52 +424,100 @@ impl<E> EventQueue<E> {
             self.due.shrink_to(Self::KEPT);
         }
         let lowest = self.take_lowest();
-        let (head, end) = self.unlink_all(lowest);
-        if lowest < LOW_WORDS * 64 {
-            // A bucket of the lowest digit holds one time: all of it is due.
-            self.last = self.slots[head as usize].time;
-            let mut i = head;
-            loop {
-                let next = self.links[(LINKS + i) as usize];
-                let entry = self.release(i);
-                self.due.push_back(entry);
-                if LINKS + i == end {
-                    break;
-                }
-                i = next;
-            }
+        if lowest < LOW_BUCKETS {
+            self.make_due(lowest);
         } else {
-            let mut earliest = Micros::MAX;
-            let mut i = head;
-            loop {
-                earliest = earliest.min(self.slots[i as usize].time);
-                if LINKS + i == end {
-                    break;
-                }
-                i = self.links[(LINKS + i) as usize];
-            }
-            self.last = earliest;
-            let mut i = head;
-            loop {
-                let (next, time) = (self.links[(LINKS + i) as usize], self.slots[i as usize].time);
-                if time == earliest {
-                    let entry = self.release(i);
-                    self.due.push_back(entry);
-                } else {
-                    self.file(time, i);
-                }
-                if LINKS + i == end {
-                    break;
-                }
-                i = next;
-            }
+            self.refile(lowest - LOW_BUCKETS);
         }
         // Keys reach a bucket mostly in rank order (pushes in `seq` order,
-        // refiles keeping theirs): then this is a check, not a sort.
+        // refiles keeping theirs, the two parts merged): then this is a
+        // check, not a sort.
         let (due, wrapped) = self.due.as_mut_slices();
         debug_assert!(wrapped.is_empty(), "an emptied deque is refilled from its front");
         if !due.is_sorted_by_key(|k| k.rank) {
             due.sort_unstable_by_key(|k| k.rank);
+        }
+    }
+
+    /// A bucket of the lowest digit holds one time: all of it is due, its
+    /// list and its refiled keys merged by rank.
+    fn make_due(&mut self, bucket: usize) {
+        // Its time differs from `last`'s in digit 0 alone.
+        let time = self.last >> LOW_BITS << LOW_BITS | bucket as Micros;
+        self.last = time;
+        let (word, bit) = (bucket / 64, bucket % 64);
+        let mut refiled = Vec::new();
+        if self.refiled_words[word] & (1 << bit) != 0 {
+            self.refiled_words[word] &= !(1 << bit);
+            refiled = std::mem::take(&mut self.refiled[bucket]);
+        }
+        let mut next_refiled = 0;
+        let end = std::mem::replace(&mut self.tails[bucket], bucket as u32);
+        let mut more = end != bucket as u32;
+        let mut i = self.links[bucket];
+        while more {
+            // Read before `release` makes the slot's link the free list's.
+            let next = self.links[(LINKS + i) as usize];
+            more = LINKS + i != end;
+            let rank = self.slots[i as usize].rank;
+            while let Some(key) = refiled.get(next_refiled).filter(|key| key.rank < rank) {
+                let entry = Entry { time, rank: key.rank, event: self.release(key.slot) };
+                self.due.push_back(entry);
+                next_refiled += 1;
+            }
+            let event = self.release(i);
+            self.due.push_back(Entry { time, rank, event });
+            i = next;
+        }
+        for key in &refiled[next_refiled..] {
+            let entry = Entry { time, rank: key.rank, event: self.release(key.slot) };
+            self.due.push_back(entry);
+        }
+        if refiled.capacity() > 0 {
+            refiled.clear();
+            refiled.shrink_to(LOW_KEPT);
+            self.refiled[bucket] = refiled;
+        }
+    }
+
+    /// Bucket `h` of a higher digit: `last` moves to its earliest time,
+    /// whose keys are due; the others go to lower buckets. One pass over
+    /// its vector, in filing order.
+    fn refile(&mut self, h: usize) {
+        let earliest = std::mem::replace(&mut self.high_earliest[h], Micros::MAX);
+        self.last = earliest;
+        let mut keys = std::mem::take(&mut self.high[h]);
+        // A few keys' slots are in cache: linking them is cheaper than
+        // vectors of their own.
+        let listed = keys.len() * std::mem::size_of::<Slot<E>>() <= REFILE_LISTED_BYTES;
+        for &key in &keys {
+            if key.time == earliest {
+                let event = self.release(key.slot);
+                self.due.push_back(Entry { time: key.time, rank: key.rank, event });
+                continue;
+            }
+            match self.bucket(key.time) {
+                Ok(bucket) if listed => {
+                    // The slot holds its key since the push.
+                    let tail = &mut self.tails[bucket];
+                    self.links[*tail as usize] = key.slot;
+                    *tail = LINKS + key.slot;
+                    self.mark(bucket);
+                }
+                Ok(bucket) => {
+                    self.refiled[bucket].push(key);
+                    self.refiled_words[bucket / 64] |= 1 << (bucket % 64);
+                    self.mark(bucket);
+                }
+                Err(lower) => self.file_high(lower, key),
+            }
+        }
+        // Every key went to a lower bucket: this one is still empty.
+        keys.clear();
+        if keys.capacity() <= HIGH_KEPT {
+            self.high[h] = keys;
+        } else if keys.capacity() > self.spare.capacity() {
+            self.spare = keys;
         }
     }
 
@@ -389,11 +527,15 @@ impl<E> EventQueue<E> {
         }
         let word = self.words_occupied.trailing_zeros() as usize;
         let bit = self.occupied.get(word)?.trailing_zeros() as usize;
-        self.keys(word * 64 + bit).map(|slot| slot.time).min()
+        let bucket = word * 64 + bit;
+        match bucket.checked_sub(LOW_BUCKETS) {
+            None => Some(self.last >> LOW_BITS << LOW_BITS | bucket as Micros),
+            Some(h) => Some(self.high_earliest[h]),
+        }
     }
 
-    /// The slots of one bucket's list, in filing order.
-    fn keys(&self, bucket: usize) -> impl Iterator<Item = &Slot<E>> {
+    /// The slots on one list of digit 0, in filing order.
+    fn listed(&self, bucket: usize) -> impl Iterator<Item = &Slot<E>> {
         let end = self.tails[bucket];
         let mut link = bucket as u32;
         std::iter::from_fn(move || {
@@ -411,10 +553,14 @@ impl<E> EventQueue<E> {
     /// ties matters, their `seq` numbers do not). A sort per call, never on
     /// the hot path.
     pub fn pending(&self) -> Vec<(Micros, &E)> {
+        fn event<E>(slot: &Slot<E>) -> &E {
+            slot.event.as_ref().expect("a filed slot holds an event")
+        }
         let due = self.due.iter().map(|e| (e.time, e.rank, &e.event));
-        let filed = (0..BUCKETS).flat_map(|bucket| self.keys(bucket));
-        let filed = filed.map(|s| (s.time, s.rank, s.event.as_ref().expect("a filed slot holds an event")));
-        let mut keys: Vec<(Micros, u64, &E)> = due.chain(filed).collect();
+        let listed = (0..LOW_BUCKETS).flat_map(|bucket| self.listed(bucket)).map(|s| (s.time, s.rank, event(s)));
+        let keyed = self.refiled.iter().chain(self.high.iter()).flatten();
+        let keyed = keyed.map(|k| (k.time, k.rank, event(&self.slots[k.slot as usize])));
+        let mut keys: Vec<(Micros, u64, &E)> = due.chain(listed).chain(keyed).collect();
         keys.sort_unstable_by_key(|&(time, rank, _)| (time, rank));
         keys.into_iter().map(|(time, _, event)| (time, event)).collect()
     }
@@ -501,6 +647,8 @@ mod tests {
         let free = std::iter::successors(Some(q.free), |&i| (i != NIL).then(|| q.links[(LINKS + i) as usize]));
         let free = free.take_while(|&i| i != NIL);
         assert_eq!(free.count(), 200_000 - 100, "every slot not pending is free");
+        let kept = q.refiled.iter().map(Vec::capacity).chain(q.high.iter().map(Vec::capacity)).max();
+        assert!(kept <= Some(HIGH_KEPT), "a bucket kept {kept:?} keys of capacity");
     }
 
     /// An event may be scheduled at the instant just run, or any later,

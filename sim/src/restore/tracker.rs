@@ -71,8 +71,11 @@ pub struct DurableTracker {
     /// small allocations, each grown as its points came, and a commit's
     /// point touched the shard's vector header and buffer (two more cache
     /// misses); the series are grouped by shard once, for the plot
-    /// ([`DurableTracker::shard_series`]).
-    shard_points: Vec<(u32, ShardPoint)>,
+    /// ([`DurableTracker::shard_series`]). Shards and points in two
+    /// parallel vectors: 12 bytes a point, not a 16-byte padded pair
+    /// (~10 points a shard: 40 MB less at a million shards).
+    point_shards: Vec<u32>,
+    shard_points: Vec<ShardPoint>,
     shards: usize,
 }
 
@@ -115,6 +118,7 @@ impl DurableTracker {
         DurableTracker {
             ops: BTreeMap::new(),
             table_first_shard: workload.topology.tables.iter().map(|t| (t.shards[0].0, t.shards.len())).collect(),
+            point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: workload.topology.shards.len(),
         }
@@ -124,7 +128,7 @@ impl DurableTracker {
     /// points made, O(points + shards).
     pub fn shard_series(&self) -> GroupedPoints {
         let mut starts = vec![0usize; self.shards + 1];
-        for (shard, _) in &self.shard_points {
+        for shard in &self.point_shards {
             starts[*shard as usize + 1] += 1;
         }
         for s in 0..self.shards {
@@ -132,7 +136,7 @@ impl DurableTracker {
         }
         let mut next = starts.clone();
         let mut points = vec![ShardPoint(0); self.shard_points.len()];
-        for (shard, point) in &self.shard_points {
+        for (shard, point) in self.point_shards.iter().zip(&self.shard_points) {
             let slot = &mut next[*shard as usize];
             points[*slot] = *point;
             *slot += 1;
@@ -142,7 +146,7 @@ impl DurableTracker {
 
     /// The time of the last point any shard made.
     pub fn last_shard_point_at(&self) -> Option<Micros> {
-        self.shard_points.iter().map(|(_, p)| p.at()).max()
+        self.shard_points.iter().map(|p| p.at()).max()
     }
 
     /// A new operation's record became durable.
@@ -185,7 +189,8 @@ impl DurableTracker {
         let pct = track.percent_bp();
         track.points.push(ShardPoint::new(now, pct));
         let point = ShardPoint::new(now, raw / u64::from(track.incrementals.max(1)));
-        self.shard_points.push((spec.idx.0, point));
+        self.point_shards.push(spec.idx.0);
+        self.shard_points.push(point);
     }
 
     /// True durable percent of `op` in basis points.
@@ -207,10 +212,16 @@ mod tests {
     /// per-shard vectors did.
     #[test]
     fn series_are_grouped_by_shard_in_order() {
-        let mut t =
-            DurableTracker { ops: BTreeMap::new(), table_first_shard: Vec::new(), shard_points: Vec::new(), shards: 4 };
+        let mut t = DurableTracker {
+            ops: BTreeMap::new(),
+            table_first_shard: Vec::new(),
+            point_shards: Vec::new(),
+            shard_points: Vec::new(),
+            shards: 4,
+        };
         for (shard, at) in [(2, 1), (0, 2), (2, 3), (3, 4), (0, 5), (2, 6)] {
-            t.shard_points.push((shard, ShardPoint::new(at, at * 10)));
+            t.point_shards.push(shard);
+            t.shard_points.push(ShardPoint::new(at, at * 10));
         }
         let series: Vec<Vec<Micros>> = t.shard_series().iter().map(|s| s.iter().map(|p| p.at()).collect()).collect();
         assert_eq!(series, vec![vec![2, 5], vec![], vec![1, 3, 6], vec![4]]);
