@@ -280,9 +280,10 @@ impl Delta {
 /// `key`'s entry after `change`, given its entry before (`None`: its row
 /// is the backup's) and its backup row, packed and (for a wide side)
 /// unpacked, and the change packed and (for a wide side) unpacked:
-/// `None` when the row is the backup's again. Applied on the packed bits (`Packed::apply`, what the oracle does): nothing is
-/// unpacked and packed again, and "is it the backup's row?" compares two
-/// words (packing is canonical). A wide row or change takes the `Row`
+/// `None` when the row is the backup's again. Applied on the packed bits
+/// (`Packed::apply`, what the oracle does): nothing is unpacked and
+/// packed again, and "is it the backup's row?" compares two words
+/// (packing is canonical). A wide row or change takes the `Row`
 /// path, keeping a wide result's row in `wide`.
 ///
 /// The packed case is the whole of a generated workload's merge, so it

@@ -95,14 +95,11 @@ fn versions_answer_exactly_what_the_fold_does() {
         chain.incrementals.push(Incremental::from_changes(changes.filter(|(key, _)| key % (j + 2) != 1)));
     }
     chain.incrementals.push(Incremental::default());
+    answers_the_fold(&chain, 0..45);
     let oracle = Oracle::for_chain(chain.clone());
     for k in 0..=chain.len() {
         let k = IncrIdx(k);
         let table = fold(&chain, k);
-        assert!(oracle.rows_after(k, ..).eq(table.iter().map(|(a, r)| (*a, *r))), "k = {}", k.0);
-        for key in 0..45 {
-            assert_eq!(oracle.row_after(key, k), table.get(&key).copied(), "key {key} at k = {}", k.0);
-        }
         for (lo, hi) in [(0, 0), (0, 1), (3, 17), (5, 5), (6, 45), (30, 10)] {
             if lo <= hi {
                 let range = oracle.rows_after(k, lo..hi);
