@@ -2,14 +2,21 @@
 //! DataShards' own databases with the percent formula of
 //! `restoresim_model::progress`, updated in O(1) per commit.
 //! Feeds invariant 8 (reported ≤ durable) and the run plot.
+//!
+//! Layout: per operation only its sum and its points; nothing per shard.
+//! A shard's own percent is summed from the committing DataShard's
+//! progress records (its database, which the commit has just written, so
+//! they are in the caches), not kept in a vector by shard: at a million
+//! shards that vector was 8 MB read at a random index per DataShard
+//! commit — a cache miss, and past the huge pages' reach a TLB miss, on
+//! every commit, in the random order the shards commit in.
 
 use std::collections::BTreeMap;
 
-use restoresim_model::datashard::IncrementalProgress;
-use restoresim_model::ids::{Micros, OperationId};
+use restoresim_model::datashard::{DataShardDb, IncrementalProgress};
+use restoresim_model::ids::{IncrIdx, Micros, OperationId, ShardIdx};
 use restoresim_model::progress::{FULL_BP, shard_bp};
 use restoresim_model::schemeshard::OperationRow;
-use restoresim_model::topology::ShardSpec;
 use restoresim_model::workload::Workload;
 
 /// A durable percent at a time: `at << BP_BITS | basis points` in one
@@ -46,25 +53,34 @@ impl std::fmt::Debug for ShardPoint {
 
 #[derive(Debug)]
 struct OpTrack {
-    first_shard: u32,
     incrementals: u32,
-    /// Per shard: Σ over incrementals of its basis points (not divided, so
-    /// the sum matches SchemeShard's formula exactly, with no rounding).
-    shard_raw: Vec<u64>,
+    /// The operation's table's shards.
+    shards: u32,
+    /// Σ over shards and incrementals of their basis points (not divided,
+    /// so the sum matches SchemeShard's formula exactly, with no rounding).
     sum_raw: u64,
     points: Vec<ShardPoint>,
 }
 
 impl OpTrack {
     fn percent_bp(&self) -> u64 {
-        let total = u64::from(self.incrementals) * self.shard_raw.len() as u64;
+        let total = u64::from(self.incrementals) * u64::from(self.shards);
         self.sum_raw.checked_div(total).unwrap_or(FULL_BP)
     }
 }
 
+/// A progress record's basis points (`None`: no record yet, 0).
+fn record_bp(p: Option<IncrementalProgress>) -> u64 {
+    p.map_or(0, |p| shard_bp(p.done, p.rows_applied, p.rows_total))
+}
+
 pub struct DurableTracker {
     ops: BTreeMap<OperationId, OpTrack>,
-    table_first_shard: Vec<(u32, usize)>,
+    /// Per table, its shard count.
+    table_shards: Vec<u32>,
+    /// Rows a DataShard commit applies at most (the protocol's
+    /// `batch_rows`), for the estimate of an operation's points.
+    batch_rows: u32,
     /// Every global shard's progress points for the op touching it, each
     /// with its shard, in the order they were made: one vector, not one
     /// per shard. At 100,000 shards the per-shard vectors were 100,000
@@ -107,17 +123,18 @@ impl std::fmt::Debug for DurableTracker {
         }
         f.debug_struct("DurableTracker")
             .field("ops", &self.ops)
-            .field("table_first_shard", &self.table_first_shard)
+            .field("table_shards", &self.table_shards)
             .field("shard_points", &Series(&self.shard_series()))
             .finish()
     }
 }
 
 impl DurableTracker {
-    pub fn new(workload: &Workload) -> DurableTracker {
+    pub fn new(workload: &Workload, batch_rows: u32) -> DurableTracker {
         DurableTracker {
             ops: BTreeMap::new(),
-            table_first_shard: workload.topology.tables.iter().map(|t| (t.shards[0].0, t.shards.len())).collect(),
+            table_shards: workload.topology.tables.iter().map(|t| t.shards.len() as u32).collect(),
+            batch_rows,
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: workload.topology.shards.len(),
@@ -149,47 +166,68 @@ impl DurableTracker {
         self.shard_points.iter().map(|p| p.at()).max()
     }
 
-    /// A new operation's record became durable.
-    pub fn on_operation(&mut self, op: OperationId, row: &OperationRow) {
-        let (first_shard, shards) = self.table_first_shard[row.table.0 as usize];
-        self.ops.entry(op).or_insert(OpTrack {
-            first_shard,
-            incrementals: row.backups.len() as u32,
-            shard_raw: vec![0; shards],
-            sum_raw: 0,
-            points: vec![],
+    /// A new operation's record became durable: room for the points its
+    /// run will make, at once.
+    ///
+    /// Why reserved: a point is made per DataShard commit, millions at a
+    /// million shards, and a vector grown by doubling copies itself into
+    /// fresh memory at each doubling (pages the kernel zeroes, then the
+    /// copy): ~2x the final size written for nothing, in the run's
+    /// busiest phase. Room not used is never touched, so it costs no
+    /// resident memory; a run with more commits (retries, rescans) grows
+    /// past it as before.
+    pub fn on_operation(&mut self, op: OperationId, row: &OperationRow, workload: &Workload) {
+        let shards = self.table_shards[row.table.0 as usize];
+        let points = self.points_expected(row, workload, shards);
+        self.ops.entry(op).or_insert_with(|| {
+            self.point_shards.reserve(points);
+            self.shard_points.reserve(points);
+            OpTrack { incrementals: row.backups.len() as u32, shards, sum_raw: 0, points: Vec::with_capacity(points) }
         });
     }
 
-    /// A commit replaced `before` with `after`, the record of one
-    /// incremental of `op`: the shard's sum changes by that record's basis
-    /// points alone, so this is O(1), not a pass over every incremental.
-    /// Exact because every record of `op` is written by a commit that comes
-    /// here after `op`'s own record is durable (the SchemeShard makes it
-    /// durable before any DataShard hears of `op`).
+    /// The points a restore of `row` makes with no fault: per incremental,
+    /// a commit per `batch_rows` changes of its table and, per shard, one
+    /// more for a partial batch and one for Done.
+    fn points_expected(&self, row: &OperationRow, workload: &Workload, shards: u32) -> usize {
+        let chain = workload.chain(row.table);
+        let per_batch = self.batch_rows.max(1) as usize;
+        let changes = |i| chain.incremental(i).map_or(0, |incr| incr.len());
+        row.backups.iter().map(|&i| changes(i) / per_batch + 2 * shards as usize).sum()
+    }
+
+    /// A commit of `shard` replaced `before` with `after`, the record of
+    /// one incremental of `op`, and `db` is the shard's database with the
+    /// commit applied: the operation's sum changes by that record's basis
+    /// points alone, so this is O(1), not a pass over every shard. Exact
+    /// because every record of `op` is written by a commit that comes here
+    /// after `op`'s own record is durable (the SchemeShard makes it durable
+    /// before any DataShard hears of `op`). The shard's own percent, for
+    /// its point, is the sum of its records of `op` in `db` (one or two at
+    /// hand, not a per-shard vector: see the module's doc).
     pub fn on_datashard_commit(
         &mut self,
         now: Micros,
-        spec: &ShardSpec,
+        shard: ShardIdx,
         op: OperationId,
         before: Option<IncrementalProgress>,
         after: IncrementalProgress,
+        db: &DataShardDb,
     ) {
         let Some(track) = self.ops.get_mut(&op) else { return };
-        let bp = |p: Option<IncrementalProgress>| p.map_or(0, |p| shard_bp(p.done, p.rows_applied, p.rows_total));
-        let pos = (spec.idx.0 - track.first_shard) as usize;
-        let raw = (track.shard_raw[pos] + bp(Some(after)))
-            .checked_sub(bp(before))
-            .expect("a progress record of an operation is written only after the operation's own record is durable");
-        let old = std::mem::replace(&mut track.shard_raw[pos], raw);
-        if old == raw {
+        let (old_bp, new_bp) = (record_bp(before), record_bp(Some(after)));
+        if old_bp == new_bp {
             return;
         }
-        track.sum_raw = track.sum_raw - old + raw;
+        track.sum_raw = (track.sum_raw + new_bp)
+            .checked_sub(old_bp)
+            .expect("a progress record of an operation is written only after the operation's own record is durable");
         let pct = track.percent_bp();
         track.points.push(ShardPoint::new(now, pct));
+        let raw: u64 =
+            db.restores.range((op, IncrIdx(0))..=(op, IncrIdx(u32::MAX))).map(|(_, p)| record_bp(Some(*p))).sum();
         let point = ShardPoint::new(now, raw / u64::from(track.incrementals.max(1)));
-        self.point_shards.push(spec.idx.0);
+        self.point_shards.push(shard.0);
         self.shard_points.push(point);
     }
 
@@ -214,7 +252,8 @@ mod tests {
     fn series_are_grouped_by_shard_in_order() {
         let mut t = DurableTracker {
             ops: BTreeMap::new(),
-            table_first_shard: Vec::new(),
+            table_shards: Vec::new(),
+            batch_rows: 1,
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: 4,
@@ -229,6 +268,42 @@ mod tests {
         let old: Vec<Vec<ShardPoint>> = t.shard_series().iter().map(<[ShardPoint]>::to_vec).collect();
         let text = format!("{t:?}");
         assert!(text.ends_with(&format!("shard_points: {old:?} }}")), "{text}");
+    }
+
+    /// A commit's shard point is the shard's percent over all its records
+    /// of the operation in its database (here: incremental 1 Done, then
+    /// half of incremental 2), and the operation's percent moves by the
+    /// committed record's change alone; a commit that moves no basis
+    /// point makes no point.
+    #[test]
+    fn a_commit_moves_its_shard_by_the_records_in_its_database() {
+        let op = OperationId(1);
+        let mut t = DurableTracker {
+            ops: BTreeMap::new(),
+            table_shards: Vec::new(),
+            batch_rows: 1,
+            point_shards: Vec::new(),
+            shard_points: Vec::new(),
+            shards: 4,
+        };
+        t.ops.insert(op, OpTrack { incrementals: 2, shards: 4, sum_raw: 0, points: Vec::new() });
+        let mut db = DataShardDb::default();
+        let record =
+            |done, rows_applied| IncrementalProgress { done, rows_applied, rows_total: 10, ..Default::default() };
+        let commit = |t: &mut DurableTracker, db: &mut DataShardDb, at, incr, after: IncrementalProgress| {
+            let before = db.progress(op, IncrIdx(incr)).copied();
+            db.restores.insert((op, IncrIdx(incr)), after);
+            t.on_datashard_commit(at, ShardIdx(2), op, before, after, db);
+        };
+        commit(&mut t, &mut db, 1, 1, record(false, 0));
+        assert!(t.shard_points.is_empty(), "0 bp to 0 bp is no point");
+        commit(&mut t, &mut db, 2, 1, record(true, 10));
+        commit(&mut t, &mut db, 3, 2, record(false, 5));
+        let bps: Vec<u64> = t.shard_points.iter().map(|p| p.bp()).collect();
+        assert_eq!(bps, [5_000, 7_500], "(10,000 + 0) / 2, then (10,000 + 5,000) / 2");
+        assert_eq!(t.point_shards, [2, 2]);
+        // 15,000 of 4 shards x 2 incrementals x 10,000.
+        assert_eq!(t.op_percent_bp(op), Some(1_875));
     }
 
     /// A point packs its time and percent losslessly over their whole ranges.
