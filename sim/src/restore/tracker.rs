@@ -142,7 +142,11 @@ impl DurableTracker {
     }
 
     /// Every shard's points, grouped by shard: a counting sort of the
-    /// points made, O(points + shards).
+    /// points made, O(points + shards). The run plot asks for it at the
+    /// end of a run, with all of the run's state still held (at its peak
+    /// memory), so it sorts with no cursor array beside `starts`: each
+    /// shard's end is counted, then the points are placed from the back,
+    /// each shard's end stepping down to its start.
     pub fn shard_series(&self) -> GroupedPoints {
         let mut starts = vec![0usize; self.shards + 1];
         for shard in &self.point_shards {
@@ -151,13 +155,16 @@ impl DurableTracker {
         for s in 0..self.shards {
             starts[s + 1] += starts[s];
         }
-        let mut next = starts.clone();
         let mut points = vec![ShardPoint(0); self.shard_points.len()];
-        for (shard, point) in self.point_shards.iter().zip(&self.shard_points) {
-            let slot = &mut next[*shard as usize];
-            points[*slot] = *point;
-            *slot += 1;
+        for (shard, point) in self.point_shards.iter().zip(&self.shard_points).rev() {
+            let end = &mut starts[*shard as usize + 1];
+            *end -= 1;
+            points[*end] = *point;
         }
+        // `starts[s + 1]` is now shard `s`'s start: shift down one, and
+        // close with the end of the last shard.
+        starts.remove(0);
+        starts.push(points.len());
         GroupedPoints { starts, points }
     }
 
