@@ -149,7 +149,7 @@ impl RestoreSystem {
         RestoreSystem {
             ydb,
             checker,
-            tracker: DurableTracker::new(&workload, knobs.batch_rows),
+            tracker: DurableTracker::new(&workload),
             rows: Default::default(),
             workload,
             knobs: Arc::new(knobs),
@@ -418,7 +418,7 @@ impl System for RestoreSystem {
                 c.apply(&mut self.schemeshard.db);
                 for write in &c.writes {
                     if let SchemeShardWrite::Operation(op, row) = write {
-                        self.tracker.on_operation(*op, row, &self.workload);
+                        self.tracker.on_operation(*op, row);
                     }
                 }
                 let datashards = &self.datashards;

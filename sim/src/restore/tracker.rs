@@ -78,9 +78,6 @@ pub struct DurableTracker {
     ops: BTreeMap<OperationId, OpTrack>,
     /// Per table, its shard count.
     table_shards: Vec<u32>,
-    /// Rows a DataShard commit applies at most (the protocol's
-    /// `batch_rows`), for the estimate of an operation's points.
-    batch_rows: u32,
     /// Every global shard's progress points for the op touching it, each
     /// with its shard, in the order they were made: one vector, not one
     /// per shard. At 100,000 shards the per-shard vectors were 100,000
@@ -130,11 +127,10 @@ impl std::fmt::Debug for DurableTracker {
 }
 
 impl DurableTracker {
-    pub fn new(workload: &Workload, batch_rows: u32) -> DurableTracker {
+    pub fn new(workload: &Workload) -> DurableTracker {
         DurableTracker {
             ops: BTreeMap::new(),
             table_shards: workload.topology.tables.iter().map(|t| t.shards.len() as u32).collect(),
-            batch_rows,
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: workload.topology.shards.len(),
@@ -173,34 +169,11 @@ impl DurableTracker {
         self.shard_points.iter().map(|p| p.at()).max()
     }
 
-    /// A new operation's record became durable: room for the points its
-    /// run will make, at once.
-    ///
-    /// Why reserved: a point is made per DataShard commit, millions at a
-    /// million shards, and a vector grown by doubling copies itself into
-    /// fresh memory at each doubling (pages the kernel zeroes, then the
-    /// copy): ~2x the final size written for nothing, in the run's
-    /// busiest phase. Room not used is never touched, so it costs no
-    /// resident memory; a run with more commits (retries, rescans) grows
-    /// past it as before.
-    pub fn on_operation(&mut self, op: OperationId, row: &OperationRow, workload: &Workload) {
+    /// A new operation's record became durable.
+    pub fn on_operation(&mut self, op: OperationId, row: &OperationRow) {
         let shards = self.table_shards[row.table.0 as usize];
-        let points = self.points_expected(row, workload, shards);
-        self.ops.entry(op).or_insert_with(|| {
-            self.point_shards.reserve(points);
-            self.shard_points.reserve(points);
-            OpTrack { incrementals: row.backups.len() as u32, shards, sum_raw: 0, points: Vec::with_capacity(points) }
-        });
-    }
-
-    /// The points a restore of `row` makes with no fault: per incremental,
-    /// a commit per `batch_rows` changes of its table and, per shard, one
-    /// more for a partial batch and one for Done.
-    fn points_expected(&self, row: &OperationRow, workload: &Workload, shards: u32) -> usize {
-        let chain = workload.chain(row.table);
-        let per_batch = self.batch_rows.max(1) as usize;
-        let changes = |i| chain.incremental(i).map_or(0, |incr| incr.len());
-        row.backups.iter().map(|&i| changes(i) / per_batch + 2 * shards as usize).sum()
+        let incrementals = row.backups.len() as u32;
+        self.ops.entry(op).or_insert(OpTrack { incrementals, shards, sum_raw: 0, points: vec![] });
     }
 
     /// A commit of `shard` replaced `before` with `after`, the record of
@@ -260,7 +233,6 @@ mod tests {
         let mut t = DurableTracker {
             ops: BTreeMap::new(),
             table_shards: Vec::new(),
-            batch_rows: 1,
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: 4,
@@ -288,7 +260,6 @@ mod tests {
         let mut t = DurableTracker {
             ops: BTreeMap::new(),
             table_shards: Vec::new(),
-            batch_rows: 1,
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: 4,
