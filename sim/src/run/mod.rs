@@ -402,9 +402,8 @@ fn budgets(
 }
 
 /// The deep check at quiescence: every table whose restore ended Done equals
-/// `fold(full, inc_1..inc_K)`, row for row, column for column: the whole
-/// walk's verdict, comparing each shard's rows past the prefix the
-/// per-commit checks found equal and no commit touched since. It is called only once
+/// `fold(full, inc_1..inc_K)`, row for row, column for column, compared whole
+/// (the per-commit checks compare shard by shard). It is called only once
 /// the Client finished, for restores of tables the workload has: a missing
 /// Client or table is a bug in restoresim (a panic, an internal error), never
 /// "no violation".
