@@ -86,6 +86,13 @@ impl FullBackup {
         self.inner.row_at(i)
     }
 
+    /// Every row, packed, in key order (a wide one reads as the marker):
+    /// for walks that step through many rows and would otherwise reach
+    /// the vector through the shared pointer at every step.
+    pub(crate) fn packed_rows(&self) -> &[(Key, Packed)] {
+        &self.inner.rows
+    }
+
     /// The `i`-th row packed; a wide one reads as the marker (see
     /// [`FullBackup::get_in`] for the row).
     pub fn packed_at(&self, i: usize) -> Packed {
