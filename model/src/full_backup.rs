@@ -86,6 +86,13 @@ impl FullBackup {
         self.inner.row_at(i)
     }
 
+    /// The `i`-th row's address, not read (the engine's prefetch pipeline
+    /// hints it; see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn row_addr(&self, i: usize) -> *const u8 {
+        self.inner.rows.as_ptr().wrapping_add(i).cast()
+    }
+
     /// The `i`-th row packed; a wide one reads as the marker (see
     /// [`FullBackup::get_in`] for the row).
     pub fn packed_at(&self, i: usize) -> Packed {
