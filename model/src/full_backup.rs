@@ -86,11 +86,11 @@ impl FullBackup {
         self.inner.row_at(i)
     }
 
-    /// The `i`-th row's address, not read (the engine's prefetch pipeline
-    /// hints it; see `crate::prefetch`).
-    #[inline]
-    pub(crate) fn row_addr(&self, i: usize) -> *const u8 {
-        self.inner.rows.as_ptr().wrapping_add(i).cast()
+    /// Every row, packed, in key order (a wide one reads as the marker):
+    /// for walks that step through many rows and would otherwise reach
+    /// the vector through the shared pointer at every step.
+    pub(crate) fn packed_rows(&self) -> &[(Key, Packed)] {
+        &self.inner.rows
     }
 
     /// The `i`-th row packed; a wide one reads as the marker (see

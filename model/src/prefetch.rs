@@ -18,7 +18,7 @@ use crate::outbox::BackupBatch;
 pub fn datashard_db(db: &DataShardDb) -> [*const u8; 3] {
     let restores = db.restores.iter().next().map_or(std::ptr::null(), |(key, _)| std::ptr::from_ref(key).cast());
     let (backup, lo, _) = db.rows.base_span();
-    [restores, db.rows.delta_addr(), backup.row_addr(lo)]
+    [restores, db.rows.delta_addr(), backup.packed_rows().as_ptr().wrapping_add(lo).cast()]
 }
 
 /// The first line of a batch's changes in the workload's incremental: what

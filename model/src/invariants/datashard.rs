@@ -2,6 +2,7 @@
 //! exactly-once effect (3), LastKey monotonic (4), and the per-shard data
 //! check at the shard's Done (1). Plus the staleness test of invariant 5.
 
+use super::same_rows::{Above, same_rows_from};
 use super::{Check, Checker, Invariant, OpShape, Violation};
 use crate::datashard::{DataShardCommit, DataShardDb, IncrementalProgress};
 use crate::ids::{IncrIdx, Stamp};
@@ -230,8 +231,12 @@ impl Checker {
         let (op, incr) = (commit.op, commit.incr);
         let Some(to) = commit.progress.last_key else { return Ok(()) };
         let oracle = &self.oracles[spec.table.0 as usize];
+        // Where the keys above the prefix start, for the check above it.
+        let mut above = None;
         if let Some((lo, hi)) = prefix_span(spec, from, Some(to)) {
-            if !self.range_equal(spec, db, incr, lo, hi) {
+            let (same, rest) = self.range_equal_from(spec, db, incr, lo, hi, None);
+            above = rest;
+            if !same {
                 let diff = first_difference(db.rows.range(lo..=hi), oracle.rows_after(incr, lo..=hi));
                 return Err(Violation::new(
                     Invariant::ExactlyOnce,
@@ -251,7 +256,7 @@ impl Checker {
             self.spans.of(spec).and_then(|s| s.incremental(incr)).unwrap_or_else(|| inc.span(spec.start, spec.end));
         let Some((next, _)) = inc.range_after_in(span, spec.start, Some(to), 1).first() else { return Ok(()) };
         let previous = IncrIdx(incr.0 - 1);
-        if !self.range_equal(spec, db, previous, to.saturating_add(1), next) {
+        if !self.range_equal_from(spec, db, previous, to.saturating_add(1), next, above).0 {
             let expected = oracle.rows_after(previous, to.saturating_add(1)..=next);
             let diff = first_difference(db.rows.range(to.saturating_add(1)..=next), expected);
             return Err(Violation::new(
@@ -288,12 +293,27 @@ impl Checker {
         lo: crate::ids::Key,
         hi: crate::ids::Key,
     ) -> bool {
+        self.range_equal_from(spec, db, k, lo, hi, None).0
+    }
+
+    /// [`Checker::range_equal`], handed where a walk of the same shard's
+    /// rows right below `lo` stopped (`same_rows::Above`), and handing
+    /// back where this one stopped when the packed comparison decided.
+    fn range_equal_from<'d>(
+        &self,
+        spec: &ShardSpec,
+        db: &'d DataShardDb,
+        k: IncrIdx,
+        lo: crate::ids::Key,
+        hi: crate::ids::Key,
+        above: Option<Above<'d>>,
+    ) -> (bool, Option<Above<'d>>) {
         let oracle = &self.oracles[spec.table.0 as usize];
         let spans = self.spans.of(spec).filter(|_| spec.contains(lo) && spec.contains(hi));
-        if let Some(same) = spans.and_then(|s| super::same_rows::same_rows(&db.rows, oracle, k, s, lo, hi)) {
-            return same;
+        if let Some(decided) = spans.and_then(|s| same_rows_from(&db.rows, oracle, k, s, lo, hi, above)) {
+            return decided;
         }
-        db.rows.range(lo..=hi).eq(oracle.rows_after_in(spans, k, lo..=hi))
+        (db.rows.range(lo..=hi).eq(oracle.rows_after_in(spans, k, lo..=hi)), None)
     }
 }
 

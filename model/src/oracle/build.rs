@@ -39,8 +39,8 @@ pub(super) trait Visit {
 pub(super) fn in_key_order(incrementals: &[Incremental], heap: bool, to: &mut impl Visit) {
     let runs: Vec<&[(Key, PackedChange)]> =
         incrementals.iter().map(|inc| inc.packed_run(0, inc.len()).pairs()).collect();
-    let mut at = vec![0usize; runs.len()];
     if heap {
+        let mut at = vec![0usize; runs.len()];
         // `(next key, incremental)`: popped in key order, and for one key
         // in incremental order.
         let mut next: BinaryHeap<Reverse<(Key, usize)>> =
@@ -55,27 +55,37 @@ pub(super) fn in_key_order(incrementals: &[Incremental], heap: bool, to: &mut im
         }
         return;
     }
-    // Each incremental's next key, widened so that one past every key
-    // marks an incremental with no change left (a key may be `Key::MAX`):
-    // the next key is then a plain minimum, with no option to unwrap.
-    const DONE: u128 = u128::MAX;
-    let head = |run: &[(Key, PackedChange)], i: usize| run.get(i).map_or(DONE, |(k, _)| u128::from(*k));
-    let mut heads: Vec<u128> = runs.iter().map(|run| head(run, 0)).collect();
-    loop {
-        let next = heads.iter().copied().min().unwrap_or(DONE);
-        if next == DONE {
-            return;
-        }
-        let key = next as Key;
-        for (j, run) in runs.iter().enumerate() {
-            if heads[j] == next {
-                let i = at[j];
-                to.visit(key, j, i, run[i].1);
-                at[j] = i + 1;
-                heads[j] = head(run, i + 1);
+    // The incrementals with changes left, in `j` order (so that one key's
+    // changes go out in incremental order), each with its next change: the
+    // next key is a plain minimum of their keys, and an incremental leaves
+    // the list when it runs out (once per incremental, not a check per
+    // key: the heads were once widened to u128, one past every key marking
+    // a spent incremental, and every step compared them all wide).
+    let mut heads: Vec<Head<'_>> =
+        runs.iter().enumerate().filter_map(|(j, run)| Some(Head { key: run.first()?.0, j, i: 0, run })).collect();
+    while let Some(key) = heads.iter().map(|head| head.key).min() {
+        let mut spent = false;
+        for head in heads.iter_mut().filter(|head| head.key == key) {
+            to.visit(key, head.j, head.i, head.run[head.i].1);
+            head.i += 1;
+            match head.run.get(head.i) {
+                Some(&(next, _)) => head.key = next,
+                None => spent = true,
             }
         }
+        if spent {
+            heads.retain(|head| head.i < head.run.len());
+        }
     }
+}
+
+/// One incremental's place in the scanning merge: its next change `i`
+/// and that change's key.
+struct Head<'a> {
+    key: Key,
+    j: usize,
+    i: usize,
+    run: &'a [(Key, PackedChange)],
 }
 
 /// An oracle being built: the versions so far, and where the walk of the
@@ -99,18 +109,18 @@ impl Visit for Builder<'_> {
     /// pass over the backup at most).
     #[inline(always)]
     fn visit(&mut self, key: Key, j: usize, i: usize, change: PackedChange) {
-        let full = self.full;
         if self.oracle.changed.last() != Some(&key) {
             self.oracle.changed.push(key);
             self.previous = None;
-            while self.cursor < full.len() && full.key_at(self.cursor) < key {
-                self.cursor += 1;
+            let (rows, mut cursor) = (self.full.packed_rows(), self.cursor);
+            while cursor < rows.len() && rows[cursor].0 < key {
+                cursor += 1;
             }
-            self.before = if self.cursor < full.len() && full.key_at(self.cursor) == key {
-                full.packed_at(self.cursor)
-            } else {
-                Packed::new(None)
+            self.before = match rows.get(cursor) {
+                Some(&(k, row)) if k == key => row,
+                _ => Packed::new(None),
             };
+            self.cursor = cursor;
         }
         let incr = j as u16 + 1;
         let id = version_id(self.oracle.changed.len() - 1, incr);

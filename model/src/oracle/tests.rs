@@ -28,12 +28,15 @@ fn incrementals_apply_in_order_and_do_not_commute() {
 }
 
 /// Both merges give every change once, in key order and, for one key,
-/// in incremental order: the order of sorting them all.
+/// in incremental order: the order of sorting them all, up to the
+/// largest key.
 #[test]
 fn both_merges_give_the_changes_in_key_then_incremental_order() {
     let incrementals: Vec<Incremental> = (0..5u64)
         .map(|j| Incremental::from_changes((0..60u64).filter(|k| (k * 7 + j * 3) % 5 < 2).map(|k| (k, set(j)))))
-        .chain([Incremental::default()])
+        // An empty incremental, and one whose last key is the largest
+        // there is (a spent incremental must not read as a key).
+        .chain([Incremental::default(), Incremental::from_changes([(3, set(9)), (Key::MAX, set(9))])])
         .collect();
     let mut expected: Vec<(Key, usize, usize)> = incrementals
         .iter()
