@@ -363,6 +363,13 @@ pub struct PackedRun<'a> {
 }
 
 impl<'a> PackedRun<'a> {
+    /// The first pair's address, not read (the engine's prefetch pipeline
+    /// hints it; see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn addr(&self) -> *const u8 {
+        self.pairs.as_ptr().cast()
+    }
+
     /// No changes.
     pub fn none() -> PackedRun<'static> {
         PackedRun { pairs: &[], inc: &NO_CHANGES }

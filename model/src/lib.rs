@@ -24,6 +24,7 @@ pub mod note;
 pub mod oracle;
 pub mod outbox;
 pub mod packed;
+pub mod prefetch;
 pub mod progress;
 pub mod radix_sort;
 pub mod schemeshard;

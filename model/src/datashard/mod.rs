@@ -62,6 +62,13 @@ impl DataShard {
         DataShard { generation, spec, knobs, active: SortedMap::new() }
     }
 
+    /// Its first scan's address, not read (the engine's prefetch pipeline
+    /// hints it; see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn active_addr(&self) -> *const u8 {
+        self.active.iter().next().map_or(std::ptr::null(), |(key, _)| std::ptr::from_ref(key).cast())
+    }
+
     pub fn spec(&self) -> &ShardSpec {
         &self.spec
     }

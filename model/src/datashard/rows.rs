@@ -97,6 +97,13 @@ impl ShardRows {
         (&self.base, self.lo, self.hi)
     }
 
+    /// The delta's buffer's address, not read (the engine's prefetch
+    /// pipeline hints it; see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn delta_addr(&self) -> *const u8 {
+        self.delta.range(..).as_ptr().cast()
+    }
+
     /// The delta's entries with `key >= lo`, in key order, packed (an
     /// erased key as the absent marker); see [`ShardRows::delta_row`]. A
     /// walk stops at its own end, so only its start is searched for.

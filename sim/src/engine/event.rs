@@ -15,3 +15,21 @@ pub(crate) enum Event<S: System + ?Sized> {
     PartitionStart { id: usize },
     PartitionEnd { id: usize },
 }
+
+impl<S: System + ?Sized> Event<S> {
+    /// The node whose state the event's handler reads, if any: what the
+    /// prefetch pipeline hints ahead of it (`prefetch.rs`).
+    #[inline(always)]
+    pub(crate) fn node(&self) -> Option<NodeId> {
+        match *self {
+            Event::Boot { node }
+            | Event::Crash { node, .. }
+            | Event::Timer { node, .. }
+            | Event::CommitDone { node, .. }
+            | Event::IoDone { node, .. }
+            | Event::PipeReset { node, .. } => Some(node),
+            Event::Deliver { to, .. } => Some(to),
+            Event::PartitionStart { .. } | Event::PartitionEnd { .. } => None,
+        }
+    }
+}

@@ -246,6 +246,15 @@ struct NodeCounts {
 }
 
 impl Injector {
+    /// Hints `node`'s counts into the caches (the engine's prefetch
+    /// pipeline: a DataShard's commit reads them at a random index).
+    #[inline(always)]
+    pub(super) fn prefetch(&self, node: NodeId) {
+        if let Some(counts) = self.counts.get(node as usize) {
+            super::prefetch::lines(counts);
+        }
+    }
+
     pub fn new(
         nodes: usize,
         window: FaultWindow,

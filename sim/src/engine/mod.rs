@@ -13,7 +13,14 @@
 //!   decision through the injector (`inject.rs`), which logs it with a
 //!   logical anchor so a replay can take it from the tape instead;
 //! - a crash drops the node's volatile state and every commit not yet
-//!   durable; events addressed to an older generation are discarded.
+//!   durable; events addressed to an older generation are discarded;
+//! - nothing depends on an address or on timing: the prefetch pipeline
+//!   (`prefetch.rs`) hints the caches with the state of the events 8 and 4
+//!   places ahead in the instant's due list (the engine's node record and
+//!   fault counts, then the system's `prefetch` and `prefetch_deep` hooks),
+//!   so a million shards' random-order first touches overlap instead of
+//!   stalling one by one; a hint reads no value a handler sees, so no
+//!   trace can depend on it.
 
 mod config;
 mod dispatch;
@@ -26,6 +33,9 @@ mod node;
 mod partition;
 mod pending;
 pub mod pingpong;
+pub(crate) mod prefetch;
+#[cfg(test)]
+mod prefetch_tests;
 pub mod prng;
 mod queue;
 mod stats;
@@ -50,7 +60,7 @@ pub use prng::{Ratio, Stream, Subsystem};
 use queue::EventQueue;
 pub use stats::EngineStats;
 pub use step::{EventKind, Sent, Step, TracedSend};
-pub use system::{Effect, Effects, IoFault, System};
+pub use system::{Effect, Effects, IoFault, Payload, System};
 pub use trace::TraceHash;
 
 /// Virtual time in microseconds.
@@ -324,6 +334,7 @@ impl<S: System> Engine<S> {
     /// Processes the next event; `None` when nothing is left to happen.
     pub fn step(&mut self) -> Option<Step> {
         let (time, event) = self.queue.pop()?;
+        self.prefetch_ahead();
         if self.tracing {
             self.detail.clear();
             self.sends.clear();
@@ -341,6 +352,34 @@ impl<S: System> Engine<S> {
         self.after(&step);
         self.trace.record(time, step.kind as u8, step.node, step.peer, step.payload);
         Some(step)
+    }
+
+    /// The prefetch pipeline (`prefetch.rs`), run as each event is popped:
+    /// the first stage for the event `prefetch::FAR` places ahead (its
+    /// engine record, its fault counts, and what the system's `prefetch`
+    /// names), the second for the one `prefetch::NEAR` ahead, whose first
+    /// stage has landed since (the system's `prefetch_deep`: the lines
+    /// behind the pointers the first stage brought in). Reads only the
+    /// queue's due list and the vectors' own bounds; writes nothing.
+    #[inline(always)]
+    fn prefetch_ahead(&self) {
+        if let Some(node) = self.queue.ahead(prefetch::FAR).and_then(Event::node) {
+            if let Some(n) = self.nodes.get(node as usize) {
+                prefetch::lines(n);
+            }
+            self.injector.prefetch(node);
+            self.system.prefetch(node);
+        }
+        match self.queue.ahead(prefetch::NEAR) {
+            Some(Event::CommitDone { node, commit, .. }) => self.system.prefetch_deep(*node, Payload::Commit(commit)),
+            Some(Event::IoDone { node, reply, .. }) => self.system.prefetch_deep(*node, Payload::Reply(reply)),
+            Some(event) => {
+                if let Some(node) = event.node() {
+                    self.system.prefetch_deep(node, Payload::Other);
+                }
+            }
+            None => {}
+        }
     }
 
     /// Restarts due right after `step` (random, or the tape's), and the

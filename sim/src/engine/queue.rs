@@ -375,6 +375,16 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// The event `k` places behind the next one to pop, if it is due at
+    /// the current instant (the due list's `k`-th): what the engine's
+    /// prefetch pipeline looks ahead at. Events of later instants are not
+    /// looked for (they are filed by time, not yet in order), so the last
+    /// few events of an instant go unhinted.
+    #[inline(always)]
+    pub fn ahead(&self, k: usize) -> Option<&E> {
+        self.due.get(k).map(|entry| &entry.event)
+    }
+
     /// Nothing is due at `last`: the earliest key of the lowest non-empty
     /// bucket. A bucket of digit 0 with one key on its list and none
     /// refiled (one event at that instant, the common case) gives it up at
@@ -724,6 +734,13 @@ mod tests {
                     reference.push(Reverse((time, seq)));
                 }
                 prop_assert_eq!(q.peek_time(), reference.peek().map(|Reverse((t, _))| *t));
+                // What the prefetch pipeline looks ahead at is what pops next.
+                let pending = q.pending();
+                for k in 0..4 {
+                    if let Some(e) = q.ahead(k) {
+                        prop_assert_eq!(pending.get(k).map(|(_, e)| **e), Some(*e));
+                    }
+                }
             }
             let listed: Vec<_> = q.pending().into_iter().map(|(t, s)| (t, *s)).collect();
             let mut expected: Vec<_> = reference.iter().map(|Reverse(k)| *k).collect();

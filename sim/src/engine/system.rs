@@ -36,6 +36,17 @@ pub trait System {
     fn serve_io(&mut self, node: NodeId, io: Self::Io, fault: Option<IoFault>) -> Self::IoReply;
     fn on_io(&mut self, node: NodeId, now: Micros, reply: Self::IoReply, fx: &mut Effects<Self>);
 
+    /// A hint, far ahead of `node`'s next event: start loading the lines
+    /// of `node`'s own state that the handler will read first (the engine
+    /// calls it a few events before; see `prefetch.rs`). It must read
+    /// nothing that can change what any handler does: it only hints.
+    fn prefetch(&self, _node: NodeId) {}
+    /// A hint nearer `node`'s next event, after `prefetch` had time to
+    /// land: the lines behind the pointers of that state (heap buffers).
+    /// `payload` is the event's own when it is a commit's completion or a
+    /// read's reply (what `apply_commit` and the trace digest read).
+    fn prefetch_deep(&self, _node: NodeId, _payload: Payload<'_, Self>) {}
+
     /// Whether `msg` is a request `node` may refuse ("nothing now, ask
     /// again"): a fault point. The engine decides; `on_refused` answers.
     fn refusable(&self, _node: NodeId, _msg: &Self::Msg) -> bool {
@@ -50,6 +61,15 @@ pub trait System {
     fn timer_label(_timer: &Self::Timer) -> &'static str {
         "timer"
     }
+}
+
+/// The payload of an event ahead that its handler reads behind pointers,
+/// for `System::prefetch_deep`.
+pub enum Payload<'a, S: System + ?Sized> {
+    Commit(&'a S::Commit),
+    Reply(&'a S::IoReply),
+    /// Any other event: its node's state is all there is to hint.
+    Other,
 }
 
 /// What a handler asked for, drained by the engine after each handler.

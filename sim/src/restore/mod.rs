@@ -22,7 +22,8 @@ use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
 use restoresim_model::workload::Workload;
 use restoresim_model::{Command, Commit, Outbox, Timer};
 
-use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Ratio, Stream, Subsystem, System};
+use crate::engine::prefetch;
+use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Payload, Ratio, Stream, Subsystem, System};
 pub use tracker::{DurableTracker, ShardPoint};
 pub use ydb::YdbSide;
 
@@ -498,6 +499,53 @@ impl System for RestoreSystem {
         let index = Self::datashard_index(node);
         self.datashards[index].live.as_mut().expect("live").on_read(now, reply, &mut self.outbox);
         self.drain(node, fx);
+    }
+
+    /// The first stage of the prefetch pipeline: a DataShard's tablet (its
+    /// database's and its actor's inline fields) and its spec in the
+    /// topology, the lines every one of its handlers reads first.
+    #[inline]
+    fn prefetch(&self, node: NodeId) {
+        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
+        if let Some(tablet) = self.datashards.get(index as usize) {
+            prefetch::lines(tablet);
+        }
+        if let Some(spec) = self.workload.topology.shards.get(index as usize) {
+            prefetch::lines(spec);
+        }
+    }
+
+    /// The second stage: behind the tablet's pointers (its progress
+    /// records, its delta, its rows in the backup, its scans in flight),
+    /// read from the tablet the first stage brought in; and a commit's or
+    /// a read's changes in the workload's incremental (their digests and
+    /// the merge read them first), and a commit's tracker entry.
+    #[inline]
+    fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
+        use restoresim_model::prefetch as lines;
+        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
+        let Some(tablet) = self.datashards.get(index as usize) else { return };
+        match payload {
+            Payload::Commit(Commit::DataShard(c)) => {
+                prefetch::line(lines::batch(&c.changes));
+                // Its durable point (the tracker's per-shard sum).
+                if let Some(line) = self.tracker.shard_addr(index) {
+                    prefetch::line(line);
+                }
+            }
+            Payload::Reply(reply) => {
+                if let Some(line) = lines::reply(reply) {
+                    prefetch::line(line);
+                }
+            }
+            _ => {}
+        }
+        for line in lines::datashard_db(&tablet.db) {
+            prefetch::line(line);
+        }
+        if let Some(live) = &tablet.live {
+            prefetch::line(lines::datashard(live));
+        }
     }
 
     /// The TxAllocator may answer an AllocateTxId empty (a fault point).
