@@ -15,9 +15,9 @@
 //! spec); for the one `NEAR` ahead, `System::prefetch_deep`, which reads the
 //! tablet the first stage brought in and hints the heap lines behind its
 //! pointers (its progress records, its delta, its rows in the backup, its
-//! scans), and, given the event's payload, a commit's or a read's changes
-//! and a commit's tracker entry. Only the events of the current instant are looked at
-//! (the queue's due list, in order): at scale an instant holds tens to
+//! scans), and, given the event's payload, a commit's or a read's changes.
+//! Only the events of the current instant are looked at (the queue's due
+//! list, in order): at scale an instant holds tens to
 //! hundreds of events, and a small run, with about one, pays two length
 //! checks. The distances were measured on scale-100k and a 300k variant
 //! (README "Engine-led prefetch"): 2/1 and 32/12 did worse than 8/4, 4/2

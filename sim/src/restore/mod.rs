@@ -519,20 +519,15 @@ impl System for RestoreSystem {
     /// records, its delta, its rows in the backup, its scans in flight),
     /// read from the tablet the first stage brought in; and a commit's or
     /// a read's changes in the workload's incremental (their digests and
-    /// the merge read them first), and a commit's tracker entry.
+    /// the merge read them first). A commit's durable point is summed from
+    /// the progress records hinted here, so the tracker needs no hint.
     #[inline]
     fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
         use restoresim_model::prefetch as lines;
         let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
         let Some(tablet) = self.datashards.get(index as usize) else { return };
         match payload {
-            Payload::Commit(Commit::DataShard(c)) => {
-                prefetch::line(lines::batch(&c.changes));
-                // Its durable point (the tracker's per-shard sum).
-                if let Some(line) = self.tracker.shard_addr(index) {
-                    prefetch::line(line);
-                }
-            }
+            Payload::Commit(Commit::DataShard(c)) => prefetch::line(lines::batch(&c.changes)),
             Payload::Reply(reply) => {
                 if let Some(line) = lines::reply(reply) {
                     prefetch::line(line);

@@ -211,17 +211,6 @@ impl DurableTracker {
         self.shard_points.push(point);
     }
 
-    /// The address of `shard`'s progress sum in the first operation that
-    /// tracks it, not read (the engine's prefetch pipeline hints it: a
-    /// commit's point reads it at a random index).
-    #[inline]
-    pub(super) fn shard_addr(&self, shard: u32) -> Option<*const u8> {
-        self.ops.values().find_map(|track| {
-            let pos = shard.checked_sub(track.first_shard)? as usize;
-            (pos < track.shard_raw.len()).then(|| track.shard_raw.as_ptr().wrapping_add(pos).cast())
-        })
-    }
-
     /// True durable percent of `op` in basis points.
     pub fn op_percent_bp(&self, op: OperationId) -> Option<u64> {
         self.ops.get(&op).map(OpTrack::percent_bp)
