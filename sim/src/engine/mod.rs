@@ -360,9 +360,19 @@ impl<S: System> Engine<S> {
     /// names), the second for the one `prefetch::NEAR` ahead, whose first
     /// stage has landed since (the system's `prefetch_deep`: the lines
     /// behind the pointers the first stage brought in). Reads only the
-    /// queue's due list and the vectors' own bounds; writes nothing.
+    /// queue's due list and the vectors' own bounds; writes nothing. Off
+    /// in a run of fewer than `prefetch::MIN_NODES` nodes, whose state the
+    /// caches hold: there the check is all `step` pays, the pipeline being
+    /// out of line so that it does not grow `step`'s own code.
     #[inline(always)]
     fn prefetch_ahead(&self) {
+        if self.nodes.len() >= prefetch::MIN_NODES {
+            self.prefetch_pipeline();
+        }
+    }
+
+    #[inline(never)]
+    fn prefetch_pipeline(&self) {
         if let Some(node) = self.queue.ahead(prefetch::FAR).and_then(Event::node) {
             if let Some(n) = self.nodes.get(node as usize) {
                 prefetch::lines(n);

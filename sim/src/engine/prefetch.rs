@@ -30,6 +30,14 @@
 //! invalid or unmapped address is dropped): it changes timing only, never
 //! a value, so no trace can depend on it. Off x86_64 it is a no-op.
 
+/// The fewest nodes a run has for the pipeline to run at all. Below it
+/// every node's state fits in the caches (bench-guard's ping-pong has 78 nodes,
+/// a ci-smoke run 15), so a hint finds its line already there and is pure
+/// cost: hinting on every event took ping-pong from ~0.56x to ~0.54x of
+/// the bare heap (bench-guard, paired). scale-10k, the smallest scale
+/// run, has 10,003 nodes.
+pub const MIN_NODES: usize = 4096;
+
 /// How far ahead (in events of the current instant) the first stage hints.
 pub const FAR: usize = 8;
 /// How far ahead the second stage hints: `FAR - NEAR` events after the

@@ -81,16 +81,29 @@ impl System for Hinted {
     }
 }
 
-/// 64 tablets, a ball each, 1-4 µs latencies: tens of events an instant,
-/// so most events are hinted (and every boot, all due at 0).
-fn busy() -> (PingPong, super::EngineConfig) {
-    (PingPong::new(64), pingpong::config(Latency::Uniform { min: 1, max: 4 }))
+/// `nodes` tablets, a ball each, 1-4 µs latencies: at `MIN_NODES`
+/// hundreds of events an instant, so most events are hinted (and every
+/// boot, all due at 0).
+fn busy(nodes: usize) -> (PingPong, super::EngineConfig, Vec<NodeKind>) {
+    let pingpong = PingPong::new(u32::try_from(nodes).expect("a test's node count fits a u32"));
+    (pingpong, pingpong::config(Latency::Uniform { min: 1, max: 4 }), vec![NodeKind::Tablet; nodes])
+}
+
+/// Below `MIN_NODES` the caches hold every node's state: no hint at all.
+#[test]
+fn a_run_the_caches_hold_is_not_hinted() {
+    let (system, config, kinds) = busy(prefetch::MIN_NODES - 1);
+    let hinted = Hinted { inner: system, hints: RefCell::new(Vec::new()), steps: 0 };
+    let mut engine = Engine::new(hinted, &kinds, config, 9);
+    for _ in 0..20_000 {
+        engine.step().expect("the balls never stop");
+    }
+    assert!(engine.system.hints.borrow().is_empty(), "a small run was hinted");
 }
 
 #[test]
 fn hints_name_the_events_ahead_and_change_nothing() {
-    let (system, config) = busy();
-    let kinds = vec![NodeKind::Tablet; 64];
+    let (system, config, kinds) = busy(prefetch::MIN_NODES);
     let hinted = Hinted { inner: system.clone(), hints: RefCell::new(Vec::new()), steps: 0 };
     let mut engine = Engine::new(hinted, &kinds, config.clone(), 9);
     let mut plain = Engine::new(system, &kinds, config, 9);
