@@ -225,18 +225,23 @@ impl DurableTracker {
 mod tests {
     use super::*;
 
-    /// Points grouped by shard come in the order each shard made them,
-    /// every shard present (empty when it made none), and print as the
-    /// per-shard vectors did.
-    #[test]
-    fn series_are_grouped_by_shard_in_order() {
-        let mut t = DurableTracker {
+    /// A tracker of four shards with no operation and no point yet.
+    fn four_shards() -> DurableTracker {
+        DurableTracker {
             ops: BTreeMap::new(),
             table_shards: Vec::new(),
             point_shards: Vec::new(),
             shard_points: Vec::new(),
             shards: 4,
-        };
+        }
+    }
+
+    /// Points grouped by shard come in the order each shard made them,
+    /// every shard present (empty when it made none), and print as the
+    /// per-shard vectors did.
+    #[test]
+    fn series_are_grouped_by_shard_in_order() {
+        let mut t = four_shards();
         for (shard, at) in [(2, 1), (0, 2), (2, 3), (3, 4), (0, 5), (2, 6)] {
             t.point_shards.push(shard);
             t.shard_points.push(ShardPoint::new(at, at * 10));
@@ -257,13 +262,7 @@ mod tests {
     #[test]
     fn a_commit_moves_its_shard_by_the_records_in_its_database() {
         let op = OperationId(1);
-        let mut t = DurableTracker {
-            ops: BTreeMap::new(),
-            table_shards: Vec::new(),
-            point_shards: Vec::new(),
-            shard_points: Vec::new(),
-            shards: 4,
-        };
+        let mut t = four_shards();
         t.ops.insert(op, OpTrack { incrementals: 2, shards: 4, sum_raw: 0, points: Vec::new() });
         let mut db = DataShardDb::default();
         let record =
