@@ -11,17 +11,17 @@
 //!
 //! Two stages, as each event is popped (`Engine::prefetch_ahead`): for the
 //! event `FAR` places ahead, its node's engine record (both lines), its
-//! fault counts, and what `System::prefetch` names (a DataShard's tablet and
-//! spec); for the one `NEAR` ahead, `System::prefetch_deep`, which reads the
+//! fault counts, and what `System::prefetch` names (a DataShard's
+//! tablet); for the one `NEAR` ahead, `System::prefetch_deep`, which reads the
 //! tablet the first stage brought in and hints the heap lines behind its
 //! pointers (its progress records, its delta, its rows in the backup, its
 //! scans), and, given the event's payload, a commit's or a read's changes.
 //! Only the events of the current instant are looked at (the queue's due
-//! list, in order): at scale an instant holds tens to
-//! hundreds of events, and a small run, with about one, pays two length
-//! checks. The distances were measured on scale-100k and a 300k variant
-//! (README "Engine-led prefetch"): 2/1 and 32/12 did worse than 8/4, 4/2
-//! and 16/6 about the same. An event takes about a microsecond at scale,
+//! list, in order): at scale an instant holds tens to hundreds of events.
+//! A run of fewer than `MIN_NODES` nodes skips the pipeline altogether
+//! (one comparison an event). The distances were measured on scale-100k
+//! and a 300k variant (README "Engine-led prefetch"): 2/1 and 32/12 did
+//! worse than 8/4, 4/2 and 16/6 about the same. An event takes about a microsecond at scale,
 //! so the four events between the stages cover a memory miss with room to
 //! spare, and eight ahead is near enough that the lines are not evicted
 //! before use.

@@ -502,16 +502,14 @@ impl System for RestoreSystem {
     }
 
     /// The first stage of the prefetch pipeline: a DataShard's tablet (its
-    /// database's and its actor's inline fields) and its spec in the
-    /// topology, the lines every one of its handlers reads first.
+    /// database's and its actor's inline fields), the lines every one of
+    /// its handlers reads first. Not its spec in the topology: only a boot
+    /// reads that (a commit reads the live actor's copy, in the tablet).
     #[inline]
     fn prefetch(&self, node: NodeId) {
         let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
         if let Some(tablet) = self.datashards.get(index as usize) {
             prefetch::lines(tablet);
-        }
-        if let Some(spec) = self.workload.topology.shards.get(index as usize) {
-            prefetch::lines(spec);
         }
     }
 
