@@ -137,6 +137,14 @@ impl Oracle {
         &self.changed
     }
 
+    /// Where `changed[i]` and its first version lie, not read: the engine's
+    /// prefetch pipeline hints them ahead of a commit's checks
+    /// (`crate::prefetch`).
+    #[inline]
+    pub(crate) fn changed_addrs(&self, i: usize) -> (*const u8, *const u8) {
+        (self.changed.as_ptr().wrapping_add(i).cast(), self.first.as_ptr().wrapping_add(i).cast())
+    }
+
     /// The version of `changed[i]` in force after incremental `k`, as its
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).

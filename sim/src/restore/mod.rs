@@ -272,6 +272,32 @@ impl RestoreSystem {
     }
 }
 
+impl RestoreSystem {
+    /// The prefetch pipeline's second stage for the coordinator: a
+    /// DataShard's answer reads (and writes) the operation's row and timer
+    /// slots of that shard, a Done's commit writes its durable row. At a
+    /// million shards each is a random line of a vector of 50-64 MB, where
+    /// at 100,000 shards the vectors mostly fit in the last-level cache.
+    #[inline]
+    fn coordinator_lines(&self, payload: Payload<'_, Self>) {
+        use restoresim_model::prefetch as lines;
+        match payload {
+            Payload::Message(Msg::IncrementalRestoreResponse(resp)) => {
+                if let Some(ss) = &self.schemeshard.live {
+                    for (start, len) in lines::schemeshard_response(ss, resp) {
+                        prefetch::bytes(start, len);
+                    }
+                }
+            }
+            Payload::Commit(Commit::SchemeShard(c)) => {
+                let (start, len) = lines::schemeshard_commit(&self.schemeshard.db, c);
+                prefetch::bytes(start, len);
+            }
+            _ => {}
+        }
+    }
+}
+
 impl System for RestoreSystem {
     type Msg = Msg;
     type Timer = Timer;
@@ -505,11 +531,20 @@ impl System for RestoreSystem {
     /// database's and its actor's inline fields), the lines every one of
     /// its handlers reads first. Not its spec in the topology: only a boot
     /// reads that (a commit reads the live actor's copy, in the tablet).
+    /// With it, the shard's lines in the vectors by shard that its event
+    /// reads next (its spec in the topology, its spans in the checker's
+    /// index, its verified prefix): at a million shards those vectors are
+    /// past the last-level cache, at 100,000 they mostly fit, so unhinted
+    /// they cost the large run more per event than the small one.
     #[inline]
     fn prefetch(&self, node: NodeId) {
+        use restoresim_model::prefetch as lines;
         let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
         if let Some(tablet) = self.datashards.get(index as usize) {
             prefetch::lines(tablet);
+            for (start, len) in lines::datashard_index(&self.workload, &self.checker, ShardIdx(index)) {
+                prefetch::bytes(start, len);
+            }
         }
     }
 
@@ -519,17 +554,34 @@ impl System for RestoreSystem {
     /// a read's changes in the workload's incremental (their digests and
     /// the merge read them first). A commit's durable point is summed from
     /// the progress records hinted here, so the tracker needs no hint.
+    ///
+    /// Behind the spans the first stage hinted: a commit's changed keys in
+    /// the oracle (its checks walk them) and a request's changes in the
+    /// incremental (the read it starts searches them). For the coordinator,
+    /// whose own state the caches hold, the line of the operation's vectors
+    /// by shard that an answer or a Done's commit reads (`coordinator_lines`).
     #[inline]
     fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
         use restoresim_model::prefetch as lines;
+        if node == SCHEMESHARD {
+            return self.coordinator_lines(payload);
+        }
         let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
         let Some(tablet) = self.datashards.get(index as usize) else { return };
         match payload {
-            Payload::Commit(Commit::DataShard(c)) => prefetch::line(lines::batch(&c.changes)),
+            Payload::Commit(Commit::DataShard(c)) => {
+                prefetch::line(lines::batch(&c.changes));
+                for line in lines::datashard_commit_checks(&self.workload, &self.checker, ShardIdx(index), c) {
+                    prefetch::line(line);
+                }
+            }
             Payload::Reply(reply) => {
                 if let Some(line) = lines::reply(reply) {
                     prefetch::line(line);
                 }
+            }
+            Payload::Message(Msg::IncrementalRestoreRequest(req)) => {
+                prefetch::line(lines::datashard_request(&self.workload, &self.checker, req));
             }
             _ => {}
         }
