@@ -18,13 +18,14 @@ use crate::topology::ShardSpec;
 use crate::workload::Workload;
 
 /// The heap lines a DataShard's handlers and its commit's checks read
-/// first: its progress records (every request, read and commit), its
+/// first: its progress records (every request, read and commit; their
+/// buffer, sized at setup, also before a commit writes the first), its
 /// delta's buffer (a commit's merge, the checks' walk) and the first of its
 /// rows in the shared full backup (the merge's base, the checks' walk). An
 /// empty vector gives a dangling address: hinting it is harmless.
 #[inline]
 pub fn datashard_db(db: &DataShardDb) -> [*const u8; 3] {
-    let restores = db.restores.iter().next().map_or(std::ptr::null(), |(key, _)| std::ptr::from_ref(key).cast());
+    let restores = db.restores.addr();
     let (backup, lo, _) = db.rows.base_span();
     [restores, db.rows.delta_addr(), backup.packed_rows().as_ptr().wrapping_add(lo).cast()]
 }

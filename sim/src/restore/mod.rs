@@ -137,10 +137,11 @@ impl RestoreSystem {
                 // The shard's span in the backup from the checker's index,
                 // not a search of the whole backup per shard.
                 let rows = match checker.shard_spans().of(spec) {
-                    Some(spans) => ShardRows::over_span(full, spec.start, spec.end, spans.full()),
+                    Some(spans) => ShardRows::over_span(full, spec.start, spec.end, spans),
                     None => ShardRows::over(full, spec.start, spec.end),
                 };
-                Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
+                let incrementals = workload.chain(spec.table).incrementals.len();
+                Tablet { db: DataShardDb::new(rows, incrementals), live: None }
             })
             .collect();
         let ydb = (knobs.flavour == restoresim_model::knobs::Flavour::Ydb).then(|| {
