@@ -137,12 +137,16 @@ impl Oracle {
         &self.changed
     }
 
-    /// Where `changed[i]` and its first version lie, not read: the engine's
-    /// prefetch pipeline hints them ahead of a commit's checks
-    /// (`crate::prefetch`).
+    /// Where `changed[lo..hi]` and their first versions lie, as addresses
+    /// and lengths, not read: the engine's prefetch pipeline hints them
+    /// ahead of a commit's checks (`crate::prefetch`).
     #[inline]
-    pub(crate) fn changed_addrs(&self, i: usize) -> (*const u8, *const u8) {
-        (self.changed.as_ptr().wrapping_add(i).cast(), self.first.as_ptr().wrapping_add(i).cast())
+    pub(crate) fn changed_addrs(&self, lo: usize, hi: usize) -> [(*const u8, usize); 2] {
+        let n = hi.saturating_sub(lo);
+        [
+            (self.changed.as_ptr().wrapping_add(lo).cast(), n * std::mem::size_of::<Key>()),
+            (self.first.as_ptr().wrapping_add(lo).cast(), n * std::mem::size_of::<FirstVersion>()),
+        ]
     }
 
     /// The version of `changed[i]` in force after incremental `k`, as its

@@ -67,21 +67,37 @@ pub fn datashard_index(workload: &Workload, checker: &Checker, shard: ShardIdx) 
     [(spec.cast(), std::mem::size_of::<ShardSpec>()), spans, verified]
 }
 
-/// Behind the spans the first stage hinted (read here), the lines a
-/// commit with changes has its checks read first: the first of the
-/// shard's changed keys in the oracle and their first versions (each
-/// check searches and walks them), and invariant 2's record of the shard.
+/// The most bytes of one vector a hint names: a shard's ~30 changed keys'
+/// first versions (480 bytes at scale) fit; a hint never floods the
+/// caches with a shard of unusual size.
+pub const MOST_BYTES: usize = 512;
+
+/// Behind the spans the first stage hinted (read here), what a commit
+/// with changes has its checks read first, as addresses and lengths (at
+/// most [`MOST_BYTES`] each): the shard's changed keys in the oracle and
+/// their first versions (each check searches and walks them), and
+/// invariant 2's record of the shard.
 #[inline]
 pub fn datashard_commit_checks(
     workload: &Workload,
     checker: &Checker,
     shard: ShardIdx,
     commit: &DataShardCommit,
-) -> [*const u8; 3] {
+) -> [(*const u8, usize); 3] {
     match workload.topology.shards.get(shard.0 as usize) {
-        Some(spec) if !commit.changes.is_empty() => checker.commit_addrs(shard, spec.table, commit.op),
-        _ => [std::ptr::null(); 3],
+        Some(spec) if !commit.changes.is_empty() => {
+            checker.commit_addrs(shard, spec.table, commit.op).map(|(start, len)| (start, len.min(MOST_BYTES)))
+        }
+        _ => [(std::ptr::null(), 0); 3],
     }
+}
+
+/// A commit's merge and its checks walk the shard's whole delta (the
+/// merge counts the batch's keys it has; the checks search and walk it):
+/// its entries, as an address and a length (at most [`MOST_BYTES`]).
+#[inline]
+pub fn datashard_delta(db: &DataShardDb) -> (*const u8, usize) {
+    (db.rows.delta_addr(), db.rows.delta_bytes().min(MOST_BYTES))
 }
 
 /// The first line of the shard's changes in the incremental a request

@@ -127,6 +127,12 @@ impl ShardRows {
         self.delta.range(..).as_ptr().cast()
     }
 
+    /// The bytes the delta's entries take (for the same hints).
+    #[inline]
+    pub(crate) fn delta_bytes(&self) -> usize {
+        std::mem::size_of_val(self.delta.range(..))
+    }
+
     /// The delta's entries with `key >= lo`, in key order, packed (an
     /// erased key as the absent marker); see [`ShardRows::delta_row`]. A
     /// walk stops at its own end, so only its start is searched for.

@@ -226,20 +226,19 @@ impl Checker {
         [self.spans.bounds_addr(shard), self.verified.addr(shard.0 as usize)]
     }
 
-    /// The lines a commit of `op` with changes has its checks read behind
-    /// the shard's spans (which `shard_addrs` named, read here): the first
-    /// of its changed keys in the oracle and their first versions (every
-    /// check's walk searches and walks them), and invariant 2's record of
-    /// the shard. Not read.
+    /// The bytes a commit of `op` with changes has its checks read behind
+    /// the shard's spans (which `shard_addrs` named, read here): its
+    /// changed keys in the oracle and their first versions (every check's
+    /// walk searches and walks them), and invariant 2's record of the
+    /// shard, as addresses and lengths. Not read.
     #[inline]
-    pub(crate) fn commit_addrs(&self, shard: ShardIdx, table: TableId, op: OperationId) -> [*const u8; 3] {
-        let order = self
-            .order_checked
-            .get(&op)
-            .map_or(std::ptr::null(), |seen| seen.as_ptr().wrapping_add((shard.0 as usize).min(seen.len())).cast());
-        let (keys, first) = match (self.spans.of_shard_for_hint(shard), self.oracles.get(table.0 as usize)) {
-            (Some(spans), Some(oracle)) => oracle.changed_addrs(spans.changed().0),
-            _ => (std::ptr::null(), std::ptr::null()),
+    pub(crate) fn commit_addrs(&self, shard: ShardIdx, table: TableId, op: OperationId) -> [(*const u8, usize); 3] {
+        let order = self.order_checked.get(&op).map_or((std::ptr::null(), 0), |seen| {
+            (seen.as_ptr().wrapping_add((shard.0 as usize).min(seen.len())).cast(), std::mem::size_of::<u32>())
+        });
+        let [keys, first] = match (self.spans.of_shard_for_hint(shard), self.oracles.get(table.0 as usize)) {
+            (Some(spans), Some(oracle)) => oracle.changed_addrs(spans.changed().0, spans.changed().1),
+            _ => [(std::ptr::null(), 0); 2],
         };
         [keys, first, order]
     }

@@ -572,9 +572,11 @@ impl System for RestoreSystem {
         match payload {
             Payload::Commit(Commit::DataShard(c)) => {
                 prefetch::line(lines::batch(&c.changes));
-                for line in lines::datashard_commit_checks(&self.workload, &self.checker, ShardIdx(index), c) {
-                    prefetch::line(line);
+                for (start, len) in lines::datashard_commit_checks(&self.workload, &self.checker, ShardIdx(index), c) {
+                    prefetch::bytes(start, len);
                 }
+                let (start, len) = lines::datashard_delta(&tablet.db);
+                prefetch::bytes(start, len);
             }
             Payload::Reply(reply) => {
                 if let Some(line) = lines::reply(reply) {
