@@ -4,6 +4,7 @@
 //!
 //! Node layout: 0 Client, 1 SchemeShard, 2 TxAllocator, 3.. DataShards.
 
+mod hints;
 mod tracker;
 mod ydb;
 
@@ -22,7 +23,6 @@ use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
 use restoresim_model::workload::Workload;
 use restoresim_model::{Command, Commit, Outbox, Timer};
 
-use crate::engine::prefetch;
 use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Payload, Ratio, Stream, Subsystem, System};
 pub use tracker::{DurableTracker, ShardPoint};
 pub use ydb::YdbSide;
@@ -273,32 +273,6 @@ impl RestoreSystem {
     }
 }
 
-impl RestoreSystem {
-    /// The prefetch pipeline's second stage for the coordinator: a
-    /// DataShard's answer reads (and writes) the operation's row and timer
-    /// slots of that shard, a Done's commit writes its durable row. At a
-    /// million shards each is a random line of a vector of 50-64 MB, where
-    /// at 100,000 shards the vectors mostly fit in the last-level cache.
-    #[inline]
-    fn coordinator_lines(&self, payload: Payload<'_, Self>) {
-        use restoresim_model::prefetch as lines;
-        match payload {
-            Payload::Message(Msg::IncrementalRestoreResponse(resp)) => {
-                if let Some(ss) = &self.schemeshard.live {
-                    for (start, len) in lines::schemeshard_response(ss, resp) {
-                        prefetch::bytes(start, len);
-                    }
-                }
-            }
-            Payload::Commit(Commit::SchemeShard(c)) => {
-                let (start, len) = lines::schemeshard_commit(&self.schemeshard.db, c);
-                prefetch::bytes(start, len);
-            }
-            _ => {}
-        }
-    }
-}
-
 impl System for RestoreSystem {
     type Msg = Msg;
     type Timer = Timer;
@@ -528,72 +502,16 @@ impl System for RestoreSystem {
         self.drain(node, fx);
     }
 
-    /// The first stage of the prefetch pipeline: a DataShard's tablet (its
-    /// database's and its actor's inline fields), the lines every one of
-    /// its handlers reads first. Not its spec in the topology: only a boot
-    /// reads that (a commit reads the live actor's copy, in the tablet).
-    /// With it, the shard's lines in the vectors by shard that its event
-    /// reads next (its spec in the topology, its spans in the checker's
-    /// index, its verified prefix): at a million shards those vectors are
-    /// past the last-level cache, at 100,000 they mostly fit, so unhinted
-    /// they cost the large run more per event than the small one.
+    /// The first stage of the prefetch pipeline (`hints.rs`).
     #[inline]
     fn prefetch(&self, node: NodeId) {
-        use restoresim_model::prefetch as lines;
-        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
-        if let Some(tablet) = self.datashards.get(index as usize) {
-            prefetch::lines(tablet);
-            for (start, len) in lines::datashard_index(&self.workload, &self.checker, ShardIdx(index)) {
-                prefetch::bytes(start, len);
-            }
-        }
+        self.hint_first(node);
     }
 
-    /// The second stage: behind the tablet's pointers (its progress
-    /// records, its delta, its rows in the backup, its scans in flight),
-    /// read from the tablet the first stage brought in; and a commit's or
-    /// a read's changes in the workload's incremental (their digests and
-    /// the merge read them first). A commit's durable point is summed from
-    /// the progress records hinted here, so the tracker needs no hint.
-    ///
-    /// Behind the spans the first stage hinted: a commit's changed keys in
-    /// the oracle (its checks walk them) and a request's changes in the
-    /// incremental (the read it starts searches them). For the coordinator,
-    /// whose own state the caches hold, the line of the operation's vectors
-    /// by shard that an answer or a Done's commit reads (`coordinator_lines`).
+    /// The second stage (`hints.rs`).
     #[inline]
     fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
-        use restoresim_model::prefetch as lines;
-        if node == SCHEMESHARD {
-            return self.coordinator_lines(payload);
-        }
-        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
-        let Some(tablet) = self.datashards.get(index as usize) else { return };
-        match payload {
-            Payload::Commit(Commit::DataShard(c)) => {
-                prefetch::line(lines::batch(&c.changes));
-                for (start, len) in lines::datashard_commit_checks(&self.workload, &self.checker, ShardIdx(index), c) {
-                    prefetch::bytes(start, len);
-                }
-                let (start, len) = lines::datashard_delta(&tablet.db);
-                prefetch::bytes(start, len);
-            }
-            Payload::Reply(reply) => {
-                if let Some(line) = lines::reply(reply) {
-                    prefetch::line(line);
-                }
-            }
-            Payload::Message(Msg::IncrementalRestoreRequest(req)) => {
-                prefetch::line(lines::datashard_request(&self.workload, &self.checker, req));
-            }
-            _ => {}
-        }
-        for line in lines::datashard_db(&tablet.db) {
-            prefetch::line(line);
-        }
-        if let Some(live) = &tablet.live {
-            prefetch::line(lines::datashard(live));
-        }
+        self.hint_deep(node, payload);
     }
 
     /// The TxAllocator may answer an AllocateTxId empty (a fault point).
