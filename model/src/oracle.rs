@@ -137,6 +137,18 @@ impl Oracle {
         &self.changed
     }
 
+    /// Where `changed[lo..hi]` and their first versions lie, as addresses
+    /// and lengths, not read: the engine's prefetch pipeline hints them
+    /// ahead of a commit's checks (`crate::prefetch`).
+    #[inline]
+    pub(crate) fn changed_addrs(&self, lo: usize, hi: usize) -> [(*const u8, usize); 2] {
+        let n = hi.saturating_sub(lo);
+        [
+            (self.changed.as_ptr().wrapping_add(lo).cast(), n * std::mem::size_of::<Key>()),
+            (self.first.as_ptr().wrapping_add(lo).cast(), n * std::mem::size_of::<FirstVersion>()),
+        ]
+    }
+
     /// The version of `changed[i]` in force after incremental `k`, as its
     /// index and packed row: `None` when no incremental `1..=k` changes it
     /// (the full backup holds).

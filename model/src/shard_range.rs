@@ -44,6 +44,16 @@ impl<T: Clone + Default> ShardRange<T> {
         &mut self.slots[pos]
     }
 
+    /// `shard`'s slot, not read (the engine's prefetch pipeline hints it;
+    /// see `crate::prefetch`): null outside the range written so far.
+    #[inline]
+    pub(crate) fn addr(&self, shard: ShardIdx) -> *const T {
+        match shard.0.checked_sub(self.first).map(|pos| pos as usize).filter(|pos| *pos < self.slots.len()) {
+            Some(pos) => self.slots.as_ptr().wrapping_add(pos),
+            None => std::ptr::null(),
+        }
+    }
+
     pub fn clear(&mut self) {
         self.slots.clear();
     }

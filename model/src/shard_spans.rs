@@ -112,6 +112,37 @@ impl ShardSpans {
         let spec = self.workload.topology.shards.get(idx as usize)?;
         (spec.table == table && spec.start == start && spec.end == end).then(|| self.of(spec)).flatten()
     }
+
+    /// The table index holding global shard `shard`, and its position there.
+    #[inline]
+    fn table_of(&self, shard: ShardIdx) -> Option<(&TableSpans, usize)> {
+        self.tables.iter().flatten().find_map(|t| {
+            let s = shard.0.wrapping_sub(t.first);
+            (s < t.shards).then_some((t, s as usize))
+        })
+    }
+
+    /// Where shard `shard`'s spans lie (its row of boundaries and the
+    /// next, what [`ShardSpans::of`] reads), not read: the engine's
+    /// prefetch pipeline hints it (`crate::prefetch`). At a million shards
+    /// the index is 16 MB, past the last-level cache; null for a shard the
+    /// index does not cover.
+    #[inline]
+    pub(crate) fn bounds_addr(&self, shard: ShardIdx) -> (*const u8, usize) {
+        match self.table_of(shard) {
+            Some((t, s)) => (t.bounds.as_ptr().wrapping_add(s * t.columns).cast(), 2 * t.columns * 4),
+            None => (std::ptr::null(), 0),
+        }
+    }
+
+    /// `shard`'s spans for a hint only: read from the index without
+    /// checking a spec against the topology (a hint's answer changes no
+    /// handler's), so only the lines the first stage hinted are read.
+    #[inline]
+    pub(crate) fn of_shard_for_hint(&self, shard: ShardIdx) -> Option<Spans<'_>> {
+        let (t, s) = self.table_of(shard)?;
+        Some(t.spans(s))
+    }
 }
 
 impl TableSpans {

@@ -33,6 +33,12 @@ impl<K: Ord, V> SortedMap<K, V> {
         Self::default()
     }
 
+    /// An empty map with room for `entries` entries: for a holder that
+    /// knows how many it will insert, so it never reallocates.
+    pub fn with_capacity(entries: usize) -> Self {
+        SortedMap { entries: Vec::with_capacity(entries) }
+    }
+
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         K: Borrow<Q>,
@@ -92,6 +98,14 @@ impl<K: Ord, V> SortedMap<K, V> {
             self.entries = Vec::new();
         }
         Some(value)
+    }
+
+    /// The entries' buffer, not read (the engine's prefetch pipeline
+    /// hints it; see `crate::prefetch`): the first entry's place, whether
+    /// or not it holds one yet.
+    #[inline]
+    pub(crate) fn addr(&self) -> *const u8 {
+        self.entries.as_ptr().cast()
     }
 
     pub fn len(&self) -> usize {

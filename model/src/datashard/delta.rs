@@ -110,6 +110,11 @@ impl Base<'_> {
 }
 
 impl Delta {
+    /// Room for `keys` entries in all, without growing.
+    pub fn reserve_room(&mut self, keys: usize) {
+        self.entries.reserve_exact(keys.saturating_sub(self.entries.len()));
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

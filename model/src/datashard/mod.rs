@@ -12,7 +12,7 @@ mod schema;
 use std::sync::Arc;
 
 pub use rows::ShardRows;
-pub use schema::{DataShardCommit, DataShardDb, IncrementalProgress};
+pub use schema::{Answer, AnswerStatus, DataShardCommit, DataShardDb, IncrementalProgress};
 
 use crate::batch::ChangeBatch;
 use crate::ids::{Generation, IncrIdx, Key, Micros, OperationId, Stamp};
@@ -165,9 +165,12 @@ impl DataShard {
             out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(reply));
             None
         } else {
-            Some(Box::new(reply))
+            Some(reply)
         };
-        out.commit(Commit::DataShard(DataShardCommit { op, incr, changes, progress, reply, continue_scan }));
+        let answer = reply.as_ref().and_then(Answer::of);
+        let commit = DataShardCommit { op, incr, changes, progress, reply: answer, continue_scan };
+        debug_assert_eq!(commit.reply(), reply, "a commit's answer is written from the commit");
+        out.commit(Commit::DataShard(commit));
     }
 
     fn read_if_idle(&mut self, op: OperationId, incr: IncrIdx, out: &mut Outbox) {
@@ -261,13 +264,13 @@ impl DataShard {
                 last_key: commit.progress.last_key,
             });
         }
-        if let Some(mut reply) = commit.reply {
+        if let Some(mut reply) = commit.reply() {
             // Answer under the newest accepted stamp: a request re-sent while
             // this batch was committing is answered by it.
             if let Some(apply) = self.active.get(&key) {
                 reply.stamp = reply.stamp.max(apply.mirror.accepted);
             }
-            out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(*reply));
+            out.send(Actor::SchemeShard, Msg::IncrementalRestoreResponse(reply));
         }
         let Some(apply) = self.active.get_mut(&key) else {
             return;

@@ -18,6 +18,7 @@ use crate::data::{Change, Row, RowStore};
 use crate::full_backup::FullBackup;
 use crate::ids::Key;
 use crate::packed::Packed;
+use crate::shard_spans::Spans;
 
 /// The rows of one shard: the backup's rows at indices `lo..hi` (its key
 /// range) overlaid with `delta`. The delta holds exactly the keys whose row
@@ -31,21 +32,40 @@ pub struct ShardRows {
     lo: usize,
     hi: usize,
     delta: Delta,
+    /// Entries the delta is given room for at its first batch (then 0):
+    /// every key of the range the chain changes, when known.
+    ///
+    /// Why: grown as batches arrived, a delta was reallocated a time or
+    /// two in the middle of the run, in the random order the shards
+    /// commit: a copy, and a free that touches the old block's page
+    /// metadata, far from anything hot (at a million shards the
+    /// allocator's reallocations and frees took ~30 times their samples at
+    /// 100,000). Sized once at the first batch, the buffer is one
+    /// allocation, fresh from the allocator's hot free list, and never
+    /// copied. (Sized at setup instead, every shard's first batch wrote
+    /// into a block cold since setup.) Not part of the rows: equality and
+    /// printing ignore it.
+    room: u32,
 }
 
 impl ShardRows {
     /// The rows of `full` with `start <= key < end`, unchanged.
     pub fn over(full: FullBackup, start: Key, end: Key) -> ShardRows {
         let (lo, hi) = full.span(start..end);
-        ShardRows { base: full, lo, hi, delta: Delta::default() }
+        ShardRows { base: full, lo, hi, delta: Delta::default(), room: 0 }
     }
 
-    /// [`ShardRows::over`], given the range's index span in `full` (the
-    /// shard's, from `crate::shard_spans`): at a million shards, a search
-    /// of the whole backup per shard was ~1 % of a run's setup.
-    pub fn over_span(full: FullBackup, start: Key, end: Key, (lo, hi): (usize, usize)) -> ShardRows {
+    /// [`ShardRows::over`], given the shard's spans (`crate::shard_spans`):
+    /// its index span in `full` (at a million shards, a search of the whole
+    /// backup per shard was ~1 % of a run's setup), and, as the delta's
+    /// `room`, how many of the range's keys the chain changes: the most
+    /// entries the delta can hold after a restore.
+    pub fn over_span(full: FullBackup, start: Key, end: Key, spans: Spans<'_>) -> ShardRows {
+        let (lo, hi) = spans.full();
         debug_assert_eq!((lo, hi), full.span(start..end), "the span given is the range's");
-        ShardRows { base: full, lo, hi, delta: Delta::default() }
+        let (changed_lo, changed_hi) = spans.changed();
+        let room = u32::try_from(changed_hi - changed_lo).unwrap_or(0);
+        ShardRows { base: full, lo, hi, delta: Delta::default(), room }
     }
 
     pub fn get(&self, key: Key) -> Option<Row> {
@@ -86,6 +106,9 @@ impl ShardRows {
     /// pairs, merged straight from the incremental's packed changes
     /// (`Delta::apply_run`): no vector of decoded pairs per commit.
     pub fn apply_batch(&mut self, batch: &ChangeBatch) {
+        if self.room > 0 && !batch.is_empty() {
+            self.delta.reserve_room(std::mem::take(&mut self.room) as usize);
+        }
         let base = Base { backup: &self.base, lo: self.lo, hi: self.hi };
         self.delta.apply_run(base, batch.packed());
     }
@@ -102,6 +125,12 @@ impl ShardRows {
     #[inline]
     pub(crate) fn delta_addr(&self) -> *const u8 {
         self.delta.range(..).as_ptr().cast()
+    }
+
+    /// The bytes the delta's entries take (for the same hints).
+    #[inline]
+    pub(crate) fn delta_bytes(&self) -> usize {
+        std::mem::size_of_val(self.delta.range(..))
     }
 
     /// The delta's entries with `key >= lo`, in key order, packed (an
@@ -233,7 +262,7 @@ impl FromIterator<(Key, Row)> for ShardRows {
     fn from_iter<I: IntoIterator<Item = (Key, Row)>>(iter: I) -> ShardRows {
         let full: FullBackup = iter.into_iter().collect();
         let hi = full.len();
-        ShardRows { base: full, lo: 0, hi, delta: Delta::default() }
+        ShardRows { base: full, lo: 0, hi, delta: Delta::default(), room: 0 }
     }
 }
 

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::ids::{IncrIdx, OperationId};
+use crate::ids::{IncrIdx, OperationId, ShardIdx, TableId};
 use crate::progress::OpState;
 use crate::workload::Workload;
 
@@ -214,6 +214,33 @@ impl Checker {
     /// with them too (`ReadBackup::serve_in`).
     pub fn shard_spans(&self) -> &crate::shard_spans::ShardSpans {
         &self.spans
+    }
+
+    /// The lines of the checker's per-shard vectors a DataShard commit's
+    /// checks (and a backup read's search) read first, each as an address
+    /// and a length, not read: the shard's spans' boundaries and its
+    /// verified prefix, found from the shard's index alone. For the engine's
+    /// prefetch pipeline (`crate::prefetch`).
+    #[inline]
+    pub(crate) fn shard_addrs(&self, shard: ShardIdx) -> [(*const u8, usize); 2] {
+        [self.spans.bounds_addr(shard), self.verified.addr(shard.0 as usize)]
+    }
+
+    /// The bytes a commit of `op` with changes has its checks read behind
+    /// the shard's spans (which `shard_addrs` named, read here): its
+    /// changed keys in the oracle and their first versions (every check's
+    /// walk searches and walks them), and invariant 2's record of the
+    /// shard, as addresses and lengths. Not read.
+    #[inline]
+    pub(crate) fn commit_addrs(&self, shard: ShardIdx, table: TableId, op: OperationId) -> [(*const u8, usize); 3] {
+        let order = self.order_checked.get(&op).map_or((std::ptr::null(), 0), |seen| {
+            (seen.as_ptr().wrapping_add((shard.0 as usize).min(seen.len())).cast(), std::mem::size_of::<u32>())
+        });
+        let [keys, first] = match (self.spans.of_shard_for_hint(shard), self.oracles.get(table.0 as usize)) {
+            (Some(spans), Some(oracle)) => oracle.changed_addrs(spans.changed().0, spans.changed().1),
+            _ => [(std::ptr::null(), 0); 2],
+        };
+        [keys, first, order]
     }
 
     /// Shards durably Done with `incr` of `op`, per the DataShards themselves.

@@ -38,6 +38,14 @@ struct Prefix {
 }
 
 impl VerifiedPrefixes {
+    /// Shard `index`'s prefix, not read (every commit's checks read it
+    /// first; the engine's prefetch pipeline hints it, `crate::prefetch`).
+    #[inline]
+    pub(super) fn addr(&self, index: usize) -> (*const u8, usize) {
+        let slot = self.shards.as_ptr().wrapping_add(index.min(self.shards.len()));
+        (slot.cast(), std::mem::size_of::<Option<Prefix>>())
+    }
+
     /// A commit changed keys from `lowest` up on `spec`'s shard (`None`:
     /// it changed none): forget every key from there up. Called before any
     /// check of the commit.

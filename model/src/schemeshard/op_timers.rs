@@ -159,6 +159,13 @@ impl OpTimers {
         }
     }
 
+    /// A shard's pair of slots, not read (what an answer's Done cancels;
+    /// the engine's prefetch pipeline hints it, see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn shard_addr(&self, shard: ShardIdx) -> (*const u8, usize) {
+        (self.shards.addr(shard).cast(), std::mem::size_of::<[Option<ShardArmed>; 2]>())
+    }
+
     /// `TimerTable::cancel`.
     pub fn cancel(&mut self, slot: OpTimer) -> bool {
         match slot.shard_kind() {

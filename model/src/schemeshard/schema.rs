@@ -109,6 +109,13 @@ impl OpShardRows {
         *self.0.entry(shard) = Some(row);
     }
 
+    /// `shard`'s row, not read (a commit's write lands there; the engine's
+    /// prefetch pipeline hints it, see `crate::prefetch`).
+    #[inline]
+    pub(crate) fn addr(&self, shard: ShardIdx) -> *const Option<ShardProgressRow> {
+        self.0.addr(shard)
+    }
+
     /// The rows written, in shard order.
     pub fn iter(&self) -> impl Iterator<Item = (ShardIdx, &ShardProgressRow)> {
         self.0.iter().filter_map(|(shard, row)| Some((shard, row.as_ref()?)))

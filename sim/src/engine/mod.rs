@@ -383,6 +383,7 @@ impl<S: System> Engine<S> {
         match self.queue.ahead(prefetch::NEAR) {
             Some(Event::CommitDone { node, commit, .. }) => self.system.prefetch_deep(*node, Payload::Commit(commit)),
             Some(Event::IoDone { node, reply, .. }) => self.system.prefetch_deep(*node, Payload::Reply(reply)),
+            Some(Event::Deliver { to, msg, .. }) => self.system.prefetch_deep(*to, Payload::Message(msg)),
             Some(event) => {
                 if let Some(node) = event.node() {
                     self.system.prefetch_deep(node, Payload::Other);

@@ -66,8 +66,14 @@ pub fn line(p: *const u8) {
 /// all of them).
 #[inline(always)]
 pub fn lines<T>(value: &T) {
-    let start = std::ptr::from_ref(value).cast::<u8>();
-    for offset in line_offsets(start as usize, std::mem::size_of::<T>()) {
+    bytes(std::ptr::from_ref(value).cast(), std::mem::size_of::<T>());
+}
+
+/// Hints every line the `len` bytes at `start` lie on (none for none).
+/// `start` may be any address: it is never dereferenced.
+#[inline(always)]
+pub fn bytes(start: *const u8, len: usize) {
+    for offset in line_offsets(start as usize, len) {
         line(start.wrapping_add(offset));
     }
 }

@@ -75,7 +75,7 @@ impl System for Hinted {
     fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
         let commit = match payload {
             Payload::Commit(commit) => Some(*commit),
-            Payload::Reply(()) | Payload::Other => None,
+            Payload::Reply(()) | Payload::Message(_) | Payload::Other => None,
         };
         self.hints.borrow_mut().push((self.steps, prefetch::NEAR, node, commit));
     }

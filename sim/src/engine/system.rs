@@ -43,8 +43,9 @@ pub trait System {
     fn prefetch(&self, _node: NodeId) {}
     /// A hint nearer `node`'s next event, after `prefetch` had time to
     /// land: the lines behind the pointers of that state (heap buffers).
-    /// `payload` is the event's own when it is a commit's completion or a
-    /// read's reply (what `apply_commit` and the trace digest read).
+    /// `payload` is the event's own when it is a commit's completion, a
+    /// read's reply (what `apply_commit` and the trace digest read) or a
+    /// delivery (the message names the per-peer state its handler reads).
     fn prefetch_deep(&self, _node: NodeId, _payload: Payload<'_, Self>) {}
 
     /// Whether `msg` is a request `node` may refuse ("nothing now, ask
@@ -68,6 +69,9 @@ pub trait System {
 pub enum Payload<'a, S: System + ?Sized> {
     Commit(&'a S::Commit),
     Reply(&'a S::IoReply),
+    /// A delivery's message: a coordinator's handler reads the row of the
+    /// peer it names (at scale, one shard's among a million).
+    Message(&'a S::Msg),
     /// Any other event: its node's state is all there is to hint.
     Other,
 }

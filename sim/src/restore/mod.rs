@@ -4,6 +4,7 @@
 //!
 //! Node layout: 0 Client, 1 SchemeShard, 2 TxAllocator, 3.. DataShards.
 
+mod hints;
 mod tracker;
 mod ydb;
 
@@ -22,7 +23,6 @@ use restoresim_model::txallocator::{TxAllocator, TxAllocatorDb};
 use restoresim_model::workload::Workload;
 use restoresim_model::{Command, Commit, Outbox, Timer};
 
-use crate::engine::prefetch;
 use crate::engine::{Effects, IoFault, Micros, NodeId, NodeKind, Payload, Ratio, Stream, Subsystem, System};
 pub use tracker::{DurableTracker, ShardPoint};
 pub use ydb::YdbSide;
@@ -137,10 +137,11 @@ impl RestoreSystem {
                 // The shard's span in the backup from the checker's index,
                 // not a search of the whole backup per shard.
                 let rows = match checker.shard_spans().of(spec) {
-                    Some(spans) => ShardRows::over_span(full, spec.start, spec.end, spans.full()),
+                    Some(spans) => ShardRows::over_span(full, spec.start, spec.end, spans),
                     None => ShardRows::over(full, spec.start, spec.end),
                 };
-                Tablet { db: DataShardDb { rows, restores: Default::default() }, live: None }
+                let incrementals = workload.chain(spec.table).incrementals.len();
+                Tablet { db: DataShardDb::new(rows, incrementals), live: None }
             })
             .collect();
         let ydb = (knobs.flavour == restoresim_model::knobs::Flavour::Ydb).then(|| {
@@ -501,44 +502,16 @@ impl System for RestoreSystem {
         self.drain(node, fx);
     }
 
-    /// The first stage of the prefetch pipeline: a DataShard's tablet (its
-    /// database's and its actor's inline fields), the lines every one of
-    /// its handlers reads first. Not its spec in the topology: only a boot
-    /// reads that (a commit reads the live actor's copy, in the tablet).
+    /// The first stage of the prefetch pipeline (`hints.rs`).
     #[inline]
     fn prefetch(&self, node: NodeId) {
-        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
-        if let Some(tablet) = self.datashards.get(index as usize) {
-            prefetch::lines(tablet);
-        }
+        self.hint_first(node);
     }
 
-    /// The second stage: behind the tablet's pointers (its progress
-    /// records, its delta, its rows in the backup, its scans in flight),
-    /// read from the tablet the first stage brought in; and a commit's or
-    /// a read's changes in the workload's incremental (their digests and
-    /// the merge read them first). A commit's durable point is summed from
-    /// the progress records hinted here, so the tracker needs no hint.
+    /// The second stage (`hints.rs`).
     #[inline]
     fn prefetch_deep(&self, node: NodeId, payload: Payload<'_, Self>) {
-        use restoresim_model::prefetch as lines;
-        let Some(index) = node.checked_sub(FIRST_DATASHARD) else { return };
-        let Some(tablet) = self.datashards.get(index as usize) else { return };
-        match payload {
-            Payload::Commit(Commit::DataShard(c)) => prefetch::line(lines::batch(&c.changes)),
-            Payload::Reply(reply) => {
-                if let Some(line) = lines::reply(reply) {
-                    prefetch::line(line);
-                }
-            }
-            _ => {}
-        }
-        for line in lines::datashard_db(&tablet.db) {
-            prefetch::line(line);
-        }
-        if let Some(live) = &tablet.live {
-            prefetch::line(lines::datashard(live));
-        }
+        self.hint_deep(node, payload);
     }
 
     /// The TxAllocator may answer an AllocateTxId empty (a fault point).
