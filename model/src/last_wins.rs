@@ -33,14 +33,21 @@ fn sort_last_wins_with<V: Copy>(v: &mut Vec<(Key, V)>, whole_max: usize) {
 /// Moves the last pair of each run of equal keys to the front of `v`
 /// (sorted by key), in order, and says how many there are.
 fn keep_last<V: Copy>(v: &mut [(Key, V)]) -> usize {
+    let Some(&(mut last)) = v.first() else { return 0 };
+    // `last` is the latest pair of the run being read: it is written out
+    // when a pair of another key ends the run (one compare a pair, where
+    // looking ahead to the next pair took a bounds check and a reload).
     let mut out = 0;
-    for read in 0..v.len() {
-        if v.get(read + 1).is_none_or(|(next, _)| *next != v[read].0) {
-            v[out] = v[read];
+    for read in 1..v.len() {
+        let pair = v[read];
+        if pair.0 != last.0 {
+            v[out] = last;
             out += 1;
         }
+        last = pair;
     }
-    out
+    v[out] = last;
+    out + 1
 }
 
 /// Merges `v[head..]` into `v[..head]`, both sorted with unique keys, the
