@@ -136,17 +136,72 @@ const FEW_BUCKET_MAX: u32 = 16;
 /// Why: for a few thousand pairs the digit passes' fixed costs dominate
 /// (two histograms, two scatters and two prefix sums over ~2^9 counters
 /// for ci-smoke's 17 key bits: ~70 instructions a pair). Here one pass by
-/// the top digit, with about as many buckets as pairs, leaves each bucket
-/// a pair or two; an insertion pass then finishes the order while it
+/// the top digit, with about half as many buckets as pairs, leaves each
+/// bucket a few pairs; an insertion pass then finishes the order while it
 /// copies the pairs back (a pair moves past only the few earlier pairs of
 /// its bucket with a larger key, so it is stable and about linear).
 fn sort_few<V: Copy>(v: &mut [(Key, V)], buffer: &mut Vec<(Key, V)>, bits: u32) -> bool {
+    if !scatter_by_top_digit(v, buffer, bits) {
+        return false;
+    }
+    for (i, &(key, value)) in buffer.iter().enumerate() {
+        let mut j = i;
+        while j > 0 && v[j - 1].0 > key {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = (key, value);
+    }
+    true
+}
+
+/// [`sort_few`] keeping only the last pair of each key (what
+/// `last_wins.rs` keeps of a sorted run), in the same insertion pass: a
+/// pair whose key the output holds already replaces it there (a key's
+/// pairs share a bucket, in their order in `v`, so the later one comes
+/// later). Says whether it sorted; `v` is untouched if not.
+pub(crate) fn sort_few_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) -> bool {
     let n = v.len();
-    let width = (n.ilog2() + 1).min(MAX_DIGIT_BITS).min(bits);
+    if !(SMALL..=FEW_MAX).contains(&n) {
+        return false;
+    }
+    let bits = u64::BITS - v.iter().fold(0, |acc, (key, _)| acc | key).leading_zeros();
+    let mut buffer = Vec::new();
+    if !scatter_by_top_digit(v, &mut buffer, bits) {
+        return false;
+    }
+    let mut out = 0;
+    for &(key, value) in &buffer {
+        let mut j = out;
+        while j > 0 && v[j - 1].0 > key {
+            j -= 1;
+        }
+        if j > 0 && v[j - 1].0 == key {
+            v[j - 1].1 = value;
+            continue;
+        }
+        for m in (j..out).rev() {
+            v[m + 1] = v[m];
+        }
+        v[j] = (key, value);
+        out += 1;
+    }
+    v.truncate(out);
+    true
+}
+
+/// The pairs of `v` into `buffer` by the top digit of their low `bits`
+/// bits, stably, with about half as many buckets as pairs; false (and nothing
+/// written) when a bucket would hold more than [`FEW_BUCKET_MAX`].
+fn scatter_by_top_digit<V: Copy>(v: &[(Key, V)], buffer: &mut Vec<(Key, V)>, bits: u32) -> bool {
+    let n = v.len();
+    // About half as many buckets as pairs: the prefix sum over the
+    // buckets costs as much as the pairs' insertion moves it saves.
+    let width = n.ilog2().min(MAX_DIGIT_BITS).min(bits);
     let shift = bits - width;
     let mut starts = vec![0u32; 1 << width];
     for (key, _) in v.iter() {
-        // At most `n`, which fits a u32 (`sort_stable_then`): no overflow.
+        // At most `n`, which fits a u32 (`FEW_MAX`): no overflow.
         let count = &mut starts[(key >> shift) as usize];
         *count = count.wrapping_add(1);
     }
@@ -164,14 +219,6 @@ fn sort_few<V: Copy>(v: &mut [(Key, V)], buffer: &mut Vec<(Key, V)>, bits: u32) 
         let slot = &mut starts[(key >> shift) as usize];
         buffer[*slot as usize] = (key, value);
         *slot = slot.wrapping_add(1);
-    }
-    for (i, &(key, value)) in buffer.iter().enumerate() {
-        let mut j = i;
-        while j > 0 && v[j - 1].0 > key {
-            v[j] = v[j - 1];
-            j -= 1;
-        }
-        v[j] = (key, value);
     }
     true
 }
