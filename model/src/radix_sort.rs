@@ -213,8 +213,10 @@ fn scatter_by_top_digit<V: Copy>(v: &[(Key, V)], buffer: &mut Vec<(Key, V)>, bit
         }
         (*count, start) = (start, start.wrapping_add(*count));
     }
+    // Every slot is written below: filled (a store a pair), not copied
+    // (a copy of the input counted a byte at a time, at ~16 a pair).
     buffer.clear();
-    buffer.extend_from_slice(v);
+    buffer.resize(n, v[0]);
     for &(key, value) in v.iter() {
         let slot = &mut starts[(key >> shift) as usize];
         buffer[*slot as usize] = (key, value);
