@@ -189,7 +189,7 @@ mod tests {
             assert!(crate::radix_sort::sort_few_last_wins(&mut v), "{draws} draws of {keys} keys spread");
             assert!(v.iter().copied().eq(map), "{draws} draws of {keys} keys");
         }
-        let crowded: Vec<(Key, u64)> = (0..1000).map(|i| (1 << 40 | i % 5, i)).collect();
+        let crowded: Vec<(Key, u64)> = (0..1000).map(|i| ((1 << 40) | (i % 5), i)).collect();
         let mut v = crowded.clone();
         assert!(!crate::radix_sort::sort_few_last_wins(&mut v));
         assert_eq!(v, crowded);

@@ -340,7 +340,7 @@ mod tests {
             }
         }
         assert!(taken >= 20, "the spread inputs are taken ({taken})");
-        let crowded: Vec<(Key, u32)> = (0..1000).map(|i| (u64::from(i % 7) << 30 | 1 << 40, i)).collect();
+        let crowded: Vec<(Key, u32)> = (0..1000).map(|i| ((u64::from(i % 7) << 30) | (1 << 40), i)).collect();
         let mut few = crowded.clone();
         assert!(!sort_few(&mut few, &mut Vec::new(), 41), "7 keys in 1,000 pairs crowd their buckets");
         assert_eq!(few, crowded);
