@@ -27,20 +27,32 @@ pub fn sort_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) {
 /// last draw is kept bucket by bucket as the sort finishes each (a key's
 /// draws all fall in one bucket), while the bucket is in the caches.
 fn sort_last_wins_with<V: Copy>(v: &mut Vec<(Key, V)>, whole_max: usize) {
+    // A few thousand draws (a ci-smoke table's, an incremental's) keep
+    // their last draws as they are sorted, not in a pass after.
+    if v.len() <= whole_max && crate::radix_sort::sort_few_last_wins(v) {
+        return;
+    }
     crate::radix_sort::sort_stable_then(v, whole_max, keep_last);
 }
 
 /// Moves the last pair of each run of equal keys to the front of `v`
 /// (sorted by key), in order, and says how many there are.
 fn keep_last<V: Copy>(v: &mut [(Key, V)]) -> usize {
+    let Some(&(mut last)) = v.first() else { return 0 };
+    // `last` is the latest pair of the run being read: it is written out
+    // when a pair of another key ends the run (one compare a pair, where
+    // looking ahead to the next pair took a bounds check and a reload).
     let mut out = 0;
-    for read in 0..v.len() {
-        if v.get(read + 1).is_none_or(|(next, _)| *next != v[read].0) {
-            v[out] = v[read];
+    for read in 1..v.len() {
+        let pair = v[read];
+        if pair.0 != last.0 {
+            v[out] = last;
             out += 1;
         }
+        last = pair;
     }
-    out
+    v[out] = last;
+    out + 1
 }
 
 /// Merges `v[head..]` into `v[..head]`, both sorted with unique keys, the
@@ -162,6 +174,25 @@ mod tests {
             sort_last_wins_with(&mut buckets, 64);
             assert!(buckets.iter().copied().eq(map), "{draws} draws of {keys} keys, kept bucket by bucket");
         }
+    }
+
+    /// The few-pairs path keeps the last draw of each key as the map does,
+    /// for draws spread over the key space (the path taken) with repeats
+    /// in every position of a bucket, and declines crowded draws untouched.
+    #[test]
+    fn a_few_draws_keep_their_last_draw_as_they_sort() {
+        for (draws, keys) in [(64u64, 100u64), (900, 1000), (1000, 100_000), (2048, 3000), (1500, u64::MAX)] {
+            let drawn: Vec<(Key, u64)> =
+                (0..draws).map(|i| (i.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(i >> 3) % keys, i)).collect();
+            let map: BTreeMap<Key, u64> = drawn.iter().copied().collect();
+            let mut v = drawn.clone();
+            assert!(crate::radix_sort::sort_few_last_wins(&mut v), "{draws} draws of {keys} keys spread");
+            assert!(v.iter().copied().eq(map), "{draws} draws of {keys} keys");
+        }
+        let crowded: Vec<(Key, u64)> = (0..1000).map(|i| ((1 << 40) | (i % 5), i)).collect();
+        let mut v = crowded.clone();
+        assert!(!crate::radix_sort::sort_few_last_wins(&mut v));
+        assert_eq!(v, crowded);
     }
 
     /// The sort this module used before the radix sort (a filter of first

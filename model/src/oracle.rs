@@ -115,7 +115,7 @@ struct Version {
 
 /// A version's identity, for the side map of wide rows: the changed key's
 /// index and the incremental that made it.
-fn version_id(i: usize, incr: u16) -> usize {
+pub(crate) fn version_id(i: usize, incr: u16) -> usize {
     i << 16 | usize::from(incr)
 }
 
@@ -161,6 +161,15 @@ impl Oracle {
     /// pass.
     #[inline(always)]
     pub(crate) fn version_packed(&self, i: usize, k: IncrIdx) -> Option<(usize, Packed)> {
+        self.version_in_force(i, k).map(|(incr, row)| (version_id(i, incr), row))
+    }
+
+    /// [`Oracle::version_packed`] with the version's incremental in place
+    /// of its id: what a walk that compares packed words needs, returned
+    /// in two registers, the id (for a row too wide to pack) made only by
+    /// the caller that needs it.
+    #[inline(always)]
+    pub(crate) fn version_in_force(&self, i: usize, k: IncrIdx) -> Option<(u16, Packed)> {
         let first = self.first[i];
         if u32::from(first.incr) > k.0 {
             return None;
@@ -178,10 +187,10 @@ impl Oracle {
             };
             if let Some(n) = n {
                 let v = later[n - 1];
-                return Some((version_id(i, v.incr), v.row));
+                return Some((v.incr, v.row));
             }
         }
-        (u32::from(first.incr) <= k.0).then(|| (version_id(i, first.incr), first.row))
+        (u32::from(first.incr) <= k.0).then_some((first.incr, first.row))
     }
 
     /// Version `v`'s row, given its packed form.

@@ -72,6 +72,11 @@ pub(crate) fn sort_stable_then<V: Copy>(
     let used = v.iter().fold(0, |acc, (key, _)| acc | key);
     let bits = u64::BITS - used.leading_zeros();
     let mut buffer = Vec::new();
+    if n <= whole_max.min(FEW_MAX) && sort_few(v, &mut buffer, bits) {
+        let kept = keep(v);
+        v.truncate(kept);
+        return;
+    }
     if n <= whole_max {
         sort_low_bits(v, &mut buffer, bits);
         let kept = keep(v);
@@ -112,6 +117,112 @@ pub(crate) fn sort_stable_then<V: Copy>(
     }
     sorted.truncate(out);
     *v = sorted;
+}
+
+/// Up to this many pairs (a ci-smoke table's 1,000 rows, an incremental's
+/// ~900 changes) [`sort_few`] is tried before the digit passes.
+const FEW_MAX: usize = 1 << MAX_DIGIT_BITS;
+
+/// A bucket of the top digit at most this large is left to the insertion
+/// pass; a larger one (keys crowded into a narrow range: a skewed key
+/// space) sends the input to the digit passes, so the insertion pass's
+/// cost stays linear whatever the keys.
+const FEW_BUCKET_MAX: u32 = 16;
+
+/// Sorts `v` stably by the low `bits` bits of its keys (the bits above are
+/// equal in every key) when its keys spread over the top digit's buckets,
+/// and says whether it did (else `v` is as it was).
+///
+/// Why: for a few thousand pairs the digit passes' fixed costs dominate
+/// (two histograms, two scatters and two prefix sums over ~2^9 counters
+/// for ci-smoke's 17 key bits: ~70 instructions a pair). Here one pass by
+/// the top digit, with about half as many buckets as pairs, leaves each
+/// bucket a few pairs; an insertion pass then finishes the order while it
+/// copies the pairs back (a pair moves past only the few earlier pairs of
+/// its bucket with a larger key, so it is stable and about linear).
+fn sort_few<V: Copy>(v: &mut [(Key, V)], buffer: &mut Vec<(Key, V)>, bits: u32) -> bool {
+    if !scatter_by_top_digit(v, buffer, bits) {
+        return false;
+    }
+    for (i, &(key, value)) in buffer.iter().enumerate() {
+        let mut j = i;
+        while j > 0 && v[j - 1].0 > key {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = (key, value);
+    }
+    true
+}
+
+/// [`sort_few`] keeping only the last pair of each key (what
+/// `last_wins.rs` keeps of a sorted run), in the same insertion pass: a
+/// pair whose key the output holds already replaces it there (a key's
+/// pairs share a bucket, in their order in `v`, so the later one comes
+/// later). Says whether it sorted; `v` is untouched if not.
+pub(crate) fn sort_few_last_wins<V: Copy>(v: &mut Vec<(Key, V)>) -> bool {
+    let n = v.len();
+    if !(SMALL..=FEW_MAX).contains(&n) {
+        return false;
+    }
+    let bits = u64::BITS - v.iter().fold(0, |acc, (key, _)| acc | key).leading_zeros();
+    let mut buffer = Vec::new();
+    if !scatter_by_top_digit(v, &mut buffer, bits) {
+        return false;
+    }
+    let mut out = 0;
+    for &(key, value) in &buffer {
+        let mut j = out;
+        while j > 0 && v[j - 1].0 > key {
+            j -= 1;
+        }
+        if j > 0 && v[j - 1].0 == key {
+            v[j - 1].1 = value;
+            continue;
+        }
+        for m in (j..out).rev() {
+            v[m + 1] = v[m];
+        }
+        v[j] = (key, value);
+        out += 1;
+    }
+    v.truncate(out);
+    true
+}
+
+/// The pairs of `v` into `buffer` by the top digit of their low `bits`
+/// bits, stably, with about half as many buckets as pairs; false (and nothing
+/// written) when a bucket would hold more than [`FEW_BUCKET_MAX`].
+fn scatter_by_top_digit<V: Copy>(v: &[(Key, V)], buffer: &mut Vec<(Key, V)>, bits: u32) -> bool {
+    let n = v.len();
+    // About half as many buckets as pairs: the prefix sum over the
+    // buckets costs as much as the pairs' insertion moves it saves.
+    let width = n.ilog2().min(MAX_DIGIT_BITS).min(bits);
+    let shift = bits - width;
+    let mut starts = vec![0u32; 1 << width];
+    for (key, _) in v.iter() {
+        // At most `n`, which fits a u32 (`FEW_MAX`): no overflow.
+        let count = &mut starts[(key >> shift) as usize];
+        *count = count.wrapping_add(1);
+    }
+    // Each count becomes where its bucket starts.
+    let mut start = 0u32;
+    for count in starts.iter_mut() {
+        if *count > FEW_BUCKET_MAX {
+            return false;
+        }
+        (*count, start) = (start, start.wrapping_add(*count));
+    }
+    // Every slot is written below: filled (a store a pair), not copied
+    // (a copy of the input counted a byte at a time, at ~16 a pair).
+    buffer.clear();
+    buffer.resize(n, v[0]);
+    for &(key, value) in v.iter() {
+        let slot = &mut starts[(key >> shift) as usize];
+        buffer[*slot as usize] = (key, value);
+        *slot = slot.wrapping_add(1);
+    }
+    true
 }
 
 /// Sorts `v` stably by the low `bits` bits of its keys (the bits above are
@@ -203,6 +314,36 @@ mod tests {
             sort_stable(&mut v);
             assert!(v == expected, "{n} pairs of {key_space} keys >> {shift}");
         }
+    }
+
+    /// The top-digit pass with its insertion pass sorts as the stable sort
+    /// does wherever it takes the input (spread keys of every width, up to
+    /// its size limit, repeats included), and declines keys crowded into a
+    /// few buckets, leaving them untouched for the digit passes.
+    #[test]
+    fn a_few_pairs_sort_by_the_top_digit_as_the_stable_sort_does() {
+        let mut taken = 0;
+        for n in [SMALL, 100, 999, 1000, 1500, FEW_MAX] {
+            for key_space in [50, 1000, 100_000, 1 << 40, u64::MAX] {
+                let v: Vec<(Key, u32)> =
+                    (0..n).map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % key_space, i as u32)).collect();
+                let bits = u64::BITS - v.iter().fold(0, |acc, (key, _)| acc | key).leading_zeros();
+                let mut expected = v.clone();
+                expected.sort_by_key(|(k, _)| *k);
+                let mut few = v.clone();
+                if sort_few(&mut few, &mut Vec::new(), bits) {
+                    taken += 1;
+                    assert_eq!(few, expected, "{n} pairs of {key_space} keys");
+                } else {
+                    assert_eq!(few, v, "{n} pairs of {key_space} keys: declined, untouched");
+                }
+            }
+        }
+        assert!(taken >= 20, "the spread inputs are taken ({taken})");
+        let crowded: Vec<(Key, u32)> = (0..1000).map(|i| ((u64::from(i % 7) << 30) | (1 << 40), i)).collect();
+        let mut few = crowded.clone();
+        assert!(!sort_few(&mut few, &mut Vec::new(), 41), "7 keys in 1,000 pairs crowd their buckets");
+        assert_eq!(few, crowded);
     }
 
     proptest! {

@@ -186,6 +186,17 @@ impl Checker {
         // Keys at or below LastKey of incremental `m == incr` must hold
         // incremental `incr`'s values: exactly what the prefix walk compares.
         let walked = walked.filter(|_| m == commit.incr);
+        // A batch is a run of its incremental, so its keys ascend: when the
+        // walk covered its first and last key it covered them all, and the
+        // loop below would skip every key (most commits: the walk is over
+        // the keys LastKey moved across, which hold the batch).
+        let (first, last) = (commit.changes.first_key(), commit.changes.last_key());
+        if let (Some((lo, hi)), Some(first), Some(last)) = (walked, first, last)
+            && lo <= first
+            && last <= hi
+        {
+            return Ok(());
+        }
         for key in commit.changes.keys() {
             if walked.is_some_and(|(lo, hi)| (lo..=hi).contains(&key)) {
                 continue;

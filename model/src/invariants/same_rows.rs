@@ -15,7 +15,7 @@
 
 use crate::datashard::ShardRows;
 use crate::ids::{IncrIdx, Key};
-use crate::oracle::Oracle;
+use crate::oracle::{Oracle, version_id};
 use crate::packed::Packed;
 use crate::shard_spans::Spans;
 
@@ -102,7 +102,8 @@ pub(super) fn same_rows_from<'r>(
             }
             d += 1;
         }
-        let version = oracle.version_packed(clo + c, k);
+        let i = clo + c;
+        let version = oracle.version_in_force(i, k);
         c += 1;
         let same = match (delta.get(d), version) {
             (Some(&(shard_key, a)), Some((_, e))) if shard_key == key && !a.is_wide() && !e.is_wide() => {
@@ -111,11 +112,11 @@ pub(super) fn same_rows_from<'r>(
             }
             (Some(&(shard_key, a)), _) if shard_key == key => {
                 d += 1;
-                walk.both(oracle, key, a, version)
+                walk.both(oracle, key, a, version.map(|(incr, e)| (version_id(i, incr), e)))
             }
             // Changed by neither up to `k`: the same backup row.
             (_, None) => true,
-            (_, Some((v, e))) => walk.oracle_only(oracle, key, v, e),
+            (_, Some((incr, e))) => walk.oracle_only(oracle, key, version_id(i, incr), e),
         };
         if !same {
             return Some((false, None));

@@ -27,10 +27,12 @@ use crate::workload::Workload;
 /// Chains longer than this are merged through a heap.
 const SCAN_MAX: usize = 8;
 
-/// What the merge hands each change to: `(key, j, i, change)`, `j` the
-/// 0-based incremental and `i` the change's index in it.
+/// What the merge hands each change to: `(key, first, j, i, change)`,
+/// `first` whether it is the key's first change (the merge knows: it is
+/// the first incremental found holding the key), `j` the 0-based
+/// incremental and `i` the change's index in it.
 pub(super) trait Visit {
-    fn visit(&mut self, key: Key, j: usize, i: usize, change: PackedChange);
+    fn visit(&mut self, key: Key, first: bool, j: usize, i: usize, change: PackedChange);
 }
 
 /// Every change of `incrementals` to `to`, in key order and, for one key,
@@ -45,9 +47,11 @@ pub(super) fn in_key_order(incrementals: &[Incremental], heap: bool, to: &mut im
         // in incremental order.
         let mut next: BinaryHeap<Reverse<(Key, usize)>> =
             runs.iter().enumerate().filter_map(|(j, run)| Some(Reverse((run.first()?.0, j)))).collect();
+        let mut last = None;
         while let Some(Reverse((key, j))) = next.pop() {
             let i = at[j];
-            to.visit(key, j, i, runs[j][i].1);
+            to.visit(key, last != Some(key), j, i, runs[j][i].1);
+            last = Some(key);
             at[j] += 1;
             if let Some(&(k, _)) = runs[j].get(i + 1) {
                 next.push(Reverse((k, j)));
@@ -56,31 +60,60 @@ pub(super) fn in_key_order(incrementals: &[Incremental], heap: bool, to: &mut im
         return;
     }
     // The incrementals with changes left, in `j` order (so that one key's
-    // changes go out in incremental order), each with its next change: the
-    // next key is a plain minimum of their keys, and an incremental leaves
-    // the list when it runs out (once per incremental, not a check per
-    // key: the heads were once widened to u128, one past every key marking
-    // a spent incremental, and every step compared them all wide).
+    // changes go out in incremental order), each with its next change.
+    // Each stretch of the merge runs with a fixed number of them, known
+    // when compiled (`scan`), until one is spent; the rest go on in a
+    // stretch of one fewer.
     let mut heads: Vec<Head<'_>> =
         runs.iter().enumerate().filter_map(|(j, run)| Some(Head { key: run.first()?.0, j, i: 0, run })).collect();
-    while let Some(key) = heads.iter().map(|head| head.key).min() {
-        let mut spent = false;
-        for head in heads.iter_mut().filter(|head| head.key == key) {
-            to.visit(key, head.j, head.i, head.run[head.i].1);
-            head.i += 1;
-            match head.run.get(head.i) {
-                Some(&(next, _)) => head.key = next,
-                None => spent = true,
+    while !heads.is_empty() {
+        heads = match heads.len() {
+            1 => scan::<1>(&heads, to),
+            2 => scan::<2>(&heads, to),
+            3 => scan::<3>(&heads, to),
+            4 => scan::<4>(&heads, to),
+            5 => scan::<5>(&heads, to),
+            6 => scan::<6>(&heads, to),
+            7 => scan::<7>(&heads, to),
+            8 => scan::<8>(&heads, to),
+            n => unreachable!("{n} incrementals are merged through the heap"),
+        };
+    }
+}
+
+/// The scanning merge of `N` incrementals with changes left, until one is
+/// spent: the heads it returns are those with changes left.
+///
+/// Why `N` is a constant: the heads then live in registers and each step
+/// (the next key, a plain minimum of theirs, and the heads holding it) is
+/// unrolled; with their number known only at run time, the merge's own
+/// bookkeeping cost about as much a change as the version it fed. A key
+/// at `Key::MAX` needs no care: no sentinel stands for a spent head.
+fn scan<'a, const N: usize>(heads: &[Head<'a>], to: &mut impl Visit) -> Vec<Head<'a>> {
+    let mut heads: [Head<'a>; N] = std::array::from_fn(|h| heads[h]);
+    loop {
+        let key = heads.iter().fold(heads[0].key, |min, head| min.min(head.key));
+        let (mut spent, mut first) = (false, true);
+        for head in heads.iter_mut() {
+            if head.key == key {
+                to.visit(key, first, head.j, head.i, head.run[head.i].1);
+                first = false;
+                head.i += 1;
+                match head.run.get(head.i) {
+                    Some(&(next, _)) => head.key = next,
+                    None => spent = true,
+                }
             }
         }
         if spent {
-            heads.retain(|head| head.i < head.run.len());
+            return heads.into_iter().filter(|head| head.i < head.run.len()).collect();
         }
     }
 }
 
 /// One incremental's place in the scanning merge: its next change `i`
 /// and that change's key.
+#[derive(Clone, Copy)]
 struct Head<'a> {
     key: Key,
     j: usize,
@@ -98,8 +131,6 @@ struct Builder<'a> {
     cursor: usize,
     /// The current key's row before the change being visited.
     before: Packed,
-    /// The id of the current key's previous version, if it has one.
-    previous: Option<usize>,
 }
 
 impl Visit for Builder<'_> {
@@ -108,10 +139,9 @@ impl Visit for Builder<'_> {
     /// previous key's: the keys come in order, so the steps add up to one
     /// pass over the backup at most).
     #[inline(always)]
-    fn visit(&mut self, key: Key, j: usize, i: usize, change: PackedChange) {
-        if self.oracle.changed.last() != Some(&key) {
+    fn visit(&mut self, key: Key, first: bool, j: usize, i: usize, change: PackedChange) {
+        if first {
             self.oracle.changed.push(key);
-            self.previous = None;
             let (rows, mut cursor) = (self.full.packed_rows(), self.cursor);
             while cursor < rows.len() && rows[cursor].0 < key {
                 cursor += 1;
@@ -122,40 +152,50 @@ impl Visit for Builder<'_> {
             };
             self.cursor = cursor;
         }
-        let incr = j as u16 + 1;
-        let id = version_id(self.oracle.changed.len() - 1, incr);
+        // `Oracle::new` checked the chain's length fits a u16.
+        let incr = (j as u16).wrapping_add(1);
         let after = match self.before.apply(change) {
             Some(after) => after,
-            None => self.wide_after(key, j, i, id),
+            None => self.wide_after(key, first, j, i),
         };
-        if self.previous.is_none() {
-            let start = u32::try_from(self.oracle.later.len()).expect("the scenario limits bound the versions");
+        if first {
+            // Fewer versions than changes, and `Oracle::new` checked those
+            // fit a u32.
+            let start = self.oracle.later.len() as u32;
             self.oracle.first.push(FirstVersion { row: after, start, incr, count: 1 });
         } else {
             self.oracle.later.push(Version { row: after, incr });
-            self.oracle.first.last_mut().expect("a key's first version came first").count += 1;
+            let head = self.oracle.first.last_mut().expect("a key's first version came first");
+            // One version per incremental: at most u16::MAX.
+            head.count = head.count.wrapping_add(1);
         }
-        self.previous = Some(id);
         self.before = after;
     }
 }
 
 impl Builder<'_> {
     /// A wide side (the row before or the change): the change applied
-    /// unpacked, a wide result kept in the side map under `id`.
+    /// unpacked, a wide result kept in the side map under its version's
+    /// id. The ids are made here only: the packed path never needs them.
     #[cold]
-    fn wide_after(&mut self, key: Key, j: usize, i: usize, id: usize) -> Packed {
+    fn wide_after(&mut self, key: Key, first: bool, j: usize, i: usize) -> Packed {
+        let index = self.oracle.changed.len() - 1;
         let row = match self.before.get() {
             Unpacked::Row(row) => row,
-            Unpacked::Wide => match self.previous {
-                Some(v) => Some(self.oracle.wide[&v]),
-                None => self.full.get_in(self.cursor, self.cursor + 1, key),
-            },
+            Unpacked::Wide if first => self.full.get_in(self.cursor, self.cursor + 1, key),
+            Unpacked::Wide => {
+                let head = self.oracle.first.last().expect("a key's first version came first");
+                let previous = match head.count {
+                    1 => head.incr,
+                    _ => self.oracle.later.last().expect("a key's later version").incr,
+                };
+                Some(self.oracle.wide[&version_id(index, previous)])
+            }
         };
         let after = self.incrementals[j].change_at(i).1.apply(row);
         let packed = Packed::new(after);
         if packed.is_wide() {
-            self.oracle.wide.insert(id, after.expect("a wide row is present"));
+            self.oracle.wide.insert(version_id(index, j as u16 + 1), after.expect("a wide row is present"));
         }
         packed
     }
@@ -189,7 +229,6 @@ impl Oracle {
             incrementals: &chain.incrementals,
             cursor: 0,
             before: Packed::new(None),
-            previous: None,
         };
         in_key_order(&chain.incrementals, chain.incrementals.len() > SCAN_MAX, &mut builder);
         let mut oracle = builder.oracle;

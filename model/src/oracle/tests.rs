@@ -47,7 +47,8 @@ fn both_merges_give_the_changes_in_key_then_incremental_order() {
     /// Each change with the packed word it was handed.
     struct Collect(Vec<(Key, usize, usize, crate::packed::PackedChange)>);
     impl build::Visit for Collect {
-        fn visit(&mut self, key: Key, j: usize, i: usize, change: crate::packed::PackedChange) {
+        fn visit(&mut self, key: Key, first: bool, j: usize, i: usize, change: crate::packed::PackedChange) {
+            assert_eq!(first, self.0.last().is_none_or(|last| last.0 != key), "{key} first: {first}");
             self.0.push((key, j, i, change));
         }
     }
