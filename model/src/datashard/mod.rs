@@ -167,7 +167,14 @@ impl DataShard {
         } else {
             Some(reply)
         };
-        let answer = reply.as_ref().and_then(Answer::of);
+        // Everything else of the reply is the commit's own (its operation,
+        // incremental, and the mirror it was written from): what could
+        // differ is checked in every build, so an answer is never lost or
+        // changed by being carried this way.
+        let answer = reply.as_ref().map(|reply| {
+            assert_eq!(reply.stamp, progress.accepted, "a commit answers under the stamp its record accepted");
+            Answer::of(reply).expect("a commit answers Accepted, Progress or Done (an error is answered at once)")
+        });
         let commit = DataShardCommit { op, incr, changes, progress, reply: answer, continue_scan };
         debug_assert_eq!(commit.reply(), reply, "a commit's answer is written from the commit");
         out.commit(Commit::DataShard(commit));
