@@ -1,9 +1,10 @@
 //! Where a DataShard's or the coordinator's next event reads behind its
 //! pointers, or in a vector by shard: addresses for the engine's prefetch
-//! pipeline (`sim/src/engine/prefetch.rs`) to hint a few events early. No logic and no reads of what the addresses hold:
-//! each helper reads only the struct it is given (whose lines the
-//! pipeline's first stage hinted), never a heap buffer, so it costs no miss
-//! of its own and no value it returns can reach a handler.
+//! pipeline (`sim/src/engine/prefetch.rs`) to hint a few events early. No
+//! logic and no reads of what the addresses hold beyond the structs the
+//! pipeline's first stage hinted (a helper follows no pointer of a heap
+//! buffer it was not given), so it costs no miss of its own and no value
+//! it returns can reach a handler.
 
 use crate::batch::ChangeBatch;
 use crate::datashard::{DataShard, DataShardCommit, DataShardDb};
