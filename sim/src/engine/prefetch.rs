@@ -11,20 +11,22 @@
 //!
 //! Two stages, as each event is popped (`Engine::prefetch_ahead`): for the
 //! event `FAR` places ahead, its node's engine record (both lines), its
-//! fault counts, and what `System::prefetch` names (a DataShard's
-//! tablet); for the one `NEAR` ahead, `System::prefetch_deep`, which reads the
-//! tablet the first stage brought in and hints the heap lines behind its
-//! pointers (its progress records, its delta, its rows in the backup, its
-//! scans), and, given the event's payload, a commit's or a read's changes.
-//! Only the events of the current instant are looked at (the queue's due
-//! list, in order): at scale an instant holds tens to hundreds of events.
-//! A run of fewer than `MIN_NODES` nodes skips the pipeline altogether
-//! (one comparison an event). The distances were measured on scale-100k
-//! and a 300k variant (README "Engine-led prefetch"): 2/1 and 32/12 did
-//! worse than 8/4, 4/2 and 16/6 about the same. An event takes about a microsecond at scale,
-//! so the four events between the stages cover a memory miss with room to
-//! spare, and eight ahead is near enough that the lines are not evicted
-//! before use.
+//! fault counts, and what `System::prefetch` names (for the restore
+//! system: a DataShard's tablet and its lines in the vectors by shard);
+//! for the one `NEAR` ahead, `System::prefetch_deep`, which reads what the
+//! first stage brought in and hints the lines behind it (a DataShard's
+//! progress records, delta, rows in the backup and scans), and, given the
+//! event's payload, what a commit, a read's reply or a delivered message
+//! reads (a commit's changes and checks, the coordinator's row for the
+//! answering shard). Only the events of the current instant are looked at
+//! (the queue's due list, in order): at scale an instant holds tens to
+//! hundreds of events. A run of fewer than `MIN_NODES` nodes skips the
+//! pipeline altogether (one comparison an event). The distances were
+//! measured on scale-100k and a 300k variant (README "Engine-led
+//! prefetch"): 2/1 and 32/12 did worse than 8/4, 4/2 and 16/6 about the
+//! same. An event takes about a microsecond at scale, so the four events
+//! between the stages cover a memory miss with room to spare, and eight
+//! ahead is near enough that the lines are not evicted before use.
 //!
 //! A prefetch reads nothing the program sees and cannot fault (a hint to an
 //! invalid or unmapped address is dropped): it changes timing only, never
