@@ -52,7 +52,8 @@ impl<S: System> Engine<S> {
                     self.stats.partition_drops += 1;
                     return step;
                 }
-                let refused = self.system.refusable(to, &msg) && self.injector.on_refusable(now, to);
+                let refused = self.system.refusable(to, &msg)
+                    && self.injector.on_refusable(now, to, &mut self.nodes[to as usize].anchors);
                 step.kind = if refused { EventKind::Refused } else { EventKind::Deliver };
                 step.payload = trace::digest(&msg);
                 step.label = S::msg_label(&msg);
@@ -137,7 +138,7 @@ impl<S: System> Engine<S> {
         let n = &mut self.nodes[node as usize];
         n.commits += 1;
         let nth = n.commits;
-        let armed = n.kill_at.remove(&nth).or_else(|| n.kill_next.take());
+        let armed = n.kills.as_mut().and_then(|kills| kills.take(nth));
         self.stats.commits += 1;
         self.system.apply_commit(node, now, &commit);
         if let Some(down) = self.injector.on_commit_done(now, node, nth, armed) {
@@ -251,7 +252,7 @@ impl<S: System> Engine<S> {
             }
             Effect::Commit(commit) => {
                 let latency = self.config.commit_latency.sample(&mut self.latency_rng);
-                let slow = self.injector.on_commit_issue(self.now, node);
+                let slow = self.injector.on_commit_issue(self.now, node, &mut self.nodes[node as usize].anchors);
                 self.stats.slow_commits += u64::from(slow > 0);
                 let n = &mut self.nodes[node as usize];
                 // A tablet's log is written in order: commits complete in issue order.
@@ -267,7 +268,8 @@ impl<S: System> Engine<S> {
             }
             Effect::Io(io) => {
                 let (fatal, transient) = (self.config.io_fatal, self.config.io_transient);
-                let fault = self.injector.on_io(self.now, node, fatal, transient);
+                let anchors = &mut self.nodes[node as usize].anchors;
+                let fault = self.injector.on_io(self.now, node, anchors, fatal, transient);
                 self.stats.read_errors += u64::from(fault.is_some());
                 let reply = self.system.serve_io(node, io, fault);
                 let latency = self.config.io_latency.sample(&mut self.latency_rng);
