@@ -27,6 +27,7 @@ use restoresim::engine::pingpong::pingpong_engine;
 use restoresim::run::{RunOptions, run};
 use restoresim_benches::bare::{BarePingPong, BareRing};
 use restoresim_benches::ring::{ring_engine, run_ring};
+use restoresim_benches::thread_cpu_time;
 
 /// One guarded comparison.
 struct Case {
@@ -39,16 +40,6 @@ struct Case {
     events: u64,
     bare: Box<dyn FnMut(u64)>,
     engine: Box<dyn FnMut(u64)>,
-}
-
-/// CPU time of this thread: on a machine shared with other jobs the wall
-/// clock also counts the slices the thread spent waiting for a core.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn time(f: &mut dyn FnMut(u64), events: u64) -> Duration {
