@@ -4,8 +4,10 @@
 //! random order over gigabytes, so its cost per event follows this curve,
 //! not a constant; a growth goal has to be read against it.
 //!
-//! `cargo run --release -p restoresim-benches --bin memory-curve [MIB...]`
-//! (default 100 600 1200 2500 5000). For each size it fills a buffer backed
+//! `cargo run --release -p restoresim-benches --bin memory-curve --
+//! [--small-pages] [MIB...]` (default 100 600 1200 2500 5000;
+//! `--small-pages` leaves the buffer on the kernel's default pages, to
+//! see what huge pages are worth). For each size it fills a buffer backed
 //! by transparent huge pages (as the simulator's allocator does) with one
 //! random cycle through all of its 64-byte lines, then times two walks:
 //! one chain (each read waits for the last: the latency of a miss) and
@@ -32,12 +34,17 @@ const WORDS_PER_LINE: usize = LINE / std::mem::size_of::<u64>();
 
 fn main() -> ExitCode {
     let mut sizes = Vec::new();
+    let mut huge = true;
     for arg in std::env::args().skip(1) {
+        if arg == "--small-pages" {
+            huge = false;
+            continue;
+        }
         match arg.parse::<usize>() {
             Ok(mib) if (1..=1 << 20).contains(&mib) => sizes.push(mib),
             _ => {
                 eprintln!("memory-curve: expected sizes in MiB (1 to 1048576); got `{arg}`");
-                eprintln!("usage: memory-curve [MIB...]");
+                eprintln!("usage: memory-curve [--small-pages] [MIB...]");
                 return ExitCode::from(2);
             }
         }
@@ -48,12 +55,12 @@ fn main() -> ExitCode {
     println!("{:>8} {:>11} {:>14} {:>16} {:>8}", "MiB", "huge pages", "1 chain ns", "16 chains ns", "ratio");
     let mut first = None;
     for mib in sizes {
-        let buffer = Cycle::new(mib * (1 << 20) / LINE);
-        let huge = huge_page_mib().map_or("?".to_string(), |h| format!("{:.0} %", 100.0 * h as f64 / mib as f64));
+        let buffer = Cycle::new(mib * (1 << 20) / LINE, huge);
+        let backed = huge_page_mib().map_or("?".to_string(), |h| format!("{:.0} %", 100.0 * h as f64 / mib as f64));
         let latency = buffer.walk(1);
         let overlapped = buffer.walk(CHAINS);
         let base = *first.get_or_insert(overlapped);
-        println!("{mib:>8} {huge:>11} {latency:>14.1} {overlapped:>16.1} {:>8.2}", overlapped / base);
+        println!("{mib:>8} {backed:>11} {latency:>14.1} {overlapped:>16.1} {:>8.2}", overlapped / base);
     }
     ExitCode::SUCCESS
 }
@@ -66,10 +73,12 @@ struct Cycle {
 }
 
 impl Cycle {
-    fn new(lines: usize) -> Cycle {
+    fn new(lines: usize, huge: bool) -> Cycle {
         assert!(lines >= CHAINS && u32::try_from(lines).is_ok(), "from 1 KiB to 256 GiB");
         let mut words = vec![0u64; lines * WORDS_PER_LINE];
-        huge_pages(&mut words);
+        if huge {
+            huge_pages(&mut words);
+        }
         // Sattolo's shuffle: a uniformly random single cycle.
         let mut order: Vec<u32> = (0..lines as u32).collect();
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
