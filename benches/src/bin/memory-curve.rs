@@ -16,9 +16,10 @@
 //! chains start evenly spaced along the cycle and read at most one pass
 //! of it, so no chain reads a line another brought in. Times are the
 //! thread's CPU time, the median of three walks. The `huge pages` column
-//! is the share of the buffer the kernel backed with them: where memory is
-//! fragmented it backs less, and the walk slows by up to twice (a walk
-//! over small pages pays a page-table walk for nearly every read).
+//! is the share of the buffer the kernel backed with them: a walk over
+//! small pages pays a page-table walk for nearly every read, and
+//! `--small-pages` shows what that costs (over twice as much at 5 GiB on
+//! the VM README "The machine's own curve" was measured on).
 
 use std::process::ExitCode;
 

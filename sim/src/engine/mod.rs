@@ -18,10 +18,9 @@
 //!   (`prefetch.rs`) hints the caches with the state of the events 8 and 4
 //!   places ahead in the instant's due list (the engine's node record,
 //!   fault anchors included, then the system's `prefetch` and
-//!   `prefetch_deep` hooks),
-//!   so a million shards' random-order first touches overlap instead of
-//!   stalling one by one; a hint reads no value a handler sees, so no
-//!   trace can depend on it.
+//!   `prefetch_deep` hooks), so a million shards' random-order first
+//!   touches overlap instead of stalling one by one; a hint reads no
+//!   value a handler sees, so no trace can depend on it.
 
 mod config;
 mod dispatch;
@@ -355,8 +354,8 @@ impl<S: System> Engine<S> {
     /// The prefetch pipeline (`prefetch.rs`), run as each event is popped:
     /// the first stage for the event `prefetch::FAR` places ahead (its
     /// engine record with its fault anchors, and what the system's
-    /// `prefetch` names), the second for the one `prefetch::NEAR` ahead, whose first
-    /// stage has landed since (the system's `prefetch_deep`: the lines
+    /// `prefetch` names), the second for the one `prefetch::NEAR` ahead,
+    /// whose first stage has landed since (the system's `prefetch_deep`: the lines
     /// behind the pointers the first stage brought in). Reads only the
     /// queue's due list and the vectors' own bounds; writes nothing. Off
     /// in a run of fewer than `prefetch::MIN_NODES` nodes, whose state the

@@ -17,7 +17,7 @@
 //! | incrementals | 200 | a stage per incremental (not re-measured past 200 since a commit's checks became O(1) in the chain's length) |
 //! | shards × incrementals | 2,000,000 | ~8 events per shard and stage; measured: 10,000 × 200 ran 15 M events in 35 s and 0.6 GiB, 2,000 × 200 3 M events in 3.6 s (was 10.8 s when each commit looked at every incremental) |
 //! | rows (full backup, per table) | 100,000,000 | held by the workload and the DataShards; `scenarios/scale/scale-1m.ron` (100 M rows) is the largest shape measured (README, "Scale") |
-//! | changes per incremental (`changes.max`) | 20,000,000 | `scale-1m.ron`'s incrementals are 15 M changes each; drawn from 10–20 M until 2026-11-30, runs of up to 20 M were measured |
+//! | changes per incremental (`changes.max`) | 20,000,000 | `scale-1m.ron`'s incrementals are 15 M changes each (drawn from 10–20 M until 2026-11-30) |
 //! | model rows: tables × (rows + incrementals × changes.max) | 140,000,000 | the full backup (shared by workload and oracle), the oracle's one version per change, the DataShards' rows: `scale-1m.ron` is 130 M (140 M, exactly the limit, when its incrementals were drawn up to 20 M) |
 //! | restores | 1,000 | |
 //! | triggered restarts (`faults.restarts`) | 10,000 | each is checked in O(1) per event, but each is a fault |
