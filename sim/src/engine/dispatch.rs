@@ -52,8 +52,7 @@ impl<S: System> Engine<S> {
                     self.stats.partition_drops += 1;
                     return step;
                 }
-                let refused = self.system.refusable(to, &msg)
-                    && self.injector.on_refusable(now, to, &mut self.nodes[to as usize].anchors);
+                let refused = self.system.refusable(to, &msg) && self.injector.on_refusable(now, to);
                 step.kind = if refused { EventKind::Refused } else { EventKind::Deliver };
                 step.payload = trace::digest(&msg);
                 step.label = S::msg_label(&msg);
@@ -138,7 +137,7 @@ impl<S: System> Engine<S> {
         let n = &mut self.nodes[node as usize];
         n.commits += 1;
         let nth = n.commits;
-        let armed = n.kills.as_mut().and_then(|kills| kills.take(nth));
+        let armed = n.kill_at.remove(&nth).or_else(|| n.kill_next.take());
         self.stats.commits += 1;
         self.system.apply_commit(node, now, &commit);
         if let Some(down) = self.injector.on_commit_done(now, node, nth, armed) {
@@ -252,7 +251,7 @@ impl<S: System> Engine<S> {
             }
             Effect::Commit(commit) => {
                 let latency = self.config.commit_latency.sample(&mut self.latency_rng);
-                let slow = self.injector.on_commit_issue(self.now, node, &mut self.nodes[node as usize].anchors);
+                let slow = self.injector.on_commit_issue(self.now, node);
                 self.stats.slow_commits += u64::from(slow > 0);
                 let n = &mut self.nodes[node as usize];
                 // A tablet's log is written in order: commits complete in issue order.
@@ -268,8 +267,7 @@ impl<S: System> Engine<S> {
             }
             Effect::Io(io) => {
                 let (fatal, transient) = (self.config.io_fatal, self.config.io_transient);
-                let anchors = &mut self.nodes[node as usize].anchors;
-                let fault = self.injector.on_io(self.now, node, anchors, fatal, transient);
+                let fault = self.injector.on_io(self.now, node, fatal, transient);
                 self.stats.read_errors += u64::from(fault.is_some());
                 let reply = self.system.serve_io(node, io, fault);
                 let latency = self.config.io_latency.sample(&mut self.latency_rng);

@@ -71,8 +71,8 @@ impl<S: System> Engine<S> {
                 links,
                 events: _,
                 commits,
-                anchors: _,
-                kills,
+                kill_at,
+                kill_next,
             } = n;
             (up, generation).hash(h);
             // A commit completes at max(now + latency, last_commit_at): a
@@ -82,9 +82,7 @@ impl<S: System> Engine<S> {
                 last_commit_tiebreak.hash(h);
             }
             links.piped().hash(h);
-            let (kill_at, kill_next) = kills.as_deref().map_or((None, None), |k| (Some(&k.at), k.next));
-            let kills: Vec<_> =
-                kill_at.into_iter().flatten().map(|(nth, down)| (nth.saturating_sub(*commits), *down)).collect();
+            let kills: Vec<_> = kill_at.iter().map(|(nth, down)| (nth.saturating_sub(*commits), *down)).collect();
             kills.hash(h);
             kill_next.hash(h);
         }

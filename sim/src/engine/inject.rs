@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::network::{FaultWindow, Latency, NetworkConfig};
-use super::node::FaultAnchors;
 use super::prng::{Ratio, Stream};
 use super::{IoFault, Micros, NodeId};
 
@@ -227,6 +226,8 @@ pub(crate) struct Injector {
     /// at `Ratio::NEVER` a send draws nothing (`chance` draws nothing for
     /// 0), so the send path skips `on_send` and the stream is untouched.
     send_faults: bool,
+    /// Per node, the anchors of its read, refusal and slow-commit faults.
+    counts: Vec<NodeCounts>,
     /// Faults injected since the harness last took them.
     pub log: Vec<(Micros, InjectedFault)>,
     /// Record fault points in `probes` (explore's runs; off otherwise).
@@ -234,8 +235,33 @@ pub(crate) struct Injector {
     pub probes: Vec<Probe>,
 }
 
+/// One node's counts the injector anchors faults to, together: a scale
+/// run's DataShard reads and commits in one event, and three arrays
+/// indexed by a million nodes were three cache misses.
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeCounts {
+    reads: u64,
+    refusable: u64,
+    commits_issued: u64,
+}
+
 impl Injector {
-    pub fn new(window: FaultWindow, tablets: TabletFaults, net: &NetworkConfig, streams: [Stream; 2]) -> Self {
+    /// Hints `node`'s counts into the caches (the engine's prefetch
+    /// pipeline: a DataShard's commit reads them at a random index).
+    #[inline(always)]
+    pub(super) fn prefetch(&self, node: NodeId) {
+        if let Some(counts) = self.counts.get(node as usize) {
+            super::prefetch::lines(counts);
+        }
+    }
+
+    pub fn new(
+        nodes: usize,
+        window: FaultWindow,
+        tablets: TabletFaults,
+        net: &NetworkConfig,
+        streams: [Stream; 2],
+    ) -> Self {
         let [network, faults] = streams;
         Injector {
             window,
@@ -245,6 +271,7 @@ impl Injector {
             network_rng: network,
             fault_rng: faults,
             tape: None,
+            counts: vec![NodeCounts::default(); nodes],
             log: Vec::new(),
             probing: false,
             probes: Vec::new(),
@@ -328,16 +355,10 @@ impl Injector {
     }
 
     /// A backup read of `node`: fails transiently, fatally, or not at all.
-    pub(super) fn on_io(
-        &mut self,
-        now: Micros,
-        node: NodeId,
-        anchors: &mut FaultAnchors,
-        fatal: Ratio,
-        transient: Ratio,
-    ) -> Option<IoFault> {
-        anchors.reads += 1;
-        let nth = anchors.reads;
+    pub fn on_io(&mut self, now: Micros, node: NodeId, fatal: Ratio, transient: Ratio) -> Option<IoFault> {
+        let reads = &mut self.counts[node as usize].reads;
+        *reads += 1;
+        let nth = *reads;
         let fault = match &self.tape {
             Some(tape) => tape.reads.get(&(node, nth)).copied(),
             None if self.window.contains(now) => {
@@ -358,9 +379,10 @@ impl Injector {
     }
 
     /// A refusable request reached `node`: is it refused?
-    pub(super) fn on_refusable(&mut self, now: Micros, node: NodeId, anchors: &mut FaultAnchors) -> bool {
-        anchors.refusable += 1;
-        let nth = anchors.refusable;
+    pub fn on_refusable(&mut self, now: Micros, node: NodeId) -> bool {
+        let refusable = &mut self.counts[node as usize].refusable;
+        *refusable += 1;
+        let nth = *refusable;
         let refuse = match &self.tape {
             Some(tape) => tape.refusals.contains(&(node, nth)),
             None => self.window.contains(now) && self.fault_rng.chance(self.tablets.refuse),
@@ -373,9 +395,10 @@ impl Injector {
 
     /// Extra latency of the commit `node` issues now.
     #[inline]
-    pub(super) fn on_commit_issue(&mut self, now: Micros, node: NodeId, anchors: &mut FaultAnchors) -> Micros {
-        anchors.commits_issued += 1;
-        let nth = anchors.commits_issued;
+    pub fn on_commit_issue(&mut self, now: Micros, node: NodeId) -> Micros {
+        let commits_issued = &mut self.counts[node as usize].commits_issued;
+        *commits_issued += 1;
+        let nth = *commits_issued;
         let extra = match &self.tape {
             Some(tape) => tape.slow_commits.get(&(node, nth)).copied().unwrap_or(0),
             None if self.window.contains(now) && self.fault_rng.chance(self.tablets.slow_commit) => {

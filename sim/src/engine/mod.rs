@@ -16,11 +16,11 @@
 //!   durable; events addressed to an older generation are discarded;
 //! - nothing depends on an address or on timing: the prefetch pipeline
 //!   (`prefetch.rs`) hints the caches with the state of the events 8 and 4
-//!   places ahead in the instant's due list (the engine's node record,
-//!   fault anchors included, then the system's `prefetch` and
-//!   `prefetch_deep` hooks), so a million shards' random-order first
-//!   touches overlap instead of stalling one by one; a hint reads no
-//!   value a handler sees, so no trace can depend on it.
+//!   places ahead in the instant's due list (the engine's node record and
+//!   fault counts, then the system's `prefetch` and `prefetch_deep` hooks),
+//!   so a million shards' random-order first touches overlap instead of
+//!   stalling one by one; a hint reads no value a handler sees, so no
+//!   trace can depend on it.
 
 mod config;
 mod dispatch;
@@ -43,14 +43,16 @@ mod step;
 mod system;
 pub mod trace;
 
+use std::collections::BTreeMap;
+
 pub use config::EngineConfig;
 use event::Event;
 pub use inject::{Anchor, InjectedFault, Partition, Probe, TabletFaults};
 use inject::{Injector, TapeIndex};
 use links::Links;
 pub use network::{FaultWindow, Latency, LinkLatency, NetworkConfig};
+use node::Node;
 pub use node::NodeKind;
-use node::{FaultAnchors, Node};
 use partition::Partitions;
 pub use partition::RandomPartitions;
 pub use pending::{Pending, PendingEvent};
@@ -136,11 +138,12 @@ impl<S: System> Engine<S> {
                 links: Links::new(kinds.len()),
                 events: 0,
                 commits: 0,
-                anchors: FaultAnchors::default(),
-                kills: None,
+                kill_at: BTreeMap::new(),
+                kill_next: None,
             })
             .collect();
         let injector = Injector::new(
+            kinds.len(),
             config.window,
             config.tablets.clone(),
             &config.network,
@@ -309,13 +312,13 @@ impl<S: System> Engine<S> {
     /// durable but drop its completion and crash it instead, down `down_for`.
     pub fn kill_on_commit(&mut self, node: NodeId, nth: u64, down_for: Micros) {
         assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
-        self.nodes[node as usize].kills.get_or_insert_default().at.insert(nth, down_for);
+        self.nodes[node as usize].kill_at.insert(nth, down_for);
     }
 
     /// Kill the tablet at the next commit to complete (see `kill_on_commit`).
     pub fn kill_next_commit(&mut self, node: NodeId, down_for: Micros) {
         assert_eq!(self.nodes[node as usize].kind, NodeKind::Tablet, "only tablets restart");
-        self.nodes[node as usize].kills.get_or_insert_default().next = Some(down_for);
+        self.nodes[node as usize].kill_next = Some(down_for);
     }
 
     /// Cut `p.nodes` off from the rest in `[p.from, p.until)`.
@@ -353,9 +356,9 @@ impl<S: System> Engine<S> {
 
     /// The prefetch pipeline (`prefetch.rs`), run as each event is popped:
     /// the first stage for the event `prefetch::FAR` places ahead (its
-    /// engine record with its fault anchors, and what the system's
-    /// `prefetch` names), the second for the one `prefetch::NEAR` ahead,
-    /// whose first stage has landed since (the system's `prefetch_deep`: the lines
+    /// engine record, its fault counts, and what the system's `prefetch`
+    /// names), the second for the one `prefetch::NEAR` ahead, whose first
+    /// stage has landed since (the system's `prefetch_deep`: the lines
     /// behind the pointers the first stage brought in). Reads only the
     /// queue's due list and the vectors' own bounds; writes nothing. Off
     /// in a run of fewer than `prefetch::MIN_NODES` nodes, whose state the
@@ -374,6 +377,7 @@ impl<S: System> Engine<S> {
             if let Some(n) = self.nodes.get(node as usize) {
                 prefetch::lines(n);
             }
+            self.injector.prefetch(node);
             self.system.prefetch(node);
         }
         match self.queue.ahead(prefetch::NEAR) {

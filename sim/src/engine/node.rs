@@ -19,8 +19,7 @@ pub enum NodeKind {
 /// reach a million nodes in random order, a cache miss a line. The first
 /// line holds what every event of a DataShard reads and writes (alive,
 /// its event count, its link to the SchemeShard, its commit log tail);
-/// the second what a commit, a backup read or a refusable request reads
-/// (its commit count, its fault anchors, its armed kills).
+/// the second what only a completed commit reads (its count, its kills).
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(super) struct Node {
@@ -38,45 +37,11 @@ pub(super) struct Node {
     /// costs one lookup.
     pub(super) links: Links,
     pub(super) commits: u64,
-    /// The anchors of the injector's faults on this node, on the node's
-    /// own line: a vector of their own by node was one more random cache
-    /// line (and at a million nodes one more TLB walk) for every read and
-    /// commit a DataShard issues.
-    pub(super) anchors: FaultAnchors,
-    /// The kills a trigger armed, if any ever was: boxed, because a run
-    /// without kill triggers (every scale run) never arms one and the map
-    /// would take the anchors' room on the line.
-    pub(super) kills: Option<Box<Kills>>,
-}
-
-/// One node's counts the injector anchors its faults to (a fault is
-/// named by the node and the count it happened at, e.g. "its 3rd read").
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct FaultAnchors {
-    /// Backup reads issued.
-    pub(super) reads: u64,
-    /// Refusable requests delivered.
-    pub(super) refusable: u64,
-    /// Commits issued.
-    pub(super) commits_issued: u64,
-}
-
-/// The kills armed on a tablet.
-#[derive(Debug, Default)]
-pub(super) struct Kills {
     /// Kill at these commit numbers (1-based, over its life), down for the value.
-    pub(super) at: BTreeMap<u64, Micros>,
+    pub(super) kill_at: BTreeMap<u64, Micros>,
     /// Kill at the next commit to complete, down for the value (kept across
     /// a crash in between: "the first commit from the trigger on").
-    pub(super) next: Option<Micros>,
-}
-
-impl Kills {
-    /// The kill armed for the `nth` commit to complete, taken: one at that
-    /// number first, else one at the next commit.
-    pub(super) fn take(&mut self, nth: u64) -> Option<Micros> {
-        self.at.remove(&nth).or_else(|| self.next.take())
-    }
+    pub(super) kill_next: Option<Micros>,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 128, "a node is two cache lines");

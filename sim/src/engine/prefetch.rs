@@ -10,10 +10,9 @@
 //! discrete-event simulators.
 //!
 //! Two stages, as each event is popped (`Engine::prefetch_ahead`): for the
-//! event `FAR` places ahead, its node's engine record (both lines, its
-//! fault anchors on the second), and what `System::prefetch` names (for
-//! the restore system: a DataShard's tablet and its lines in the vectors
-//! by shard);
+//! event `FAR` places ahead, its node's engine record (both lines), its
+//! fault counts, and what `System::prefetch` names (for the restore
+//! system: a DataShard's tablet and its lines in the vectors by shard);
 //! for the one `NEAR` ahead, `System::prefetch_deep`, which reads what the
 //! first stage brought in and hints the lines behind it (a DataShard's
 //! progress records, delta, rows in the backup and scans), and, given the
