@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | scenario file | 4 MiB | read whole before parsing; `/dev/zero` must not fill memory |
 //! | tables | 1,000 | one restore and one oracle per table |
-//! | shards per table, and in all tables | 1,000,000 | the scale goal (`scale-1m.ron`: measured 24-28 s of CPU and 4.8 GiB; README, "Scale"); node ids are `u32` |
+//! | shards per table, and in all tables | 1,000,000 | the scale goal (`scale-1m.ron`: measured 24-29 s of CPU and 4.9 GiB; README, "Scale"); node ids are `u32` |
 //! | incrementals | 200 | a stage per incremental (not re-measured past 200 since a commit's checks became O(1) in the chain's length) |
 //! | shards × incrementals | 2,000,000 | ~8 events per shard and stage; measured: 10,000 × 200 ran 15 M events in 35 s and 0.6 GiB, 2,000 × 200 3 M events in 3.6 s (was 10.8 s when each commit looked at every incremental) |
 //! | rows (full backup, per table) | 100,000,000 | held by the workload and the DataShards; `scenarios/scale/scale-1m.ron` (100 M rows) is the largest shape measured (README, "Scale") |
