@@ -26,6 +26,10 @@ use crate::workload::Workload;
 pub struct ShardSpans {
     workload: Arc<Workload>,
     tables: Vec<Option<TableSpans>>,
+    /// Per table, the global index of its first shard: ascending, since
+    /// shards are numbered table by table. A hint finds a shard's table
+    /// by searching it, reading neither the topology nor every table.
+    firsts: Vec<u32>,
 }
 
 /// One table's boundaries: `bounds[s * columns + c]` is the index in
@@ -88,7 +92,19 @@ impl ShardSpans {
                 TableSpans::build(&workload.topology.shards, &table.shards, chain, oracle)
             })
             .collect();
-        ShardSpans { workload, tables }
+        let mut next = 0u32;
+        let firsts = workload
+            .topology
+            .tables
+            .iter()
+            .map(|table| {
+                let first = next;
+                debug_assert!(table.shards.first().is_none_or(|s| s.0 == first), "shards numbered table by table");
+                next += table.shards.len() as u32;
+                first
+            })
+            .collect();
+        ShardSpans { workload, tables, firsts }
     }
 
     /// `spec`'s spans, if the index covers it (see the module doc).
@@ -116,10 +132,10 @@ impl ShardSpans {
     /// The table index holding global shard `shard`, and its position there.
     #[inline]
     fn table_of(&self, shard: ShardIdx) -> Option<(&TableSpans, usize)> {
-        self.tables.iter().flatten().find_map(|t| {
-            let s = shard.0.wrapping_sub(t.first);
-            (s < t.shards).then_some((t, s as usize))
-        })
+        let t = self.firsts.partition_point(|first| *first <= shard.0).checked_sub(1)?;
+        let table = self.tables.get(t)?.as_ref()?;
+        let s = shard.0.checked_sub(table.first).filter(|s| *s < table.shards)?;
+        Some((table, s as usize))
     }
 
     /// Where shard `shard`'s spans lie (its row of boundaries and the
@@ -306,7 +322,13 @@ mod tests {
                 assert!(index.of_range(spec.table, spec.start, spec.end - 1).is_none(), "not a shard's range");
                 let stranger = ShardSpec { start: spec.start + 1, ..spec.clone() };
                 assert!(index.of(&stranger).is_none(), "a spec that is not the topology's");
+                let hinted = index.of_shard_for_hint(spec.idx).expect("a hint finds every shard");
+                assert_eq!((hinted.full(), hinted.changed()), (spans.full(), spans.changed()), "round {round}");
+                assert!(!index.bounds_addr(spec.idx).0.is_null(), "round {round}: {spec:?}'s bounds");
             }
+            let past = ShardIdx(workload.topology.shards.len() as u32);
+            assert!(index.of_shard_for_hint(past).is_none(), "no shard past the last");
+            assert!(index.bounds_addr(past).0.is_null());
         }
     }
 

@@ -99,8 +99,9 @@ pub enum AnswerStatus {
 
 impl Answer {
     /// What `reply` keeps of itself, given that the commit it rides with
-    /// holds the rest: `None` for a response that is not one of the
-    /// commit's (a debug build checks that it is).
+    /// holds the rest: `None` for an error, which no commit carries (its
+    /// one caller, `DataShard`'s commit of a batch, refuses that in every
+    /// build).
     pub fn of(reply: &TEvIncrementalRestoreResponse) -> Option<Answer> {
         let status = match reply.status {
             ResponseStatus::Accepted => AnswerStatus::Accepted,
