@@ -291,7 +291,7 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
         None => (Outcome::Pass, None),
     };
     if let Some(v) = &violation {
-        recorder.log.push(format!("{} VIOLATION {}: {}", record::fmt_time(v.at_us), v.invariant, v.message));
+        recorder.push_line(format!("{} VIOLATION {}: {}", record::fmt_time(v.at_us), v.invariant, v.message));
     }
     let end = engine.now();
     let title = format!(
@@ -345,7 +345,7 @@ fn run_resolved(scenario: &Scenario, seed: u64, mut options: RunOptions, tape: O
         virtual_time_us: end,
         stats,
         restores,
-        log: recorder.log,
+        log: recorder.take_log(),
         plot,
         fault_tape,
         swarm_profile,
