@@ -82,9 +82,9 @@ impl Recorder {
     /// between) share a line: a table's shards all boot at time 0, and at a
     /// million shards a line each was 33 MB of log saying one thing. A
     /// restart mid-run is a boot on its own, so it keeps a line of its own.
-    /// A boot that extends the run only counts: the line is written once,
-    /// when the run ends (writing it at every boot was ~2 % of scale-100k's
-    /// instructions).
+    /// A boot that extends the run is only counted: the line is written
+    /// once, when the run ends (writing it at every boot was ~2 % of
+    /// scale-100k's instructions).
     fn booted(&mut self, now: Micros, actor: Actor) {
         if let Actor::DataShard(shard) = actor
             && let Some(run) = self.boots.as_mut()
