@@ -39,8 +39,9 @@ pub(super) fn column_edges(end_us: u64, columns: usize) -> Vec<u64> {
 /// sizes differ by at most one.
 ///
 /// A row is swept column by column with a count of its shards at each
-/// level, so it costs O(points × log columns + columns × touched levels),
-/// not O(shards × columns): a shard has a handful of points, and merging
+/// level, so it costs O(points × log points + columns), its shards' points
+/// placed and sorted by column, not O(shards × columns): a shard has a
+/// handful of points, and merging
 /// every shard into every column (the first way, kept in the tests as the
 /// reference) was ~5 % of a scale run's instructions at 100,000 shards.
 pub(super) fn heat_rows(shards: &[ShardSeries], edges: &[u64], max_rows: usize) -> Vec<HeatRow> {
