@@ -87,6 +87,15 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { pairs, bins, small, large })
 }
 
+/// A round's run of the smaller scenario, and of the larger.
+type Pair = (Cost, Cost);
+
+/// One run of every pair: the smaller scenario's or the larger's.
+type Side = fn(&Pair) -> &Cost;
+
+/// The two sides of a pair, by name.
+const SIDES: [(&str, Side); 2] = [("SMALL", |p| &p.0), ("LARGE", |p| &p.1)];
+
 /// What one run cost, as the kernel counted it.
 struct Cost {
     user: f64,
@@ -116,7 +125,7 @@ fn rounds(args: &Args, out: &Path) -> Result<bool, String> {
         "round", "bin", "scenario", "user s", "sys s", "wall s", "peak MiB"
     );
     // costs[b][r] = (small, large) of binary b in round r.
-    let mut costs: Vec<Vec<(Cost, Cost)>> = args.bins.iter().map(|_| Vec::new()).collect();
+    let mut costs: Vec<Vec<Pair>> = args.bins.iter().map(|_| Vec::new()).collect();
     for round in 1..=args.pairs {
         for (b, bin) in args.bins.iter().enumerate() {
             let small = run(bin, &args.small, out)?;
@@ -152,16 +161,14 @@ fn rounds(args: &Args, out: &Path) -> Result<bool, String> {
         );
     }
     for b in 1..costs.len() {
-        for (which, pick) in [("small", 0), ("large", 1)] {
-            let ratio: Vec<f64> = costs[b]
-                .iter()
-                .zip(&costs[0])
-                .map(|(x, base)| if pick == 0 { x.0.user / base.0.user } else { x.1.user / base.1.user })
-                .collect();
+        for (which, side) in SIDES {
+            let ratio: Vec<f64> =
+                costs[b].iter().zip(&costs[0]).map(|(x, base)| side(x).user / side(base).user).collect();
             println!(
-                "{} / {} ({which}): user CPU run by run {}; median x{:.3}",
+                "{} / {} ({}): user CPU run by run {}; median x{:.3}",
                 name(b),
                 name(0),
+                which.to_lowercase(),
                 ratio.iter().map(|r| format!("x{r:.3}")).collect::<Vec<_>>().join(" "),
                 median(&ratio)
             );
@@ -171,14 +178,10 @@ fn rounds(args: &Args, out: &Path) -> Result<bool, String> {
 }
 
 /// Every run of one scenario printed the same trace hash, whatever the binary.
-fn same_hashes(costs: &[Vec<(Cost, Cost)>]) -> bool {
+fn same_hashes(costs: &[Vec<Pair>]) -> bool {
     let mut same = true;
-    for (which, pick) in [("SMALL", 0), ("LARGE", 1)] {
-        let hashes: Vec<&str> = costs
-            .iter()
-            .flatten()
-            .map(|pair| if pick == 0 { pair.0.hash.as_str() } else { pair.1.hash.as_str() })
-            .collect();
+    for (which, side) in SIDES {
+        let hashes: Vec<&str> = costs.iter().flatten().map(|pair| side(pair).hash.as_str()).collect();
         if hashes.windows(2).any(|w| w[0] != w[1]) {
             eprintln!("scale-growth: the runs of {which} printed different trace hashes: {hashes:?}");
             same = false;
