@@ -33,10 +33,25 @@ const LINE: usize = 64;
 /// Line-sized entries: the cycle's next line index sits at the start of each.
 const WORDS_PER_LINE: usize = LINE / std::mem::size_of::<u64>();
 
+const USAGE: &str = "usage: memory-curve [--small-pages] [MIB...]";
+
+/// What `--help` prints under the usage line.
+const HELP: &str = "\
+For each buffer size in MiB (default 100 600 1200 2500 5000), the thread
+CPU time of one random read of a 64-byte line: alone (one chain, a
+miss's latency) and overlapped (16 chains in step), median of three
+walks, and the share of the buffer on huge pages.
+
+  --small-pages   leave the buffer on the kernel's default pages";
+
 fn main() -> ExitCode {
     let mut sizes = Vec::new();
     let mut huge = true;
     for arg in std::env::args().skip(1) {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}\n\n{HELP}");
+            return ExitCode::SUCCESS;
+        }
         if arg == "--small-pages" {
             huge = false;
             continue;
@@ -45,7 +60,7 @@ fn main() -> ExitCode {
             Ok(mib) if (1..=1 << 20).contains(&mib) => sizes.push(mib),
             _ => {
                 eprintln!("memory-curve: expected sizes in MiB (1 to 1048576); got `{arg}`");
-                eprintln!("usage: memory-curve [--small-pages] [MIB...]");
+                eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }

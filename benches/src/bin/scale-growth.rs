@@ -29,7 +29,28 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+const USAGE: &str = "usage: scale-growth [--pairs N] [--bin PATH]... SMALL.ron LARGE.ron";
+
+/// What `--help` prints under the usage line.
+const HELP: &str = "\
+After one unrecorded warm-up run of LARGE per binary, runs SMALL then
+LARGE once per binary each round, each run its own `restoresim run`
+process, and prints user and system CPU, wall time and
+peak RSS of every run, the growth LARGE / SMALL in user CPU pair by pair
+with its median, and each binary against the first, run by run.
+
+  --pairs N    rounds (1 to 1000; default 5)
+  --bin PATH   a restoresim binary (repeatable: binaries take turns;
+               default: the restoresim beside this binary)
+
+Exit 0 when measured, 1 when runs of one scenario print different trace
+hashes or a run fails, 2 on bad arguments.";
+
 fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}\n\n{HELP}");
+        return ExitCode::SUCCESS;
+    }
     match parse(std::env::args().skip(1)) {
         Ok(args) => match measure(&args) {
             Ok(true) => ExitCode::SUCCESS,
@@ -41,7 +62,7 @@ fn main() -> ExitCode {
         },
         Err(e) => {
             eprintln!("scale-growth: {e}");
-            eprintln!("usage: scale-growth [--pairs N] [--bin PATH]... SMALL.ron LARGE.ron");
+            eprintln!("{USAGE}");
             ExitCode::from(2)
         }
     }
