@@ -115,10 +115,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let me = std::env::current_exe().map_err(|e| format!("cannot find this binary's directory: {e}"))?;
         bins.push(me.with_file_name("restoresim"));
     }
-    for path in bins.iter().chain(&scenarios) {
-        if !path.is_file() {
-            return Err(format!("{} is not a file (the restoresim binary: `cargo build --release`)", path.display()));
-        }
+    if let Some(bin) = bins.iter().find(|p| !p.is_file()) {
+        return Err(format!("{} is not a file (the restoresim binary: `cargo build --release`)", bin.display()));
+    }
+    if let Some(scenario) = scenarios.iter().find(|p| !p.is_file()) {
+        return Err(format!("{} is not a file (a scenario, e.g. scenarios/scale/scale-100k.ron)", scenario.display()));
     }
     Ok(Args { rounds, bins, scenarios })
 }
@@ -353,6 +354,8 @@ mod tests {
         assert!(args(&["--frob"]).err().unwrap().contains("unknown flag"));
         assert!(args(&["only-one.ron"]).err().unwrap().contains("expected two scenarios or more"));
         assert!(args(&["--rounds", "x", "a", "b"]).err().unwrap().contains("--rounds expects a number"));
-        assert!(args(&["--bin", "/nonexistent/restoresim", "a", "b"]).err().unwrap().contains("is not a file"));
+        assert!(args(&["--bin", "/nonexistent/restoresim", "a", "b"]).err().unwrap().contains("the restoresim binary"));
+        let bin = std::env::current_exe().unwrap().display().to_string();
+        assert!(args(&["--bin", &bin, "/nonexistent/a.ron", "b"]).err().unwrap().contains("a scenario"));
     }
 }
