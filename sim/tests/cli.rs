@@ -109,9 +109,10 @@ fn a_safety_violation_exits_1_and_prints_its_reproduce_command() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `run --stats` prints the run's wall time and the process's peak RSS per
-/// row of the full backup (the scale scenarios' measurement), and does not
-/// change the run: the same trace hash as without it.
+/// `run --stats` prints the run's wall time, the process's CPU time with
+/// its user share per event, and its peak RSS per row of the full backup
+/// (the scale scenarios' measurement), and does not change the run: the
+/// same trace hash as without it.
 #[test]
 fn run_stats_prints_time_and_peak_memory_per_row() {
     let (plain, with_stats) = (temp_dir("stats-plain"), temp_dir("stats"));
@@ -124,6 +125,8 @@ fn run_stats_prints_time_and_peak_memory_per_row() {
     assert!(stdout.contains("wall time") && stdout.contains("s in the run itself"), "{stdout}");
     let rss = stdout.lines().find(|l| l.contains("peak RSS")).unwrap_or_else(|| panic!("no peak RSS line: {stdout}"));
     assert!(rss.contains("MiB") && rss.contains("B per row of 400 rows"), "{rss}");
+    let cpu = stdout.lines().find(|l| l.contains("CPU time")).unwrap_or_else(|| panic!("no CPU time line: {stdout}"));
+    assert!(cpu.contains("s user") && cpu.contains("s system") && cpu.contains("µs user per event"), "{cpu}");
     assert_eq!(summary(&plain)["trace_hash"], summary(&with_stats)["trace_hash"]);
     let _ = std::fs::remove_dir_all(&plain);
     let _ = std::fs::remove_dir_all(&with_stats);

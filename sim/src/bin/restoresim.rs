@@ -157,8 +157,9 @@ enum Command {
         /// 4th commit); what `sweep --crash-points` prints to reproduce.
         #[arg(long = "crash-point", value_name = "TABLET@event:K|TABLET@commit:C")]
         crash_point: Option<String>,
-        /// Also print wall time and peak resident memory (and per row of
-        /// the full backups), e.g. for scenarios/scale/*.ron.
+        /// Also print wall time, CPU time (and user CPU per event) and peak
+        /// resident memory (and per row of the full backups), e.g. for
+        /// scenarios/scale/*.ron.
         #[arg(long)]
         stats: bool,
     },
@@ -277,12 +278,12 @@ fn main() -> ExitCode {
         Command::Run { scenario, seed, out, trace, bugs, crash_point, stats } => {
             let started = std::time::Instant::now();
             let code = run_one(&scenario, seed, out, trace, &bugs, crash_point.as_deref());
-            if stats && let Ok((_, run_wall, rows)) = &code {
-                for line in stats::lines(started.elapsed(), *run_wall, *rows) {
+            if stats && let Ok((_, cost)) = &code {
+                for line in stats::lines(started.elapsed(), cost) {
                     say!("{line}");
                 }
             }
-            code.map(|(code, _, _)| code)
+            code.map(|(code, _)| code)
         }
         Command::Sweep { args, crash_points: Some(tablet), bucket, seed } => {
             let a = &args;
@@ -326,7 +327,7 @@ fn run_one(
     trace: bool,
     bug_names: &[String],
     crash_point: Option<&str>,
-) -> Result<(u8, std::time::Duration, u64), Failure> {
+) -> Result<(u8, stats::RunCost), Failure> {
     let (mut scenario, text) =
         scenario::load_text(path).map_err(|e| Failure { code: exit::BAD_INPUT, message: e.to_string() })?;
     let mut point = None;
@@ -381,7 +382,7 @@ fn run_one(
         say!("\nreproduce: {reproduce}");
     }
     let rows = scenario.workload.rows * scenario.workload.tables.len() as u64;
-    Ok((report.outcome.exit_code() as u8, wall, rows))
+    Ok((report.outcome.exit_code() as u8, stats::RunCost { run_wall: wall, rows, events: report.events }))
 }
 
 fn print_summary(report: &run::RunReport, summary: &Summary, dir: &Path) {
