@@ -92,10 +92,20 @@ mod tests {
         assert_eq!(cpu_line(0.5, 0.0, 0), "  CPU time      0.50 s user, 0.00 s system");
     }
 
+    /// The CPU time read grows as this thread computes (a read of the
+    /// wrong fields, or of zeros, would not), within a bounded loop.
     #[test]
-    fn cpu_time_is_read() {
-        let (user, system) = cpu_seconds().expect("getrusage works on the test's platform");
-        assert!(user >= 0.0 && system >= 0.0);
+    fn cpu_time_grows_with_work() {
+        let total = || cpu_seconds().map(|(user, system)| user + system).expect("getrusage works here");
+        let before = total();
+        let mut x = 1u64;
+        let grew = (0..10_000).any(|_| {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            total() > before
+        });
+        assert!(grew, "no CPU time counted after up to 10^9 steps");
     }
 
     #[test]
